@@ -1,0 +1,55 @@
+//! `pipelocal validate`: one line per problem, then a summary per file.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use pipelocal_model::{check_file, DefinitionKind, Problem};
+
+use crate::{EXIT_FAILED, EXIT_UNUSABLE};
+
+pub fn run(files: &[PathBuf], name: Option<&str>) -> ExitCode {
+    let mut worst = 0u8;
+    for file in files {
+        worst = worst.max(check_one(file, name));
+    }
+    ExitCode::from(worst)
+}
+
+fn check_one(file: &Path, name: Option<&str>) -> u8 {
+    let checked = match check_file(file, name) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_UNUSABLE;
+        }
+    };
+    let kind = match checked.kind {
+        DefinitionKind::Pipeline | DefinitionKind::Template => "pipeline definition",
+        DefinitionKind::Buildspec => "buildspec",
+        DefinitionKind::Projects => "CodeBuild project definition",
+    };
+    let mut problems: Vec<&Problem> = checked.problems.iter().collect();
+    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    for p in &problems {
+        println!("{p}");
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    if errors == 0 {
+        println!(
+            "{}: valid {kind} ({})",
+            file.display(),
+            plural(warnings, "warning")
+        );
+        0
+    } else {
+        println!(
+            "{}: invalid {kind}: {}, {}",
+            file.display(),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        );
+        EXIT_FAILED
+    }
+}

@@ -1,0 +1,92 @@
+//! pipelocal's model of the files users bring: CodePipeline declarations,
+//! CloudFormation / CDK templates, CodeBuild projects and buildspecs. Parsing
+//! turns them into types at the edge; validation reports every problem with
+//! its file and line. No I/O beyond reading the files named.
+
+pub mod buildspec;
+pub mod cfn;
+pub mod document;
+pub mod locate;
+pub mod pipeline;
+pub mod problem;
+pub mod project;
+mod scalar;
+pub mod similar;
+
+use std::path::Path;
+
+pub use document::Document;
+pub use problem::{LoadError, Place, Problem, Severity};
+
+/// What kind of definition a file holds, judged from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinitionKind {
+    Pipeline,
+    Template,
+    Buildspec,
+    Projects,
+}
+
+/// Decides what a parsed document is; `None` when it is none of the kinds.
+pub fn detect(doc: &Document) -> Option<DefinitionKind> {
+    let v = &doc.value;
+    if v.get("Resources").is_some_and(|r| r.is_object()) {
+        return Some(DefinitionKind::Template);
+    }
+    if v.get("pipeline").is_some() || v.get("stages").is_some() {
+        return Some(DefinitionKind::Pipeline);
+    }
+    if v.get("version").is_some()
+        && (v.get("phases").is_some() || v.get("batch").is_some() || v.get("artifacts").is_some())
+    {
+        return Some(DefinitionKind::Buildspec);
+    }
+    if v.get("projects").is_some() || (v.get("environment").is_some() && v.get("name").is_some()) {
+        return Some(DefinitionKind::Projects);
+    }
+    if v.get("version").is_some() {
+        return Some(DefinitionKind::Buildspec);
+    }
+    None
+}
+
+/// The result of checking any definition file: every problem found.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub kind: DefinitionKind,
+    pub problems: Vec<Problem>,
+}
+
+/// Loads and validates whatever `path` holds. `Err` only when the file cannot
+/// be read or is not a definition at all.
+pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, LoadError> {
+    let doc = Document::read(path)?;
+    let kind = detect(&doc).ok_or_else(|| LoadError::Syntax {
+        place: Place::file(path),
+        message: "not a pipeline, CloudFormation template, buildspec or CodeBuild project".into(),
+    })?;
+    let problems = match kind {
+        DefinitionKind::Pipeline => {
+            pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
+        }
+        DefinitionKind::Template => {
+            if cfn::Template::from_document(&doc)
+                .is_some_and(|t| t.resources_of_type(cfn::PIPELINE_TYPE).is_empty())
+            {
+                project::projects_from_document(&doc).map(|_| Vec::new())
+            } else {
+                pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
+            }
+        }
+        DefinitionKind::Buildspec => {
+            buildspec::parse_buildspec(path, doc.text.clone()).map(|b| b.warnings)
+        }
+        DefinitionKind::Projects => project::projects_from_document(&doc).map(|_| Vec::new()),
+    };
+    let problems = match problems {
+        Ok(p) => p,
+        Err(LoadError::Read { path, source }) => return Err(LoadError::Read { path, source }),
+        Err(e) => e.problems(),
+    };
+    Ok(Checked { kind, problems })
+}
