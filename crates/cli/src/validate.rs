@@ -24,9 +24,10 @@ fn check_one(file: &Path, name: Option<&str>) -> u8 {
         }
     };
     let kind = match checked.kind {
-        DefinitionKind::Pipeline | DefinitionKind::Template => "pipeline definition",
-        DefinitionKind::Buildspec => "buildspec",
-        DefinitionKind::Projects => "CodeBuild project definition",
+        Some(DefinitionKind::Pipeline | DefinitionKind::Template) => "pipeline definition",
+        Some(DefinitionKind::Buildspec) => "buildspec",
+        Some(DefinitionKind::Projects) => "CodeBuild project definition",
+        None => "file",
     };
     let mut problems: Vec<&Problem> = checked.problems.iter().collect();
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));

@@ -36,8 +36,9 @@ pub fn detect(doc: &Document) -> Option<DefinitionKind> {
     if v.get("pipeline").is_some() || v.get("stages").is_some() {
         return Some(DefinitionKind::Pipeline);
     }
-    if v.get("version").is_some()
-        && (v.get("phases").is_some() || v.get("batch").is_some() || v.get("artifacts").is_some())
+    if v.get("phases").is_some()
+        || v.get("batch").is_some()
+        || (v.get("version").is_some() && v.get("artifacts").is_some())
     {
         return Some(DefinitionKind::Buildspec);
     }
@@ -53,14 +54,24 @@ pub fn detect(doc: &Document) -> Option<DefinitionKind> {
 /// The result of checking any definition file: every problem found.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    pub kind: DefinitionKind,
+    /// `None` when the file does not parse far enough to tell.
+    pub kind: Option<DefinitionKind>,
     pub problems: Vec<Problem>,
 }
 
 /// Loads and validates whatever `path` holds. `Err` only when the file cannot
-/// be read or is not a definition at all.
+/// be read or is not a definition at all; syntax errors are problems.
 pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, LoadError> {
-    let doc = Document::read(path)?;
+    let doc = match Document::read(path) {
+        Ok(doc) => doc,
+        Err(e @ LoadError::Read { .. }) => return Err(e),
+        Err(e) => {
+            return Ok(Checked {
+                kind: None,
+                problems: e.problems(),
+            })
+        }
+    };
     let kind = detect(&doc).ok_or_else(|| LoadError::Syntax {
         place: Place::file(path),
         message: "not a pipeline, CloudFormation template, buildspec or CodeBuild project".into(),
@@ -70,12 +81,12 @@ pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, L
             pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
         }
         DefinitionKind::Template => {
-            if cfn::Template::from_document(&doc)
-                .is_some_and(|t| t.resources_of_type(cfn::PIPELINE_TYPE).is_empty())
-            {
-                project::projects_from_document(&doc).map(|_| Vec::new())
-            } else {
+            let has_pipeline = cfn::Template::from_document(&doc)
+                .is_some_and(|t| !t.resources_of_type(cfn::PIPELINE_TYPE).is_empty());
+            if has_pipeline {
                 pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
+            } else {
+                project::projects_from_document(&doc).map(|_| Vec::new())
             }
         }
         DefinitionKind::Buildspec => {
@@ -83,10 +94,8 @@ pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, L
         }
         DefinitionKind::Projects => project::projects_from_document(&doc).map(|_| Vec::new()),
     };
-    let problems = match problems {
-        Ok(p) => p,
-        Err(LoadError::Read { path, source }) => return Err(LoadError::Read { path, source }),
-        Err(e) => e.problems(),
-    };
-    Ok(Checked { kind, problems })
+    Ok(Checked {
+        kind: Some(kind),
+        problems: problems.unwrap_or_else(|e| e.problems()),
+    })
 }

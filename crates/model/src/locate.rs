@@ -47,6 +47,32 @@ impl DocPath {
     }
 }
 
+impl DocPath {
+    /// This path extended by the field path of a deserialization error.
+    pub fn join_serde(&self, path: &serde_path_to_error::Path) -> DocPath {
+        use serde_path_to_error::Segment;
+        let mut out = self.clone();
+        for seg in path.iter() {
+            match seg {
+                Segment::Seq { index } => out = out.index(*index),
+                Segment::Map { key } => out = out.key(key),
+                Segment::Enum { variant } => out = out.key(variant),
+                Segment::Unknown => {}
+            }
+        }
+        out
+    }
+
+    /// `message`, prefixed by this path when it is not the root.
+    pub fn prefix(&self, message: impl std::fmt::Display) -> String {
+        if self.0.is_empty() {
+            message.to_string()
+        } else {
+            format!("{self}: {message}")
+        }
+    }
+}
+
 impl std::fmt::Display for DocPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for (n, seg) in self.0.iter().enumerate() {
@@ -106,7 +132,15 @@ pub fn line_of(text: &str, path: &DocPath) -> Option<usize> {
     let mut parent_col: Option<usize> = None;
     for seg in &path.0 {
         let block_end = block_end(&lines, start, found, parent_col);
-        let first_child = if found.is_some() { start + 1 } else { start };
+        // A YAML item line (`- Name: x`) holds its own first key.
+        let item_line = lines[start]
+            .as_ref()
+            .is_some_and(|l| l.text.starts_with("- "));
+        let first_child = if found.is_some() && !item_line {
+            start + 1
+        } else {
+            start
+        };
         match seg {
             Seg::Key(key) => {
                 let mut best: Option<(usize, usize)> = None;
@@ -267,6 +301,23 @@ mod tests {
             ),
             Some(7)
         );
+    }
+
+    #[test]
+    fn finds_keys_on_yaml_item_lines() {
+        let text = "Stages:\n  - Name: !Ref X\n    Actions:\n      - Name: App\n";
+        assert_eq!(
+            line_of(text, &p(&["Stages".into(), 0.into(), "Name".into()])),
+            Some(2)
+        );
+        let action = [
+            "Stages".into(),
+            0.into(),
+            "Actions".into(),
+            0.into(),
+            "Name".into(),
+        ];
+        assert_eq!(line_of(text, &p(&action)), Some(4));
     }
 
     #[test]

@@ -227,8 +227,8 @@ pub fn projects_from_document(doc: &Document) -> Result<Vec<Project>, LoadError>
                     out.push(p);
                 }
                 Err(e) => {
-                    let field = e.path().to_string();
-                    problems.push(doc.error(&path, format!("{field}: {}", e.inner())));
+                    let field = path.join_serde(e.path());
+                    problems.push(doc.error(&field, field.prefix(e.inner())));
                 }
             }
         }

@@ -1,29 +1,46 @@
 //! "Did you mean" suggestions for names a user probably mistyped.
 
-/// Levenshtein distance between two short strings.
+/// Edit distance counting a swap of neighbours as one edit (optimal string
+/// alignment), the commonest typo.
 pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The candidate closest to `wanted`, if it is close enough to be a typo.
 pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wanted.chars().count() / 3).max(1);
+    let wanted = wanted.to_ascii_lowercase();
     candidates
         .map(|c| {
-            (
-                distance(&wanted.to_ascii_lowercase(), &c.to_ascii_lowercase()),
-                c,
-            )
+            let lower = c.to_ascii_lowercase();
+            // A name abbreviated (`BuildVars` for `BuildVariables`) is a typo too.
+            let common = wanted
+                .chars()
+                .zip(lower.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            let shorter = wanted.len().min(lower.len());
+            let truncated = common >= 5 && common * 3 >= shorter * 2;
+            let d = distance(&wanted, &lower);
+            (if truncated { d.min(limit) } else { d }, c)
         })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
@@ -37,10 +54,15 @@ mod tests {
     #[test]
     fn suggests_near_names_only() {
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("Scr", "Src"), 1);
         assert_eq!(
             closest("BuildOutpt", ["BuildOutput", "SourceOutput"].into_iter()),
             Some("BuildOutput")
         );
         assert_eq!(closest("Zzz", ["BuildOutput"].into_iter()), None);
+        assert_eq!(
+            closest("BuildVars", ["BuildVariables"].into_iter()),
+            Some("BuildVariables")
+        );
     }
 }

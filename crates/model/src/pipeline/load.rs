@@ -96,7 +96,7 @@ fn deserialize(value: Value, origin: Origin) -> Result<Pipeline, LoadError> {
             Ok(p)
         }
         Err(e) => {
-            let api_path = to_doc_path(e.path());
+            let api_path = DocPath::root().join_serde(e.path());
             let mut message = e.inner().to_string();
             if origin.pascal_case {
                 message = pascal_in_backticks(&message);
@@ -117,20 +117,6 @@ fn deserialize(value: Value, origin: Origin) -> Result<Pipeline, LoadError> {
             )))
         }
     }
-}
-
-fn to_doc_path(path: &serde_path_to_error::Path) -> DocPath {
-    use serde_path_to_error::Segment;
-    let mut out = DocPath::root();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out = out.index(*index),
-            Segment::Map { key } => out = out.key(key),
-            Segment::Enum { variant } => out = out.key(variant),
-            Segment::Unknown => {}
-        }
-    }
-    out
 }
 
 fn pascal_path(path: &DocPath) -> String {

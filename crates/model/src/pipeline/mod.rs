@@ -49,9 +49,7 @@ impl Origin {
             if let Some(line) = line_of(&self.text, &probe) {
                 return Some(line);
             }
-            if probe.0.pop().is_none() {
-                return None;
-            }
+            probe.0.pop()?;
         }
     }
 

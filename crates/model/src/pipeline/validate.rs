@@ -727,7 +727,7 @@ impl<'p> Checker<'p> {
         }
         match (&a.commands, compute) {
             (Some(_), false) => self.error(&path.key("commands"), sn, an, format!("The following action cannot contain a commands field: {}. To use the commands field, use a compute action.", a.name)),
-            (None, true) => self.error(&path, sn, an, format!("Action {} must have a non-empty commands field", a.name)),
+            (None, true) => self.error(path, sn, an, format!("Action {} must have a non-empty commands field", a.name)),
             (Some(c), true) if c.is_empty() => self.error(&path.key("commands"), sn, an, format!("Action {} must have a non-empty commands field", a.name)),
             (Some(c), true) => {
                 if c.len() > 50 {

@@ -1,0 +1,179 @@
+//! `pipelocal validate` on every fixture: valid ones pass, each invalid one
+//! fails with the message fixtures/invalid/EXPECTED.tsv gives for it.
+
+mod common;
+
+use common::{files_under, fixture, pipelocal};
+
+#[test]
+fn every_valid_fixture_validates() {
+    let mut files = files_under(&fixture("pipelines"));
+    files.extend(files_under(&fixture("buildspecs")));
+    files.extend(files_under(&fixture("projects")));
+    files.extend(
+        [
+            "example/pipeline.json",
+            "example/pipeline.yaml",
+            "example/projects.json",
+            "example/app/buildspec.yml",
+        ]
+        .iter()
+        .map(|f| fixture(f)),
+    );
+    assert!(files.len() >= 12, "fixtures are missing: {files:?}");
+    for file in files {
+        let out = pipelocal(&["validate", file.to_str().unwrap()]);
+        assert_eq!(
+            out.code,
+            0,
+            "{}:\n{}{}",
+            file.display(),
+            out.stdout,
+            out.stderr
+        );
+        assert!(out.stdout.contains(": valid "), "{}", out.stdout);
+        assert!(!out.stdout.contains("error:"), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_its_message() {
+    let manifest = std::fs::read_to_string(fixture("invalid/EXPECTED.tsv")).unwrap();
+    let mut checked = 0;
+    for line in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (rel, expected) = line.split_once('\t').expect("file<TAB>message");
+        let path = fixture(&format!("invalid/{rel}"));
+        let out = pipelocal(&["validate", path.to_str().unwrap()]);
+        assert_eq!(
+            out.code, 1,
+            "{rel} should be invalid:\n{}{}",
+            out.stdout, out.stderr
+        );
+        let hit = out.stdout.lines().find(|l| l.contains(expected));
+        let hit = hit.unwrap_or_else(|| panic!("{rel}: expected `{expected}` in:\n{}", out.stdout));
+        // Each problem names its file first.
+        assert!(hit.starts_with(path.to_str().unwrap()), "{hit}");
+        assert!(hit.contains("error: "), "{hit}");
+        checked += 1;
+    }
+    let on_disk = files_under(&fixture("invalid")).len() - 1;
+    assert_eq!(
+        checked, on_disk,
+        "every invalid fixture needs a line in EXPECTED.tsv"
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    std::fs::write(
+        &path,
+        r#"{
+  "name": "two-problems",
+  "roleArn": "arn:aws:iam::111122223333:role/r",
+  "artifactStore": { "type": "S3", "location": "bucket" },
+  "stages": [
+    {
+      "name": "Source",
+      "actions": [
+        {
+          "name": "App",
+          "actionTypeId": { "category": "Source", "owner": "AWS", "provider": "S3", "version": "1" },
+          "configuration": { "S3Bucket": "b", "S3ObjectKey": "k.zip" },
+          "outputArtifacts": [ { "name": "Src" } ]
+        }
+      ]
+    },
+    {
+      "name": "Deploy",
+      "actions": [
+        {
+          "name": "Upload",
+          "runOrder": 0,
+          "actionTypeId": { "category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1" },
+          "configuration": { "BucketName": "site", "Extract": "true" },
+          "inputArtifacts": [ { "name": "Scr" } ]
+        }
+      ]
+    }
+  ]
+}
+"#,
+    )
+    .unwrap();
+    let out = pipelocal(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    let p = path.to_str().unwrap();
+    assert!(
+        out.stdout.contains(&format!(
+            "{p}:22: stage 'Deploy', action 'Upload': error: runOrder 0 is out of range"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&format!("{p}:25: stage 'Deploy', action 'Upload': error: 'Scr' is not previously defined as an 'OutputArtifact': no action produces it; did you mean 'Src'?")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("invalid pipeline definition: 2 errors, 0 warnings"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn unusable_inputs_exit_2_with_one_line() {
+    let out = pipelocal(&["validate", "no/such/file.json"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: no/such/file.json: cannot read file"),
+        "{}",
+        out.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.yml");
+    std::fs::write(&path, "shopping:\n  - milk\n").unwrap();
+    let out = pipelocal(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("not a pipeline, CloudFormation template, buildspec or CodeBuild project"),
+        "{}",
+        out.stderr
+    );
+
+    let out = pipelocal(&["validate", "--no-such-flag", "x"]);
+    assert_eq!(out.code, 2);
+    let out = pipelocal(&[
+        "graph",
+        "fixtures/pipelines/v2-variables.json",
+        "--format",
+        "png",
+    ]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn warnings_do_not_fail_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("buildspec.yml");
+    std::fs::write(
+        &path,
+        "version: 0.2\nphases:\n  build:\n    Commands:\n      - make\n",
+    )
+    .unwrap();
+    let out = pipelocal(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out.stdout.contains(":4: warning: unknown key `Commands` in phase build is ignored; did you mean `commands`?"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("valid buildspec (1 warning)"),
+        "{}",
+        out.stdout
+    );
+}
