@@ -1,5 +1,6 @@
 //! The `pipelocal` binary: argument parsing and rendering only.
 
+mod build;
 mod graph;
 mod validate;
 
@@ -25,6 +26,12 @@ pub enum GraphFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run one CodeBuild build from a buildspec, in Docker (or on the host).
+    ///
+    /// The log goes to standard output in CodeBuild's `[Container]` format.
+    /// Exit 0 when the build succeeds, 1 when it fails, times out or is
+    /// stopped, 2 when it could not start.
+    Build(build::BuildArgs),
     /// Check pipeline definitions, templates, CodeBuild projects or buildspecs.
     ///
     /// Every problem is printed on its own line with file, line, stage and
@@ -55,6 +62,7 @@ pub const EXIT_UNUSABLE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Build(args) => build::run(&args),
         Command::Validate { files, name } => validate::run(&files, name.as_deref()),
         Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
     }

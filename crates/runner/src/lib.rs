@@ -1,4 +1,14 @@
-//! CodeBuild emulation: the build phase state machine, and (in later work)
-//! the executors that run buildspec commands.
+//! CodeBuild emulation: a build's phases run over an executor (a Docker
+//! container, or the host's shell) with CodeBuild's transitions, shell model
+//! and environment, reporting progress as typed events.
 
+pub mod build;
+pub mod clock;
+pub mod environment;
+pub mod events;
+pub mod executor;
+pub mod local;
+pub mod numbering;
 pub mod phases;
+pub mod record;
+pub mod shell;

@@ -1,0 +1,178 @@
+//! `pipelocal build`: one CodeBuild build, its log on standard output in
+//! CodeBuild's format, its record optionally written as JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use pipelocal_runner::build::{run_build, stop_channel};
+use pipelocal_runner::events::{render, BuildEventKind, EventSink};
+use pipelocal_runner::executor::{connect, DockerExecutor, Executor, HostExecutor};
+use pipelocal_runner::local::{parse_duration, prepare, ExecutorKind, LocalBuild};
+use pipelocal_runner::phases::Status;
+
+use crate::{EXIT_FAILED, EXIT_UNUSABLE};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExecutorArg {
+    Docker,
+    Host,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Build image; default from --project, else a CodeBuild standard image.
+    #[arg(short = 'i', long)]
+    image: Option<String>,
+    /// Primary source folder (first use, default `.`); later uses `ID:DIR` add secondary sources.
+    #[arg(short = 's', long = "source", value_name = "[ID:]DIR")]
+    sources: Vec<String>,
+    /// Buildspec path relative to the primary source; default the project's, else buildspec.yml.
+    #[arg(short = 'b', long)]
+    buildspec: Option<String>,
+    /// NAME=VALUE lines overriding buildspec and project variables.
+    #[arg(short = 'e', long = "env-file", value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Run the build container privileged (CodeBuild's privilegedMode).
+    #[arg(short = 'd', long)]
+    privileged: bool,
+    /// Bind-mount the primary source instead of copying it (the build can change your files).
+    #[arg(short = 'm', long = "mount-source")]
+    mount_source: bool,
+    /// A CodeBuild project definition (create-project input or batch-get-projects output).
+    #[arg(long, value_name = "FILE")]
+    project: Option<PathBuf>,
+    /// Project name for build ids; picks the project when the file has several.
+    #[arg(long = "project-name", value_name = "NAME")]
+    project_name: Option<String>,
+    /// Build timeout: 90s, 5m, 1h; default the project's, else 60 minutes.
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// Write the build record (batch-get-builds shape) to this file.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Where commands run.
+    #[arg(long, value_enum, default_value_t = ExecutorArg::Docker, env = "PIPELOCAL_EXECUTOR")]
+    executor: ExecutorArg,
+    /// Where build numbers are kept.
+    #[arg(
+        long = "state-dir",
+        value_name = "DIR",
+        default_value = ".pipelocal",
+        env = "PIPELOCAL_STATE_DIR"
+    )]
+    state_dir: PathBuf,
+}
+
+fn unusable(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_UNUSABLE)
+}
+
+fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
+    let mut primary = PathBuf::from(".");
+    let mut secondary = Vec::new();
+    for (i, s) in args.sources.iter().enumerate() {
+        if i == 0 {
+            primary = PathBuf::from(s);
+            continue;
+        }
+        match s.split_once(':') {
+            Some((id, dir))
+                if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                secondary.push((id.to_string(), PathBuf::from(dir)))
+            }
+            _ => return Err(format!(
+                "-s {s}: a secondary source is ID:DIR, with an identifier of letters, digits and _"
+            )),
+        }
+    }
+    Ok(LocalBuild {
+        image: args.image.clone(),
+        primary_source: primary,
+        secondary_sources: secondary,
+        buildspec: args.buildspec.clone(),
+        env_file: args.env_file.clone(),
+        privileged: args.privileged,
+        mount_source: args.mount_source,
+        project_file: args.project.clone(),
+        project_name: args.project_name.clone(),
+        timeout: args.timeout,
+        executor: match args.executor {
+            ExecutorArg::Docker => ExecutorKind::Docker,
+            ExecutorArg::Host => ExecutorKind::Host,
+        },
+        state_dir: args.state_dir.clone(),
+    })
+}
+
+pub fn run(args: &BuildArgs) -> ExitCode {
+    let input = match local_build(args) {
+        Ok(i) => i,
+        Err(e) => return unusable(e),
+    };
+    let prepared = match prepare(&input) {
+        Ok(p) => p,
+        Err(e) => return unusable(e),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let mut executor = match input.executor {
+            ExecutorKind::Docker => match connect().await {
+                Ok(docker) => {
+                    Executor::Docker(DockerExecutor::new(docker, prepared.environment.clone()))
+                }
+                Err(e) => return unusable(e),
+            },
+            ExecutorKind::Host => match HostExecutor::new(prepared.environment.clone()) {
+                Ok(h) => Executor::Host(h),
+                Err(e) => return unusable(e),
+            },
+        };
+        let (events, mut rx) = EventSink::channel();
+        let printer = tokio::spawn(async move {
+            let mut stdout = std::io::stdout();
+            while let Some(event) = rx.recv().await {
+                if matches!(event.kind, BuildEventKind::BuildFinished(_)) {
+                    continue;
+                }
+                let _ = stdout.write_all(render(&event).as_bytes());
+                let _ = stdout.flush();
+            }
+        });
+        let (stop, signal) = stop_channel();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("pipelocal: stopping the build (Ctrl-C)");
+                stop.stop();
+            }
+        });
+        let result = run_build(&mut executor, &prepared.request, &events, signal).await;
+        drop(events);
+        let _ = printer.await;
+        let record = match result {
+            Ok(r) => r,
+            Err(e) => return unusable(e),
+        };
+        if let Some(path) = &args.record {
+            let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+            if let Err(e) = std::fs::write(path, json + "\n") {
+                return unusable(format!("{}: cannot write the record: {e}", path.display()));
+            }
+        }
+        eprintln!(
+            "Build {} {} (build number {})",
+            record.id, record.build_status, record.build_number
+        );
+        if record.build_status == Status::Succeeded.as_str() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_FAILED)
+        }
+    })
+}

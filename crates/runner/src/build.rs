@@ -1,0 +1,470 @@
+//! One build from start to end: the phase walk of codebuild.md §3 over an
+//! executor, with timeouts, stops and guaranteed cleanup.
+
+use std::time::{Duration, SystemTime};
+
+use pipelocal_model::buildspec::{Buildspec, BuildspecVersion, Command, OnFailure, Phase};
+use tokio::sync::watch;
+
+use crate::clock::epoch_seconds;
+use crate::environment::{build_variables, BuildIdentity, SourceVersions, UserVariables};
+use crate::events::{BuildEventKind, EventSink, PhaseContext};
+use crate::executor::{CommandRun, ExecError, Executor};
+use crate::phases::{next_phase, PhaseType, Status};
+use crate::record::*;
+use crate::shell::{command_script, env_file, StateFiles};
+
+/// Everything a build needs besides its executor.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub identity: BuildIdentity,
+    /// The buildspec, or the `YAML_FILE_ERROR` message that fails DOWNLOAD_SOURCE.
+    pub buildspec: Result<Buildspec, String>,
+    /// Shown as `YAML location is ...`: a path below the source, or inline.
+    pub buildspec_location: BuildspecLocation,
+    pub variables: UserVariables,
+    /// Secret references no value is known for: DOWNLOAD_SOURCE fails naming them.
+    pub unresolved: Vec<String>,
+    pub sources: SourceVersions,
+    pub timeout: Duration,
+    /// The container's HOME (`/root`), or `None` to keep the host's.
+    pub home: Option<String>,
+    pub record: RecordDetails,
+}
+
+#[derive(Debug, Clone)]
+pub enum BuildspecLocation {
+    /// Relative to `CODEBUILD_SRC_DIR`.
+    Source(String),
+    Inline,
+}
+
+/// Project settings echoed into the build record.
+#[derive(Debug, Clone)]
+pub struct RecordDetails {
+    pub source: SourceRecord,
+    pub secondary_sources: Vec<SourceRecord>,
+    pub environment: EnvironmentRecord,
+    pub timeout_in_minutes: u64,
+}
+
+/// Ends a build early: `STOPPED`, as StopBuild does.
+#[derive(Debug, Clone)]
+pub struct StopHandle(watch::Sender<bool>);
+
+#[derive(Debug, Clone)]
+pub struct StopSignal(watch::Receiver<bool>);
+
+pub fn stop_channel() -> (StopHandle, StopSignal) {
+    let (tx, rx) = watch::channel(false);
+    (StopHandle(tx), StopSignal(rx))
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl StopSignal {
+    /// Never resolves unless stopped.
+    async fn stopped(&mut self) {
+        if self.0.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Why the phase walk ended before COMPLETED on its own.
+enum Interruption {
+    TimedOut,
+    Stopped,
+    Fault(String),
+}
+
+struct Walk {
+    phases: Vec<PhaseRecord>,
+    current: Option<(PhaseType, SystemTime)>,
+    succeeding: bool,
+    any_failed: bool,
+    events: EventSink,
+}
+
+impl Walk {
+    fn begin(&mut self, phase: PhaseType) {
+        self.current = Some((phase, SystemTime::now()));
+        if phase >= PhaseType::DownloadSource && phase <= PhaseType::UploadArtifacts {
+            self.events.send(BuildEventKind::PhaseStarted(phase));
+        }
+    }
+
+    fn finish(&mut self, status: Status, context: PhaseContext) {
+        let Some((phase, start)) = self.current.take() else {
+            return;
+        };
+        let end = SystemTime::now();
+        if status != Status::Succeeded {
+            self.any_failed = true;
+        }
+        if phase >= PhaseType::DownloadSource && phase <= PhaseType::UploadArtifacts {
+            self.events.send(BuildEventKind::PhaseFinished {
+                phase,
+                status,
+                context: context.clone(),
+            });
+        }
+        self.phases.push(PhaseRecord {
+            phase_type: phase.as_str().into(),
+            phase_status: Some(status.as_str().into()),
+            start_time: epoch_seconds(start),
+            end_time: Some(epoch_seconds(end)),
+            duration_in_seconds: Some(end.duration_since(start).unwrap_or_default().as_secs()),
+            contexts: Some(vec![PhaseContextRecord {
+                status_code: context.status_code,
+                message: context.message,
+            }]),
+        });
+    }
+
+    fn instant(&mut self, phase: PhaseType) {
+        self.begin(phase);
+        self.finish(Status::Succeeded, PhaseContext::default());
+    }
+}
+
+/// Runs a build to its end and returns its record. `Err` only when the build
+/// environment cannot be had at all (no engine, no image): nothing ran.
+pub async fn run_build(
+    executor: &mut Executor,
+    req: &BuildRequest,
+    events: &EventSink,
+    mut stop: StopSignal,
+) -> Result<BuildRecord, ExecError> {
+    let mut walk = Walk {
+        phases: Vec::new(),
+        current: None,
+        succeeding: true,
+        any_failed: false,
+        events: events.clone(),
+    };
+    walk.instant(PhaseType::Submitted);
+    walk.instant(PhaseType::Queued);
+    let interruption = {
+        let work = walk_phases(&mut walk, executor, req);
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => r,
+            _ = tokio::time::sleep(req.timeout) => Err(Interruption::TimedOut),
+            _ = stop.stopped() => Err(Interruption::Stopped),
+        }
+    };
+    let cleanup = executor.cleanup().await;
+    let build_status = match interruption {
+        Ok(()) if walk.any_failed => Status::Failed,
+        Ok(()) => Status::Succeeded,
+        Err(Interruption::TimedOut) => {
+            walk.finish(
+                Status::TimedOut,
+                PhaseContext::new("BUILD_TIMED_OUT", "Build has timed out. "),
+            );
+            Status::TimedOut
+        }
+        Err(Interruption::Stopped) => {
+            walk.finish(
+                Status::Stopped,
+                PhaseContext::new("BUILD_STOPPED", "Build has been stopped. "),
+            );
+            Status::Stopped
+        }
+        Err(Interruption::Fault(message)) => {
+            if walk.current.is_none()
+                && walk
+                    .phases
+                    .iter()
+                    .all(|p| p.phase_type != PhaseType::DownloadSource.as_str())
+            {
+                // Provisioning failed before anything ran.
+                if let Err(e) = cleanup {
+                    events.info(format!("cleanup failed: {e}"));
+                }
+                return Err(ExecError::io(
+                    "provisioning",
+                    std::io::Error::other(message),
+                ));
+            }
+            walk.finish(Status::Fault, PhaseContext::new("CLIENT_ERROR", message));
+            Status::Fault
+        }
+    };
+    if let Err(e) = cleanup {
+        events.info(format!("Cleanup failed: {e}"));
+    }
+    walk.instant(PhaseType::Finalizing);
+    let end = SystemTime::now();
+    walk.phases.push(PhaseRecord {
+        phase_type: PhaseType::Completed.as_str().into(),
+        phase_status: None,
+        start_time: epoch_seconds(end),
+        end_time: None,
+        duration_in_seconds: None,
+        contexts: None,
+    });
+    events.send(BuildEventKind::BuildFinished(build_status));
+    Ok(record(req, walk.phases, build_status, end))
+}
+
+fn record(
+    req: &BuildRequest,
+    phases: Vec<PhaseRecord>,
+    status: Status,
+    end: SystemTime,
+) -> BuildRecord {
+    let who = &req.identity;
+    BuildRecord {
+        id: who.id(),
+        arn: who.arn(),
+        build_number: who.number,
+        start_time: epoch_seconds(who.start),
+        end_time: Some(epoch_seconds(end)),
+        current_phase: PhaseType::Completed.as_str().into(),
+        build_status: status.as_str().into(),
+        source_version: req.sources.source_version.clone(),
+        resolved_source_version: req.sources.resolved_source_version.clone(),
+        project_name: who.project.clone(),
+        phases,
+        source: req.record.source.clone(),
+        secondary_sources: req.record.secondary_sources.clone(),
+        environment: req.record.environment.clone(),
+        logs: LogsRecord {
+            group_name: format!("/aws/codebuild/{}", who.project),
+            stream_name: who.uuid.clone(),
+        },
+        timeout_in_minutes: req.record.timeout_in_minutes,
+        queued_timeout_in_minutes: 480,
+        build_complete: true,
+        initiator: who.initiator.clone(),
+        exported_environment_variables: Vec::new(),
+        report_arns: Vec::new(),
+        encryption_key: format!(
+            "arn:aws:kms:{}:{}:alias/aws/s3",
+            who.region,
+            crate::environment::LOCAL_ACCOUNT
+        ),
+    }
+}
+
+async fn walk_phases(
+    walk: &mut Walk,
+    executor: &mut Executor,
+    req: &BuildRequest,
+) -> Result<(), Interruption> {
+    let events = walk.events.clone();
+    walk.begin(PhaseType::Provisioning);
+    match executor.provision(&events).await {
+        Ok(()) => walk.finish(Status::Succeeded, PhaseContext::default()),
+        Err(e @ (ExecError::Unreachable(_) | ExecError::ImageUnavailable { .. })) => {
+            walk.current = None;
+            return Err(Interruption::Fault(e.to_string()));
+        }
+        Err(e) => {
+            walk.finish(
+                Status::Failed,
+                PhaseContext::new("BUILD_CONTAINER_UNABLE_TO_START", e.to_string()),
+            );
+            return Ok(());
+        }
+    }
+    let Some(spec) = download_source(walk, executor, req).await? else {
+        return Ok(());
+    };
+    let state = StateFiles::under(&executor.workspace().state_dir);
+    let mut phase = PhaseType::Install;
+    while phase != PhaseType::Finalizing {
+        walk.begin(phase);
+        let (status, context, on_failure) = match phase.buildspec_phase() {
+            Some(name) => {
+                let body = spec.phase(name);
+                let user = body
+                    .and_then(|p| p.run_as.as_deref())
+                    .or(spec.run_as.as_deref());
+                let (status, ctx) = run_phase(walk, executor, &spec, &state, body, user).await?;
+                (status, ctx, body.and_then(|p| p.on_failure.clone()))
+            }
+            None => (Status::Succeeded, PhaseContext::default(), None),
+        };
+        walk.finish(status, context);
+        phase = next_phase(phase, status, on_failure.as_ref());
+    }
+    Ok(())
+}
+
+/// DOWNLOAD_SOURCE: sources are in place; check the buildspec and secrets,
+/// and write the initial shell state. `None` when the phase failed.
+async fn download_source(
+    walk: &mut Walk,
+    executor: &mut Executor,
+    req: &BuildRequest,
+) -> Result<Option<Buildspec>, Interruption> {
+    let events = walk.events.clone();
+    walk.begin(PhaseType::DownloadSource);
+    let ws = executor.workspace().clone();
+    events.info(format!("CODEBUILD_SRC_DIR={}", ws.src_dir));
+    for (id, dir) in &ws.secondary {
+        events.info(format!("CODEBUILD_SRC_DIR_{id}={dir}"));
+    }
+    match &req.buildspec_location {
+        BuildspecLocation::Source(rel) => events.info(format!(
+            "YAML location is {}/{}",
+            ws.src_dir,
+            rel.trim_start_matches("./")
+        )),
+        BuildspecLocation::Inline => {
+            events.info("YAML location is /codebuild/readonly/buildspec.yml")
+        }
+    }
+    let spec = match &req.buildspec {
+        Ok(spec) => spec.clone(),
+        Err(message) => {
+            walk.succeeding = false;
+            walk.finish(
+                Status::Failed,
+                PhaseContext::new("YAML_FILE_ERROR", message.clone()),
+            );
+            return Ok(None);
+        }
+    };
+    if let Some(name) = req.unresolved.first() {
+        walk.succeeding = false;
+        walk.finish(
+            Status::Failed,
+            PhaseContext::new(
+                "Decrypted Variables Error",
+                format!("cannot resolve {name}: no value for it is known locally"),
+            ),
+        );
+        return Ok(None);
+    }
+    events.info("Processing environment variables");
+    let vars = build_variables(
+        &req.identity,
+        &ws,
+        &req.sources,
+        &req.variables,
+        req.home.as_deref(),
+    );
+    let state = StateFiles::under(&ws.state_dir);
+    let written = async {
+        executor
+            .write_file(&state.env, env_file(&vars).as_bytes())
+            .await?;
+        executor
+            .write_file(&state.cwd, format!("{}\n", ws.src_dir).as_bytes())
+            .await
+    };
+    if let Err(e) = written.await {
+        return Err(Interruption::Fault(e.to_string()));
+    }
+    events.info(format!("Moving to directory {}", ws.src_dir));
+    events.info(format!("Phases found in YAML: {}", spec.phases.len()));
+    walk.finish(Status::Succeeded, PhaseContext::default());
+    Ok(Some(spec))
+}
+
+/// Runs a phase's commands, then its `finally`, retrying per `on-failure`.
+async fn run_phase(
+    walk: &mut Walk,
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    phase: Option<&Phase>,
+    user: Option<&str>,
+) -> Result<(Status, PhaseContext), Interruption> {
+    let Some(phase) = phase else {
+        return Ok((Status::Succeeded, PhaseContext::default()));
+    };
+    let (retries, pattern) = match &phase.on_failure {
+        Some(OnFailure::Retry { count, pattern }) => (*count, pattern.as_deref()),
+        _ => (0, None),
+    };
+    let matcher = pattern.map(|p| regex::Regex::new(&format!("^(?:{p})$")));
+    let succeeding_before = walk.succeeding;
+    let mut attempt = 0;
+    loop {
+        walk.succeeding = succeeding_before;
+        let mut failure: Option<PhaseContext> = None;
+        for cmd in &phase.commands {
+            if let Some(ctx) = run_command(walk, executor, spec, state, cmd, user).await? {
+                failure = Some(ctx);
+                break;
+            }
+        }
+        for cmd in &phase.finally {
+            if let Some(ctx) = run_command(walk, executor, spec, state, cmd, user).await? {
+                failure.get_or_insert(ctx);
+                break;
+            }
+        }
+        let Some(ctx) = failure else {
+            return Ok((Status::Succeeded, PhaseContext::default()));
+        };
+        let matches = match &matcher {
+            None => true,
+            Some(Ok(re)) => re.is_match(&ctx.message),
+            Some(Err(_)) => false,
+        };
+        if attempt < retries && matches {
+            attempt += 1;
+            walk.events.info(format!(
+                "Phase failed; retrying (attempt {attempt} of {retries}) because of on-failure"
+            ));
+            continue;
+        }
+        return Ok((Status::Failed, ctx));
+    }
+}
+
+/// Runs one command item; `Some(context)` when it failed.
+async fn run_command(
+    walk: &mut Walk,
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    cmd: &Command,
+    user: Option<&str>,
+) -> Result<Option<PhaseContext>, Interruption> {
+    let events = walk.events.clone();
+    events.send(BuildEventKind::CommandStarted(cmd.text.clone()));
+    let script = command_script(&cmd.text, state, spec.version, walk.succeeding);
+    let shell = match spec.env.shell.as_deref() {
+        Some("bash" | "/bin/bash") => "bash",
+        Some(other) if spec.version == BuildspecVersion::V0_2 => other,
+        _ => "/bin/sh",
+    };
+    let run = CommandRun {
+        shell,
+        script: &script,
+        script_name: &state.script_name,
+        user,
+    };
+    let sink = events.clone();
+    let mut forward = move |text: &str| sink.send(BuildEventKind::Output(text.to_string()));
+    let exit = executor
+        .run(&run, &mut forward)
+        .await
+        .map_err(|e| Interruption::Fault(e.to_string()))?;
+    if exit == 0 {
+        return Ok(None);
+    }
+    walk.succeeding = false;
+    events.send(BuildEventKind::CommandFailed {
+        command: cmd.text.clone(),
+        exit_code: exit,
+    });
+    Ok(Some(PhaseContext::new(
+        "COMMAND_EXECUTION_ERROR",
+        format!(
+            "Error while executing command: {}. Reason: exit status {exit}",
+            cmd.text
+        ),
+    )))
+}

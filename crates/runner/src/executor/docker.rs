@@ -1,0 +1,445 @@
+//! The Docker executor: one container per build, the image's entrypoint
+//! replaced (as CodeBuild does), one exec per command, output streamed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
+};
+use bollard::{Docker, API_DEFAULT_VERSION};
+use futures_util::StreamExt;
+
+use super::source_tar::{append_parents, append_tree, single_file};
+use super::{random_digits, CommandRun, EnvironmentSpec, ExecError, Workspace};
+use crate::events::{BuildEventKind, EventSink};
+
+/// The label every container pipelocal makes carries, with the build id.
+pub const BUILD_LABEL: &str = "dev.pipelocal.build-id";
+
+/// Sockets tried after `DOCKER_HOST`: Docker, Docker Desktop, Colima, Podman.
+fn candidate_sockets() -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let mut out = vec![PathBuf::from("/var/run/docker.sock")];
+    if let Some(r) = &runtime {
+        out.push(r.join("docker.sock"));
+    }
+    if let Some(h) = &home {
+        out.push(h.join(".docker/run/docker.sock"));
+        out.push(h.join(".colima/default/docker.sock"));
+        out.push(h.join(".colima/docker.sock"));
+    }
+    out.push(PathBuf::from("/run/podman/podman.sock"));
+    if let Some(r) = &runtime {
+        out.push(r.join("podman/podman.sock"));
+    }
+    out
+}
+
+/// Connects to the engine named by `DOCKER_HOST`, or the first local socket
+/// that answers; the error lists everything tried.
+pub async fn connect() -> Result<Docker, ExecError> {
+    let mut tried = Vec::new();
+    if let Ok(host) = std::env::var("DOCKER_HOST") {
+        match Docker::connect_with_defaults() {
+            Ok(d) => match answer(d).await {
+                Ok(d) => return Ok(d),
+                Err(e) => tried.push(format!("DOCKER_HOST={host} ({e})")),
+            },
+            Err(e) => tried.push(format!("DOCKER_HOST={host} ({e})")),
+        }
+        return Err(ExecError::Unreachable(format!(
+            "tried {}; start the engine or fix DOCKER_HOST",
+            tried.join(", ")
+        )));
+    }
+    for socket in candidate_sockets() {
+        if !socket.exists() {
+            continue;
+        }
+        let shown = socket.display().to_string();
+        match Docker::connect_with_socket(&shown, 120, API_DEFAULT_VERSION) {
+            Ok(d) => match answer(d).await {
+                Ok(d) => return Ok(d),
+                Err(e) => tried.push(format!("{shown} ({e})")),
+            },
+            Err(e) => tried.push(format!("{shown} ({e})")),
+        }
+    }
+    let detail = if tried.is_empty() {
+        "no Docker or Podman socket found (looked for /var/run/docker.sock, ~/.docker/run/docker.sock, Colima and Podman sockets) and DOCKER_HOST is not set".to_string()
+    } else {
+        format!("tried {}", tried.join(", "))
+    };
+    Err(ExecError::Unreachable(format!(
+        "{detail}; start Docker, set DOCKER_HOST, or use --executor host"
+    )))
+}
+
+async fn answer(d: Docker) -> Result<Docker, bollard::errors::Error> {
+    let d = d
+        .with_timeout(Duration::from_secs(10))
+        .negotiate_version()
+        .await?;
+    d.ping().await?;
+    // Uploads of large sources only get a reply once extracted: allow time.
+    Ok(d.with_timeout(Duration::from_secs(3600)))
+}
+
+pub struct DockerExecutor {
+    docker: Docker,
+    spec: EnvironmentSpec,
+    workspace: Workspace,
+    container: Option<String>,
+}
+
+impl DockerExecutor {
+    pub fn new(docker: Docker, spec: EnvironmentSpec) -> Self {
+        let root = format!("/codebuild/output/src{}", random_digits());
+        let ids: Vec<String> = spec
+            .secondary_sources
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        let workspace = Workspace::lay_out(&root, "/codebuild/output/tmp", &ids);
+        DockerExecutor {
+            docker,
+            spec,
+            workspace,
+            container: None,
+        }
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    /// The container's id, once it exists.
+    pub fn container_id(&self) -> Option<&str> {
+        self.container.as_deref()
+    }
+
+    /// Makes sure the image is here, pulling it with progress when it is not.
+    pub async fn ensure_image(
+        docker: &Docker,
+        image: &str,
+        events: &EventSink,
+    ) -> Result<(), ExecError> {
+        if docker.inspect_image(image).await.is_ok() {
+            return Ok(());
+        }
+        let (name, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut stream = docker.create_image(Some(options), None, None);
+        let mut last = String::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(err) = info.error_detail.and_then(|e| e.message) {
+                        return Err(ExecError::ImageUnavailable {
+                            image: image.to_string(),
+                            reason: err,
+                        });
+                    }
+                    let status = [info.id, info.status]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": ");
+                    if !status.is_empty() && status != last {
+                        events.send(BuildEventKind::ImagePull(status.clone()));
+                        last = status;
+                    }
+                }
+                Err(e) => {
+                    return Err(ExecError::ImageUnavailable {
+                        image: image.to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        docker
+            .inspect_image(image)
+            .await
+            .map(|_| ())
+            .map_err(|e| ExecError::ImageUnavailable {
+                image: image.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    pub async fn provision(&mut self, events: &EventSink) -> Result<(), ExecError> {
+        Self::ensure_image(&self.docker, &self.spec.image, events).await?;
+        let mut binds = Vec::new();
+        if self.spec.mount_source {
+            let host = std::fs::canonicalize(&self.spec.primary_source).map_err(|e| {
+                ExecError::io(
+                    format!("reading source {}", self.spec.primary_source.display()),
+                    e,
+                )
+            })?;
+            binds.push(format!("{}:{}", host.display(), self.workspace.src_dir));
+        }
+        let name = format!("pipelocal-{}", self.spec.build_id.replace(':', "-"));
+        let name: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(self.spec.image.clone()),
+            // CodeBuild replaces the entrypoint and keeps the container alive itself.
+            entrypoint: Some(vec!["tail".into(), "-f".into(), "/dev/null".into()]),
+            cmd: Some(Vec::new()),
+            user: Some("0".into()),
+            labels: Some(HashMap::from([(
+                BUILD_LABEL.to_string(),
+                self.spec.build_id.clone(),
+            )])),
+            host_config: Some(HostConfig {
+                privileged: Some(self.spec.privileged),
+                binds: (!binds.is_empty()).then_some(binds),
+                init: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "creating the build container",
+                source,
+            })?;
+        self.container = Some(created.id.clone());
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "starting the build container",
+                source,
+            })?;
+        self.copy_sources().await
+    }
+
+    /// One tar stream of every source (unless mounted), extracted at `/`.
+    async fn copy_sources(&self) -> Result<(), ExecError> {
+        let mut trees: Vec<(PathBuf, String)> = Vec::new();
+        if !self.spec.mount_source {
+            trees.push((
+                self.spec.primary_source.clone(),
+                self.workspace.src_dir.clone(),
+            ));
+        }
+        for ((_, host), (_, inside)) in self
+            .spec
+            .secondary_sources
+            .iter()
+            .zip(&self.workspace.secondary)
+        {
+            trees.push((host.clone(), inside.clone()));
+        }
+        let state_dir = self.workspace.state_dir.clone();
+        let src_dir = self.workspace.src_dir.clone();
+        let spool =
+            tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
+                let file = tempfile::NamedTempFile::new()?;
+                let mut b = tar::Builder::new(std::io::BufWriter::new(file.reopen()?));
+                append_parents(&mut b, &state_dir, 0o777)?;
+                append_parents(&mut b, &src_dir, 0o755)?;
+                for (host, inside) in &trees {
+                    append_parents(&mut b, inside, 0o755)?;
+                    append_tree(&mut b, host, inside.trim_start_matches('/'))?;
+                }
+                b.into_inner()?.into_inner().map_err(|e| e.into_error())?;
+                Ok(file)
+            })
+            .await
+            .map_err(|e| ExecError::io("packing the sources", std::io::Error::other(e)))?
+            .map_err(|e| ExecError::io("packing the sources", e))?;
+        let file = tokio::fs::File::open(spool.path())
+            .await
+            .map_err(|e| ExecError::io("reading the source archive", e))?;
+        let stream = futures_util::stream::unfold(file, |mut f| async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 256 * 1024];
+            match f.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), f))
+                }
+                Err(e) => Some((Err(e), f)),
+            }
+        });
+        // bollard does not name its body type, so each upload calls it directly.
+        let id = self.container.as_deref().unwrap_or_default();
+        self.docker
+            .upload_to_container(id, Some(upload_at_root()), bollard::body_try_stream(stream))
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "copying the sources into the build container",
+                source,
+            })
+    }
+
+    pub async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), ExecError> {
+        let tar =
+            single_file(path, contents, 0o666).map_err(|e| ExecError::io("packing a file", e))?;
+        let id = self.container.as_deref().unwrap_or_default();
+        self.docker
+            .upload_to_container(id, Some(upload_at_root()), bollard::body_full(tar.into()))
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "writing a file into the build container",
+                source,
+            })
+    }
+
+    pub async fn run(
+        &self,
+        cmd: &CommandRun<'_>,
+        output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<i64, ExecError> {
+        let id = self.container.as_deref().unwrap_or_default();
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(vec![cmd.shell, "-c", cmd.script, cmd.script_name]),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    user: Some(cmd.user.unwrap_or("0")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "starting a command",
+                source,
+            })?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: false,
+                    output_capacity: Some(64 * 1024),
+                }),
+            )
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "starting a command",
+                source,
+            })?;
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = started
+        {
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(
+                        LogOutput::StdOut { message }
+                        | LogOutput::StdErr { message }
+                        | LogOutput::Console { message },
+                    ) => output(&String::from_utf8_lossy(&message)),
+                    Ok(LogOutput::StdIn { .. }) => {}
+                    Err(source) => {
+                        return Err(ExecError::Docker {
+                            doing: "reading command output",
+                            source,
+                        })
+                    }
+                }
+            }
+        }
+        // The exit code can lag the end of the stream (moby#48552).
+        for _ in 0..100 {
+            let inspect =
+                self.docker
+                    .inspect_exec(&exec.id)
+                    .await
+                    .map_err(|source| ExecError::Docker {
+                        doing: "reading a command's exit status",
+                        source,
+                    })?;
+            if inspect.running != Some(true) {
+                return Ok(inspect.exit_code.unwrap_or(-1));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(-1)
+    }
+
+    pub async fn cleanup(&mut self) -> Result<(), ExecError> {
+        let Some(id) = self.container.take() else {
+            return Ok(());
+        };
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(&id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(source) => Err(ExecError::Docker {
+                doing: "removing the build container",
+                source,
+            }),
+        }
+    }
+}
+
+fn upload_at_root() -> bollard::query_parameters::UploadToContainerOptions {
+    UploadToContainerOptionsBuilder::default().path("/").build()
+}
+
+/// `name[:tag]`, where a registry port's colon is not a tag.
+fn split_image(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (image, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn image_tags() {
+        assert_eq!(split_image("busybox"), ("busybox", "latest"));
+        assert_eq!(
+            split_image("localhost:5000/app:1.2"),
+            ("localhost:5000/app", "1.2")
+        );
+        assert_eq!(
+            split_image("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The host executor: the same phase and shell semantics, with commands run by
+//! the host's shell in a private temporary copy of the sources. It cannot
+//! isolate the build from the machine (see docs/compatibility.md).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+use super::{CommandRun, EnvironmentSpec, ExecError, Workspace};
+use crate::events::EventSink;
+
+pub struct HostExecutor {
+    spec: EnvironmentSpec,
+    root: Option<tempfile::TempDir>,
+    workspace: Workspace,
+}
+
+impl HostExecutor {
+    pub fn new(spec: EnvironmentSpec) -> Result<Self, ExecError> {
+        let root = tempfile::Builder::new()
+            .prefix("pipelocal-build-")
+            .tempdir()
+            .map_err(|e| ExecError::io("making the build folder", e))?;
+        let base = root.path().display().to_string();
+        let ids: Vec<String> = spec
+            .secondary_sources
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut workspace = Workspace::lay_out(
+            &format!("{base}/output"),
+            &format!("{base}/output/tmp"),
+            &ids,
+        );
+        if spec.mount_source {
+            let dir = std::fs::canonicalize(&spec.primary_source).map_err(|e| {
+                ExecError::io(
+                    format!("reading source {}", spec.primary_source.display()),
+                    e,
+                )
+            })?;
+            workspace.src_dir = dir.display().to_string();
+        }
+        Ok(HostExecutor {
+            spec,
+            root: Some(root),
+            workspace,
+        })
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
+    pub async fn provision(&mut self, _events: &EventSink) -> Result<(), ExecError> {
+        let mut copies: Vec<(PathBuf, PathBuf)> = Vec::new();
+        if !self.spec.mount_source {
+            copies.push((
+                self.spec.primary_source.clone(),
+                PathBuf::from(&self.workspace.src_dir),
+            ));
+        }
+        for ((_, host), (_, inside)) in self
+            .spec
+            .secondary_sources
+            .iter()
+            .zip(&self.workspace.secondary)
+        {
+            copies.push((host.clone(), PathBuf::from(inside)));
+        }
+        let state = PathBuf::from(&self.workspace.state_dir);
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::create_dir_all(&state)?;
+            for (from, to) in &copies {
+                copy_tree(from, to)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| ExecError::io("copying the sources", std::io::Error::other(e)))?
+        .map_err(|e| ExecError::io("copying the sources", e))
+    }
+
+    pub async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), ExecError> {
+        if let Some(parent) = Path::new(path).parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| ExecError::io(format!("creating {}", parent.display()), e))?;
+        }
+        tokio::fs::write(path, contents)
+            .await
+            .map_err(|e| ExecError::io(format!("writing {path}"), e))
+    }
+
+    pub async fn run(
+        &self,
+        cmd: &CommandRun<'_>,
+        output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<i64, ExecError> {
+        let shell = match cmd.shell {
+            "bash" | "/bin/bash" => "bash",
+            _ => "/bin/sh",
+        };
+        let mut child = Command::new(shell)
+            .arg("-c")
+            .arg(cmd.script)
+            .arg(cmd.script_name)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ExecError::io(format!("starting {shell}"), e))?;
+        // Commands may leave children behind: stop the whole process group
+        // when this run ends early (timeout, stop).
+        let _group = ProcessGroup(child.id());
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let (mut out_buf, mut err_buf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
+        let (mut out_open, mut err_open) = (true, true);
+        while out_open || err_open {
+            tokio::select! {
+                n = stdout.read(&mut out_buf), if out_open => match n {
+                    Ok(0) | Err(_) => out_open = false,
+                    Ok(n) => output(&String::from_utf8_lossy(&out_buf[..n])),
+                },
+                n = stderr.read(&mut err_buf), if err_open => match n {
+                    Ok(0) | Err(_) => err_open = false,
+                    Ok(n) => output(&String::from_utf8_lossy(&err_buf[..n])),
+                },
+            }
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| ExecError::io("waiting for a command", e))?;
+        Ok(status.code().map(i64::from).unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + i64::from(status.signal().unwrap_or(0))
+        }))
+    }
+
+    pub async fn cleanup(&mut self) -> Result<(), ExecError> {
+        if let Some(root) = self.root.take() {
+            root.close()
+                .map_err(|e| ExecError::io("removing the build folder", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Kills a process group when dropped.
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &format!("-{pid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Copies a tree, keeping symlinks as links and file modes.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in walkdir::WalkDir::new(from).follow_links(false).min_depth(1) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .map_err(std::io::Error::other)?;
+        if rel.starts_with(".pipelocal") {
+            continue;
+        }
+        let target = to.join(rel);
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir_all(&target)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

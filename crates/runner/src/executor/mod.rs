@@ -1,0 +1,153 @@
+//! Where a build's commands run: a Docker container (the default, through
+//! bollard) or the host's shell in a private copy of the source.
+
+mod docker;
+mod host;
+mod source_tar;
+
+pub use docker::{connect, DockerExecutor};
+pub use host::HostExecutor;
+
+use std::path::PathBuf;
+
+use crate::events::EventSink;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cannot reach a Docker engine: {0}")]
+    Unreachable(String),
+    #[error("image '{image}' is not available locally and cannot be pulled: {reason}")]
+    ImageUnavailable { image: String, reason: String },
+    #[error("Docker error while {doing}: {source}")]
+    Docker {
+        doing: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("{doing}: {source}")]
+    Io {
+        doing: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ExecError {
+    pub(crate) fn io(doing: impl Into<String>, source: std::io::Error) -> Self {
+        ExecError::Io {
+            doing: doing.into(),
+            source,
+        }
+    }
+}
+
+/// What the build environment is made from.
+#[derive(Debug, Clone)]
+pub struct EnvironmentSpec {
+    pub build_id: String,
+    pub image: String,
+    pub privileged: bool,
+    pub primary_source: PathBuf,
+    /// Bind-mount the primary source instead of copying it in.
+    pub mount_source: bool,
+    pub secondary_sources: Vec<(String, PathBuf)>,
+}
+
+/// Paths inside the build environment.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// `CODEBUILD_SRC_DIR`.
+    pub src_dir: String,
+    /// `CODEBUILD_SRC_DIR_<id>` for each secondary source.
+    pub secondary: Vec<(String, String)>,
+    /// Where the shell state files live.
+    pub state_dir: String,
+}
+
+impl Workspace {
+    /// CodeBuild's shapes (codebuild.md §4.3): one source at `<root>/src`;
+    /// with several, `<root>/src/s3/00`, `<root>/src/s3/01`, ...
+    pub fn lay_out(root: &str, state_dir: &str, secondary_ids: &[String]) -> Self {
+        if secondary_ids.is_empty() {
+            return Workspace {
+                src_dir: format!("{root}/src"),
+                secondary: Vec::new(),
+                state_dir: state_dir.to_string(),
+            };
+        }
+        Workspace {
+            src_dir: format!("{root}/src/s3/00"),
+            secondary: secondary_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), format!("{root}/src/s3/{:02}", i + 1)))
+                .collect(),
+            state_dir: state_dir.to_string(),
+        }
+    }
+}
+
+/// One command run: what to run and as whom.
+#[derive(Debug, Clone)]
+pub struct CommandRun<'a> {
+    pub shell: &'a str,
+    pub script: &'a str,
+    /// `$0` of the shell, so errors name CodeBuild's script file.
+    pub script_name: &'a str,
+    pub user: Option<&'a str>,
+}
+
+pub enum Executor {
+    Docker(DockerExecutor),
+    Host(HostExecutor),
+}
+
+impl Executor {
+    pub fn workspace(&self) -> &Workspace {
+        match self {
+            Executor::Docker(d) => d.workspace(),
+            Executor::Host(h) => h.workspace(),
+        }
+    }
+
+    /// Makes the build environment and puts the sources in it.
+    pub async fn provision(&mut self, events: &EventSink) -> Result<(), ExecError> {
+        match self {
+            Executor::Docker(d) => d.provision(events).await,
+            Executor::Host(h) => h.provision(events).await,
+        }
+    }
+
+    pub async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), ExecError> {
+        match self {
+            Executor::Docker(d) => d.write_file(path, contents).await,
+            Executor::Host(h) => h.write_file(path, contents).await,
+        }
+    }
+
+    /// Runs one command, streaming its output; returns its exit status.
+    pub async fn run(
+        &self,
+        cmd: &CommandRun<'_>,
+        output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<i64, ExecError> {
+        match self {
+            Executor::Docker(d) => d.run(cmd, output).await,
+            Executor::Host(h) => h.run(cmd, output).await,
+        }
+    }
+
+    /// Removes everything the build made. Safe to call more than once.
+    pub async fn cleanup(&mut self) -> Result<(), ExecError> {
+        match self {
+            Executor::Docker(d) => d.cleanup().await,
+            Executor::Host(h) => h.cleanup().await,
+        }
+    }
+}
+
+/// Nine random digits, like the `src<digits>` of CodeBuild's paths.
+pub(crate) fn random_digits() -> String {
+    let n = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes());
+    format!("{:09}", n % 1_000_000_000)
+}

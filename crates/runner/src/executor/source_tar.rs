@@ -1,0 +1,74 @@
+//! Tar streams of source trees: one stream per copy, never a file at a time
+//! (per-file copies dominate Docker copy time).
+
+use std::path::Path;
+
+use tar::{Builder, EntryType, Header, HeaderMode};
+
+/// Folders never copied into a build: pipelocal's own state.
+const SKIP: &[&str] = &[".pipelocal"];
+
+/// Appends the directory entries of `path` (e.g. `codebuild/output/src1/src`)
+/// so the upload can be extracted at `/`.
+pub fn append_parents<W: std::io::Write>(
+    b: &mut Builder<W>,
+    path: &str,
+    mode: u32,
+) -> std::io::Result<()> {
+    let mut so_far = String::new();
+    for part in path.trim_matches('/').split('/') {
+        if !so_far.is_empty() {
+            so_far.push('/');
+        }
+        so_far.push_str(part);
+        let mut h = Header::new_gnu();
+        h.set_entry_type(EntryType::Directory);
+        h.set_mode(mode);
+        h.set_size(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, format!("{so_far}/"), std::io::empty())?;
+    }
+    Ok(())
+}
+
+/// Appends the tree under `dir` below `prefix`, keeping symlinks as links and
+/// the executable bit.
+pub fn append_tree<W: std::io::Write>(
+    b: &mut Builder<W>,
+    dir: &Path,
+    prefix: &str,
+) -> std::io::Result<()> {
+    b.mode(HeaderMode::Deterministic);
+    b.follow_symlinks(false);
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter();
+    let walker =
+        walker.filter_entry(|e| !(e.depth() == 1 && SKIP.iter().any(|s| e.file_name() == *s)));
+    for entry in walker {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .map_err(std::io::Error::other)?;
+        let name = format!("{prefix}/{}", rel.to_string_lossy());
+        b.append_path_with_name(entry.path(), &name)?;
+    }
+    Ok(())
+}
+
+/// One file at `path`, with its parent folders.
+pub fn single_file(path: &str, contents: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+    let mut b = Builder::new(Vec::new());
+    if let Some((parent, _)) = path.trim_start_matches('/').rsplit_once('/') {
+        append_parents(&mut b, parent, 0o777)?;
+    }
+    let mut h = Header::new_gnu();
+    h.set_entry_type(EntryType::Regular);
+    h.set_mode(mode);
+    h.set_size(contents.len() as u64);
+    h.set_mtime(0);
+    b.append_data(&mut h, path.trim_start_matches('/'), contents)?;
+    b.into_inner()
+}

@@ -1,0 +1,430 @@
+//! Turns what a user gives `pipelocal build` (folders, a buildspec path, a
+//! project file, an env file) into a build request and environment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pipelocal_model::buildspec::{load_buildspec, parse_buildspec, Buildspec};
+use pipelocal_model::project::{load_projects, BuildspecSource, EnvironmentVariableType, Project};
+use pipelocal_model::LoadError;
+
+use crate::build::{BuildRequest, BuildspecLocation, RecordDetails};
+use crate::environment::{git_versions, BuildIdentity, UserVariables};
+use crate::executor::EnvironmentSpec;
+use crate::numbering::next_build_number;
+use crate::record::{EnvironmentRecord, EnvironmentVariableRecord, SourceRecord};
+
+/// The image used when neither the command line nor a project names one.
+pub const DEFAULT_IMAGE: &str = "public.ecr.aws/codebuild/amazonlinux-x86_64-standard:5.0";
+/// CodeBuild's default build timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorKind {
+    Docker,
+    Host,
+}
+
+/// What `pipelocal build` was given.
+#[derive(Debug, Clone)]
+pub struct LocalBuild {
+    pub image: Option<String>,
+    pub primary_source: PathBuf,
+    pub secondary_sources: Vec<(String, PathBuf)>,
+    pub buildspec: Option<String>,
+    pub env_file: Option<PathBuf>,
+    pub privileged: bool,
+    pub mount_source: bool,
+    pub project_file: Option<PathBuf>,
+    pub project_name: Option<String>,
+    pub timeout: Option<Duration>,
+    pub executor: ExecutorKind,
+    pub state_dir: PathBuf,
+}
+
+/// Why a build could not start: a one-line message naming what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("source folder {}: {reason}", path.display())]
+    Source { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("{}:{line}: expected NAME=VALUE, found `{text}`", path.display())]
+    EnvLine {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+    #[error("{}: {reason}", path.display())]
+    EnvFile { path: PathBuf, reason: String },
+    #[error("{}: {reason}", path.display())]
+    Project { path: PathBuf, reason: String },
+    #[error("state folder {}: {reason}", path.display())]
+    State { path: PathBuf, reason: String },
+}
+
+/// A build ready to run.
+#[derive(Debug, Clone)]
+pub struct PreparedBuild {
+    pub request: BuildRequest,
+    pub environment: EnvironmentSpec,
+}
+
+pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
+    let primary = check_dir(&input.primary_source)?;
+    let mut secondary = Vec::new();
+    for (id, dir) in &input.secondary_sources {
+        secondary.push((id.clone(), check_dir(dir)?));
+    }
+    let project = match &input.project_file {
+        Some(file) => Some(pick_project(file, input.project_name.as_deref())?),
+        None => None,
+    };
+    let project_name = input
+        .project_name
+        .clone()
+        .or_else(|| project.as_ref().map(|p| p.name.clone()))
+        .unwrap_or_else(|| folder_name(&primary));
+    let image = input
+        .image
+        .clone()
+        .or_else(|| project.as_ref().map(|p| p.environment.image.clone()))
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+    let privileged = input.privileged
+        || project
+            .as_ref()
+            .is_some_and(|p| p.environment.privileged_mode);
+    let timeout = input
+        .timeout
+        .or_else(|| {
+            project
+                .as_ref()
+                .and_then(|p| p.timeout_in_minutes)
+                .map(|m| Duration::from_secs(m.max(1) as u64 * 60))
+        })
+        .unwrap_or(DEFAULT_TIMEOUT);
+
+    let (buildspec, location, buildspec_field) =
+        read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
+    let mut variables = UserVariables::default();
+    let mut unresolved = Vec::new();
+    let mut record_vars = Vec::new();
+    if let Ok(spec) = &buildspec {
+        variables.buildspec = spec.env.variables.clone();
+        unresolved.extend(
+            spec.env
+                .parameter_store
+                .iter()
+                .map(|(n, p)| format!("parameter-store {n} ({p})")),
+        );
+        unresolved.extend(
+            spec.env
+                .secrets_manager
+                .iter()
+                .map(|(n, s)| format!("secrets-manager {n} ({})", s.secret_id)),
+        );
+    }
+    if let Some(p) = &project {
+        for v in &p.environment.environment_variables {
+            let ty = match v.var_type {
+                EnvironmentVariableType::Plaintext => "PLAINTEXT",
+                EnvironmentVariableType::ParameterStore => "PARAMETER_STORE",
+                EnvironmentVariableType::SecretsManager => "SECRETS_MANAGER",
+            };
+            record_vars.push(EnvironmentVariableRecord {
+                name: v.name.clone(),
+                value: v.value.clone(),
+                var_type: ty.into(),
+            });
+            match v.var_type {
+                EnvironmentVariableType::Plaintext => {
+                    variables.project.push((v.name.clone(), v.value.clone()))
+                }
+                _ => unresolved.push(format!("{ty} variable {} ({})", v.name, v.value)),
+            }
+        }
+    }
+    if let Some(file) = &input.env_file {
+        variables.overrides = read_env_file(file)?;
+        for (name, value) in &variables.overrides {
+            record_vars.push(EnvironmentVariableRecord {
+                name: name.clone(),
+                value: value.clone(),
+                var_type: "PLAINTEXT".into(),
+            });
+        }
+    }
+
+    std::fs::create_dir_all(&input.state_dir).map_err(|e| PrepareError::State {
+        path: input.state_dir.clone(),
+        reason: e.to_string(),
+    })?;
+    let number =
+        next_build_number(&input.state_dir, &project_name).map_err(|e| PrepareError::State {
+            path: input.state_dir.clone(),
+            reason: e.to_string(),
+        })?;
+    let initiator = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "pipelocal".into());
+    let identity = BuildIdentity::new(&project_name, number, &image, &initiator);
+    let mut sources = git_versions(&primary);
+    for (id, dir) in &secondary {
+        let s = git_versions(dir);
+        sources
+            .secondary
+            .push((id.clone(), s.resolved_source_version, s.repo_url));
+    }
+    let source_type = project
+        .as_ref()
+        .and_then(|p| p.source.as_ref())
+        .map(|s| s.source_type.clone())
+        .unwrap_or_else(|| "NO_SOURCE".into());
+    let record = RecordDetails {
+        source: SourceRecord {
+            source_type,
+            location: primary.display().to_string(),
+            buildspec: buildspec_field,
+            source_identifier: None,
+        },
+        secondary_sources: secondary
+            .iter()
+            .map(|(id, dir)| SourceRecord {
+                source_type: "NO_SOURCE".into(),
+                location: dir.display().to_string(),
+                buildspec: None,
+                source_identifier: Some(id.clone()),
+            })
+            .collect(),
+        environment: EnvironmentRecord {
+            env_type: project
+                .as_ref()
+                .and_then(|p| p.environment.env_type.clone())
+                .unwrap_or_else(|| "LINUX_CONTAINER".into()),
+            image: image.clone(),
+            compute_type: project
+                .as_ref()
+                .and_then(|p| p.environment.compute_type.clone())
+                .unwrap_or_else(|| "BUILD_GENERAL1_SMALL".into()),
+            environment_variables: record_vars,
+            privileged_mode: privileged,
+            image_pull_credentials_type: "CODEBUILD".into(),
+        },
+        timeout_in_minutes: timeout.as_secs().div_ceil(60),
+    };
+    let home = match input.executor {
+        ExecutorKind::Docker => Some("/root".to_string()),
+        ExecutorKind::Host => None,
+    };
+    Ok(PreparedBuild {
+        environment: EnvironmentSpec {
+            build_id: identity.id(),
+            image,
+            privileged,
+            primary_source: primary,
+            mount_source: input.mount_source,
+            secondary_sources: secondary,
+        },
+        request: BuildRequest {
+            identity,
+            buildspec,
+            buildspec_location: location,
+            variables,
+            unresolved,
+            sources,
+            timeout,
+            home,
+            record,
+        },
+    })
+}
+
+fn check_dir(path: &Path) -> Result<PathBuf, PrepareError> {
+    let dir = std::fs::canonicalize(path).map_err(|e| PrepareError::Source {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if !dir.is_dir() {
+        return Err(PrepareError::Source {
+            path: path.to_path_buf(),
+            reason: "not a folder".into(),
+        });
+    }
+    Ok(dir)
+}
+
+fn folder_name(dir: &Path) -> String {
+    let raw = dir.file_name().and_then(|n| n.to_str()).unwrap_or("build");
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if name.len() < 2 {
+        format!("{name}-build")
+    } else {
+        name
+    }
+}
+
+fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError> {
+    let projects = load_projects(file)?;
+    let names = || {
+        projects
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (name, projects.len()) {
+        (Some(n), _) => projects
+            .iter()
+            .find(|p| p.name == n)
+            .cloned()
+            .ok_or_else(|| PrepareError::Project {
+                path: file.to_path_buf(),
+                reason: format!("no project named '{n}' (the file has: {})", names()),
+            }),
+        (None, 1) => Ok(projects[0].clone()),
+        (None, 0) => Err(PrepareError::Project {
+            path: file.to_path_buf(),
+            reason: "the file holds no project".into(),
+        }),
+        (None, _) => Err(PrepareError::Project {
+            path: file.to_path_buf(),
+            reason: format!(
+                "the file holds several projects ({}); choose one with --project-name",
+                names()
+            ),
+        }),
+    }
+}
+
+/// The buildspec as CodeBuild finds it: `-b` relative to the primary source,
+/// else the project's, else `buildspec.yml`. Problems become the
+/// `YAML_FILE_ERROR` that fails DOWNLOAD_SOURCE.
+fn read_buildspec(
+    primary: &Path,
+    flag: Option<&str>,
+    project: Option<&Project>,
+) -> (Result<Buildspec, String>, BuildspecLocation, Option<String>) {
+    let from_project = project.and_then(Project::buildspec);
+    let (rel, inline) = match (flag, from_project) {
+        (Some(path), _) => (path.to_string(), None),
+        (None, Some(BuildspecSource::File(path))) => (path, None),
+        (None, Some(BuildspecSource::Inline(text))) => (String::new(), Some(text)),
+        (None, None) => ("buildspec.yml".to_string(), None),
+    };
+    if let Some(text) = inline {
+        let name = format!(
+            "{} (inline buildspec)",
+            project.map(|p| p.name.as_str()).unwrap_or("project")
+        );
+        let parsed = parse_buildspec(Path::new(&name), text.clone())
+            .map(|l| l.buildspec)
+            .map_err(|e| one_line(&e));
+        return (parsed, BuildspecLocation::Inline, Some(text));
+    }
+    let path = primary.join(&rel);
+    let parsed = if path.is_file() {
+        load_buildspec(&path)
+            .map(|l| l.buildspec)
+            .map_err(|e| one_line(&e))
+    } else {
+        Err(format!("YAML file does not exist: {}", path.display()))
+    };
+    (parsed, BuildspecLocation::Source(rel.clone()), Some(rel))
+}
+
+fn one_line(e: &LoadError) -> String {
+    e.problems()
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| p.to_string().replace(": error: ", ": "))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `NAME=VALUE` lines; `#` comments and blank lines are skipped.
+pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, PrepareError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PrepareError::EnvFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match trimmed.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() && !name.trim().contains(' ') => {
+                out.push((name.trim().to_string(), value.to_string()));
+            }
+            _ => {
+                return Err(PrepareError::EnvLine {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    text: trimmed.to_string(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `90s`, `5m`, `1h`, or a bare number of minutes (CodeBuild's unit).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("invalid duration '{text}': use 90s, 5m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" | "" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("invalid duration '{text}': use 90s, 5m or 1h")),
+    };
+    if secs == 0 {
+        return Err(format!("invalid duration '{text}': must be more than zero"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn env_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("e");
+        std::fs::write(&f, "# c\n\nA=1\nB= two = 2\n").unwrap();
+        assert_eq!(
+            read_env_file(&f).unwrap(),
+            vec![("A".into(), "1".into()), ("B".into(), " two = 2".into())]
+        );
+        std::fs::write(&f, "A=1\nnot a pair\n").unwrap();
+        assert_eq!(
+            read_env_file(&f).unwrap_err().to_string(),
+            format!("{}:2: expected NAME=VALUE, found `not a pair`", f.display())
+        );
+    }
+}

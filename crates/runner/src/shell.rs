@@ -1,0 +1,118 @@
+//! The 0.2 shell model (codebuild.md §1.2): every command item runs in its own
+//! shell process, which first restores the variables and working directory the
+//! previous item left, and saves them again when it ends normally. An item that
+//! calls `exit` skips the save, as in CodeBuild.
+
+use std::fmt::Write;
+
+use pipelocal_model::buildspec::BuildspecVersion;
+
+/// Where the state files live inside the build environment.
+#[derive(Debug, Clone)]
+pub struct StateFiles {
+    /// Variables as `export NAME='value'` lines, sourced by each command.
+    pub env: String,
+    /// The working directory to start the next command in.
+    pub cwd: String,
+    /// `$0` of each command's shell: CodeBuild reports errors from this file name.
+    pub script_name: String,
+}
+
+impl StateFiles {
+    pub fn under(dir: &str) -> Self {
+        StateFiles {
+            env: format!("{dir}/env.sh"),
+            cwd: format!("{dir}/cwd"),
+            script_name: format!("{dir}/script.sh"),
+        }
+    }
+}
+
+/// Quotes a value for a POSIX shell: single quotes, with `'` written as `'\''`.
+pub fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// The initial env file: every build variable, exported.
+pub fn env_file(vars: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (name, value) in vars {
+        let _ = writeln!(out, "export {name}={}", quote(value));
+    }
+    out
+}
+
+/// The script one command item runs as. The user's command starts on line 4,
+/// as CodeBuild's `script.sh` puts it, so shell errors name the same line.
+pub fn command_script(
+    command: &str,
+    state: &StateFiles,
+    version: BuildspecVersion,
+    succeeding: bool,
+) -> String {
+    let env = quote(&state.env);
+    let cwd = quote(&state.cwd);
+    let mut s = String::new();
+    // Line 1: restore variables and directory (builtins only: the command may change PATH).
+    let _ = writeln!(
+        s,
+        "[ -r {env} ] && . {env}; if [ -r {cwd} ]; then read -r __pipelocal_cwd < {cwd}; cd \"$__pipelocal_cwd\" 2>/dev/null; unset __pipelocal_cwd; fi"
+    );
+    // Line 2: the build's success so far.
+    let _ = writeln!(
+        s,
+        "export CODEBUILD_BUILD_SUCCEEDING={}",
+        u8::from(succeeding)
+    );
+    match version {
+        // Line 3: assignments made by the command are carried to later commands.
+        BuildspecVersion::V0_2 => {
+            let _ = writeln!(s, "set -a");
+            s.push_str(command);
+            if !command.ends_with('\n') {
+                s.push('\n');
+            }
+            let _ = writeln!(
+                s,
+                "__pipelocal_rc=$?; set +a; export -p > {env}; pwd > {cwd}; exit $__pipelocal_rc"
+            );
+        }
+        // 0.1: every command starts from the initial state and saves nothing.
+        BuildspecVersion::V0_1 => {
+            let _ = writeln!(s, ":");
+            s.push_str(command);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(env_file(&[("A".into(), "$B".into())]), "export A='$B'\n");
+    }
+
+    #[test]
+    fn the_command_is_on_line_four() {
+        let s = command_script(
+            "false",
+            &StateFiles::under("/t"),
+            BuildspecVersion::V0_2,
+            true,
+        );
+        assert_eq!(s.lines().nth(3), Some("false"));
+        let s = command_script(
+            "false",
+            &StateFiles::under("/t"),
+            BuildspecVersion::V0_1,
+            true,
+        );
+        assert_eq!(s.lines().nth(3), Some("false"));
+        assert!(!s.contains("export -p"));
+    }
+}
