@@ -52,3 +52,183 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Whether a Docker engine answers. With `PIPELOCAL_REQUIRE_DOCKER=1` (CI) a
+/// missing engine fails the test; elsewhere the test is skipped with a note.
+/// Builds the test images on first use.
+pub fn docker_available() -> bool {
+    static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *READY.get_or_init(|| {
+        let ok = Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
+        if !ok {
+            if std::env::var("PIPELOCAL_REQUIRE_DOCKER").as_deref() == Ok("1") {
+                panic!("PIPELOCAL_REQUIRE_DOCKER=1 but no Docker engine answers `docker info`");
+            }
+            eprintln!("skipping Docker tests: no Docker engine answers (set PIPELOCAL_REQUIRE_DOCKER=1 to fail instead)");
+            return false;
+        }
+        let status = Command::new(repo().join("docker/build-images.sh"))
+            .args(["busybox", "debian"])
+            .status()
+            .expect("run docker/build-images.sh");
+        assert!(status.success(), "docker/build-images.sh failed");
+        true
+    })
+}
+
+pub const BUSYBOX: &str = "pipelocal/busybox";
+pub const DEBIAN: &str = "pipelocal/debian:bookworm";
+
+/// Containers pipelocal made that still exist.
+pub fn pipelocal_containers() -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", "label=dev.pipelocal.build-id"])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Where a test build runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exec {
+    Docker,
+    Host,
+}
+
+/// The executors a behaviour test runs on here: the host always, Docker when it answers.
+pub fn executors() -> Vec<Exec> {
+    let mut out = vec![Exec::Host];
+    if docker_available() {
+        out.insert(0, Exec::Docker);
+    }
+    out
+}
+
+/// A finished `pipelocal build`: its exit code, log, and record.
+pub struct Built {
+    pub code: i32,
+    pub log: String,
+    pub stderr: String,
+    pub record: serde_json::Value,
+}
+
+impl Built {
+    /// `(phaseType, phaseStatus)` of every phase in the record.
+    pub fn phases(&self) -> Vec<(String, String)> {
+        self.record["phases"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        (
+                            p["phaseType"].as_str().unwrap_or_default().to_string(),
+                            p["phaseStatus"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn phase_status(&self, phase: &str) -> Option<String> {
+        self.phases()
+            .into_iter()
+            .find(|(p, _)| p == phase)
+            .map(|(_, s)| s)
+    }
+
+    pub fn context(&self, phase: &str) -> (String, String) {
+        let p = self.record["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["phaseType"] == phase)
+            .expect("phase in record");
+        let c = &p["contexts"][0];
+        (
+            c["statusCode"].as_str().unwrap_or_default().into(),
+            c["message"].as_str().unwrap_or_default().into(),
+        )
+    }
+
+    pub fn status(&self) -> &str {
+        self.record["buildStatus"].as_str().unwrap_or_default()
+    }
+
+    /// Output lines that are not `[Container]` lines.
+    pub fn output(&self) -> Vec<&str> {
+        self.log
+            .lines()
+            .filter(|l| !l.starts_with("[Container] "))
+            .collect()
+    }
+}
+
+/// A folder holding a buildspec, and a state folder, for one test build.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub state: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(buildspec: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("buildspec.yml"), buildspec).unwrap();
+        Project {
+            dir,
+            state: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn file(&self, rel: &str, contents: &str) -> &Self {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    pub fn path(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    /// Runs `pipelocal build` on this folder with the busybox image.
+    pub fn build(&self, exec: Exec, extra: &[&str]) -> Built {
+        self.build_with_image(exec, BUSYBOX, extra)
+    }
+
+    pub fn build_with_image(&self, exec: Exec, image: &str, extra: &[&str]) -> Built {
+        let record = self.state.path().join("record.json");
+        let _ = std::fs::remove_file(&record);
+        let executor = match exec {
+            Exec::Docker => "docker",
+            Exec::Host => "host",
+        };
+        let mut args = vec![
+            "build",
+            "-s",
+            self.path(),
+            "-i",
+            image,
+            "--executor",
+            executor,
+            "--state-dir",
+            self.state.path().to_str().unwrap(),
+            "--record",
+            record.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = pipelocal(&args);
+        let record = std::fs::read_to_string(&record)
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(serde_json::Value::Null);
+        Built {
+            code: out.code,
+            log: out.stdout,
+            stderr: out.stderr,
+            record,
+        }
+    }
+}

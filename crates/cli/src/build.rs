@@ -84,9 +84,11 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
             {
                 secondary.push((id.to_string(), PathBuf::from(dir)))
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "-s {s}: a secondary source is ID:DIR, with an identifier of letters, digits and _"
-            )),
+            ))
+            }
         }
     }
     Ok(LocalBuild {

@@ -80,6 +80,8 @@ enum Interruption {
     TimedOut,
     Stopped,
     Fault(String),
+    /// No build environment could be had (no engine, no image): nothing ran.
+    Unavailable(ExecError),
 }
 
 struct Walk {
@@ -106,7 +108,9 @@ impl Walk {
         if status != Status::Succeeded {
             self.any_failed = true;
         }
-        if phase >= PhaseType::DownloadSource && phase <= PhaseType::UploadArtifacts {
+        // A failed PROVISIONING has no container log in CodeBuild, but the user must see why.
+        let logged = phase >= PhaseType::DownloadSource && phase <= PhaseType::UploadArtifacts;
+        if logged || (phase == PhaseType::Provisioning && status != Status::Succeeded) {
             self.events.send(BuildEventKind::PhaseFinished {
                 phase,
                 status,
@@ -176,22 +180,13 @@ pub async fn run_build(
             );
             Status::Stopped
         }
-        Err(Interruption::Fault(message)) => {
-            if walk.current.is_none()
-                && walk
-                    .phases
-                    .iter()
-                    .all(|p| p.phase_type != PhaseType::DownloadSource.as_str())
-            {
-                // Provisioning failed before anything ran.
-                if let Err(e) = cleanup {
-                    events.info(format!("cleanup failed: {e}"));
-                }
-                return Err(ExecError::io(
-                    "provisioning",
-                    std::io::Error::other(message),
-                ));
+        Err(Interruption::Unavailable(error)) => {
+            if let Err(e) = cleanup {
+                events.info(format!("Cleanup failed: {e}"));
             }
+            return Err(error);
+        }
+        Err(Interruption::Fault(message)) => {
             walk.finish(Status::Fault, PhaseContext::new("CLIENT_ERROR", message));
             Status::Fault
         }
@@ -264,7 +259,7 @@ async fn walk_phases(
         Ok(()) => walk.finish(Status::Succeeded, PhaseContext::default()),
         Err(e @ (ExecError::Unreachable(_) | ExecError::ImageUnavailable { .. })) => {
             walk.current = None;
-            return Err(Interruption::Fault(e.to_string()));
+            return Err(Interruption::Unavailable(e));
         }
         Err(e) => {
             walk.finish(

@@ -55,7 +55,7 @@ pub async fn connect() -> Result<Docker, ExecError> {
             Err(e) => tried.push(format!("DOCKER_HOST={host} ({e})")),
         }
         return Err(ExecError::Unreachable(format!(
-            "tried {}; start the engine or fix DOCKER_HOST",
+            "tried {}; start the engine, fix DOCKER_HOST, or use --executor host",
             tried.join(", ")
         )));
     }

@@ -157,12 +157,16 @@ struct ProcessGroup(Option<u32>);
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+        // Only a real group of our own: pgid 0 or 1 would signal far more.
+        if let Some(pgid) = self
+            .0
+            .and_then(|p| libc::pid_t::try_from(p).ok())
+            .filter(|p| *p > 1)
+        {
+            // SAFETY: killpg only sends a signal; the group is the one this run made.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
         }
     }
 }

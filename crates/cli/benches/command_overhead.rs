@@ -1,0 +1,105 @@
+//! Per-command overhead of `pipelocal build`: a buildspec of 50 trivial
+//! commands, against the same 50 commands run by `docker exec` one at a time
+//! and by one `docker run` as a single script. Prints times and ratios from
+//! one run; no thresholds (speed targets do not belong in tests).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "pipelocal/busybox";
+const COMMANDS: usize = 50;
+
+fn run(cmd: &mut Command) {
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start command");
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn main() {
+    if !Command::new("docker")
+        .arg("info")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+    {
+        eprintln!("command_overhead: no Docker engine answers; nothing to measure");
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    run(Command::new(repo.join("docker/build-images.sh")).arg("busybox"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = String::from("version: 0.2\nphases:\n  build:\n    commands:\n");
+    for i in 0..COMMANDS {
+        spec.push_str(&format!("      - echo {i}\n"));
+    }
+    std::fs::write(dir.path().join("buildspec.yml"), spec).unwrap();
+    let state = tempfile::tempdir().unwrap();
+
+    let pipelocal = timed(|| {
+        run(Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .args(["build", "-s", dir.path().to_str().unwrap(), "-i", IMAGE])
+            .args(["--state-dir", state.path().to_str().unwrap()]))
+    });
+
+    let name = format!("pipelocal-bench-{}", std::process::id());
+    let exec_one_by_one = timed(|| {
+        run(Command::new("docker").args([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--entrypoint",
+            "tail",
+            IMAGE,
+            "-f",
+            "/dev/null",
+        ]));
+        for i in 0..COMMANDS {
+            run(Command::new("docker").args(["exec", &name, "sh", "-c", &format!("echo {i}")]));
+        }
+        run(Command::new("docker").args(["rm", "-f", &name]));
+    });
+
+    let script: Vec<String> = (0..COMMANDS).map(|i| format!("echo {i}")).collect();
+    let one_run = timed(|| {
+        run(Command::new("docker").args(["run", "--rm", IMAGE, "sh", "-c", &script.join("; ")]))
+    });
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("{COMMANDS} trivial commands in {IMAGE}:");
+    println!(
+        "  pipelocal build (container, copy-in, {COMMANDS} execs, cleanup): {:8.0} ms",
+        ms(pipelocal)
+    );
+    println!(
+        "  docker exec one by one (CLI, run + {COMMANDS} execs + rm):       {:8.0} ms",
+        ms(exec_one_by_one)
+    );
+    println!(
+        "  one docker run with a single script:                        {:8.0} ms",
+        ms(one_run)
+    );
+    println!(
+        "  pipelocal / docker exec one by one: {:.2}",
+        ms(pipelocal) / ms(exec_one_by_one)
+    );
+    println!(
+        "  pipelocal / one docker run:         {:.2}",
+        ms(pipelocal) / ms(one_run)
+    );
+    println!(
+        "  pipelocal per command: {:.1} ms",
+        ms(pipelocal) / COMMANDS as f64
+    );
+}
