@@ -279,9 +279,15 @@ async fn walk_phases(
         let (status, context, on_failure) = match phase.buildspec_phase() {
             Some(name) => {
                 let body = spec.phase(name);
-                let user = body
+                let mut user = body
                     .and_then(|p| p.run_as.as_deref())
                     .or(spec.run_as.as_deref());
+                if let Some(name) = user.filter(|_| !executor.supports_run_as()) {
+                    walk.events.info(format!(
+                        "run-as {name} is ignored by the host executor: commands run as the current user"
+                    ));
+                    user = None;
+                }
                 let (status, ctx) = run_phase(walk, executor, &spec, &state, body, user).await?;
                 (status, ctx, body.and_then(|p| p.on_failure.clone()))
             }

@@ -110,6 +110,11 @@ impl Executor {
         }
     }
 
+    /// Whether commands can run as another user (`run-as`).
+    pub fn supports_run_as(&self) -> bool {
+        matches!(self, Executor::Docker(_))
+    }
+
     /// Makes the build environment and puts the sources in it.
     pub async fn provision(&mut self, events: &EventSink) -> Result<(), ExecError> {
         match self {
