@@ -365,3 +365,58 @@ fn the_bundled_example_builds_and_tests_itself() {
     assert!(out.stdout.contains("2 passed, 0 failed"));
     assert!(out.stdout.contains("Built version 1.0.1"), "{}", out.stdout);
 }
+
+#[test]
+fn a_mounted_source_folder_keeps_its_owner_mode_and_time() {
+    if !docker_available() {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let p =
+        Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi > out.txt\n");
+    let folder = p.dir.path();
+    std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o750)).unwrap();
+    let before = std::fs::metadata(folder).unwrap();
+    let b = p.build(Exec::Docker, &["-m"]);
+    assert_eq!(b.code, 0, "{}{}", b.log, b.stderr);
+    let after = std::fs::metadata(folder).unwrap();
+    assert_eq!(
+        (after.mode(), after.uid(), after.gid()),
+        (before.mode(), before.uid(), before.gid())
+    );
+    assert!(
+        after.mtime() >= before.mtime(),
+        "the folder's time went back"
+    );
+    assert!(folder.join("out.txt").exists());
+}
+
+#[test]
+fn invalid_names_exit_2() {
+    let p = Project::new("version: 0.2\n");
+    let out = pipelocal(&[
+        "build",
+        "-s",
+        p.path(),
+        "--project-name",
+        "../escape",
+        "--state-dir",
+        p.state.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("project name '../escape' is not valid"),
+        "{}",
+        out.stderr
+    );
+    p.file("bad.env", "MY-VAR=1\n");
+    let env = format!("{}/bad.env", p.path());
+    let out = pipelocal(&["build", "-s", p.path(), "-e", &env]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("bad.env:1: expected NAME=VALUE, found `MY-VAR=1`"),
+        "{}",
+        out.stderr
+    );
+}

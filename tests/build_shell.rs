@@ -223,7 +223,7 @@ fn the_build_cannot_change_the_users_tree_unless_mounted() {
 fn a_timeout_ends_the_running_phase_timed_out() {
     for exec in executors() {
         let started = std::time::Instant::now();
-        let b = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - echo start\n      - sleep 60\n  post_build:\n    commands:\n      - echo post\n").build(exec, &["--timeout", "3s"]);
+        let b = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - echo start\n      - sleep 60\n  post_build:\n    commands:\n      - echo post\n").build(exec, &["--timeout", "8s"]);
         assert_eq!(b.code, 1);
         assert_eq!(b.status(), "TIMED_OUT", "{exec:?}: {}", b.log);
         assert_eq!(b.phase_status("BUILD").as_deref(), Some("TIMED_OUT"));
@@ -233,5 +233,149 @@ fn a_timeout_ends_the_running_phase_timed_out() {
             started.elapsed() < std::time::Duration::from_secs(50),
             "the sleep was not cut short"
         );
+    }
+}
+
+#[test]
+fn output_without_a_final_newline_keeps_log_lines_whole() {
+    for exec in executors() {
+        let b = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - printf done\n      - echo next\n").build(exec, &[]);
+        assert!(
+            b.log.contains("\ndone\n[Container] "),
+            "{exec:?}: {}",
+            b.log
+        );
+        assert!(b
+            .log
+            .lines()
+            .filter(|l| l.contains("[Container]"))
+            .all(|l| l.starts_with("[Container] ")));
+    }
+}
+
+#[test]
+fn multi_byte_output_survives_chunking() {
+    for exec in executors() {
+        // 200 KB of two- and three-byte characters crosses many read boundaries.
+        let b = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - i=0; while [ $i -lt 20000 ]; do printf 'é€ü'; i=$((i+1)); done; echo\n").build(exec, &[]);
+        assert_eq!(b.code, 0, "{exec:?}: {}", b.stderr);
+        let line = b
+            .output()
+            .into_iter()
+            .find(|l| l.starts_with("é"))
+            .expect("output");
+        assert!(
+            !line.contains('\u{fffd}'),
+            "{exec:?}: a character was split"
+        );
+        assert_eq!(line.chars().count(), 60_000);
+    }
+}
+
+#[test]
+fn background_processes_neither_block_nor_die_with_their_command() {
+    for exec in executors() {
+        let started = std::time::Instant::now();
+        let b = Project::new(
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 30 &\n      - (sleep 1; echo from-background > bg.txt) &\n      - sleep 2; cat bg.txt\n",
+        )
+        .build(exec, &[]);
+        assert_eq!(b.code, 0, "{exec:?}: {}", b.log);
+        assert_eq!(b.output(), vec!["from-background"], "{exec:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(25),
+            "{exec:?}: waited for the background sleep"
+        );
+    }
+}
+
+#[test]
+fn exported_variables_reach_the_record() {
+    for exec in executors() {
+        let b = Project::new(
+            "version: 0.2\nenv:\n  variables:\n    FROM_SPEC: spec\n  exported-variables:\n    - VERSION\n    - FROM_SPEC\n    - AWS_NOT_EXPORTED\n    - NEVER_SET\n    - CODEBUILD_BUILD_NUMBER\nphases:\n  build:\n    commands:\n      - VERSION=\"1.$CODEBUILD_BUILD_NUMBER it's\"\n      - export AWS_NOT_EXPORTED=x\n  post_build:\n    commands:\n      - VERSION=\"$VERSION-final\"\n",
+        )
+        .build(exec, &[]);
+        assert_eq!(b.code, 0, "{exec:?}: {}", b.log);
+        assert_eq!(
+            b.record["exportedEnvironmentVariables"],
+            serde_json::json!([
+                {"name": "VERSION", "value": "1.1 it's-final"},
+                {"name": "FROM_SPEC", "value": "spec"},
+                {"name": "CODEBUILD_BUILD_NUMBER", "value": "1"}
+            ]),
+            "{exec:?}"
+        );
+    }
+}
+
+#[test]
+fn buildspec_warnings_are_shown_in_the_build_log() {
+    for exec in executors() {
+        let b =
+            Project::new("version: 0.2\nphases:\n  build:\n    Commands:\n      - echo never\n")
+                .build(exec, &[]);
+        assert!(
+            b.log.contains("Warning: ")
+                && b.log.contains(
+                    "unknown key `Commands` in phase build is ignored; did you mean `commands`?"
+                ),
+            "{}",
+            b.log
+        );
+    }
+}
+
+#[test]
+fn source_versions_come_from_the_git_work_tree() {
+    for exec in executors() {
+        let p = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"$CODEBUILD_SOURCE_VERSION|$CODEBUILD_RESOLVED_SOURCE_VERSION|$CODEBUILD_SOURCE_REPO_URL\"\n");
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(p.dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        git(&["init", "-q"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "add",
+            ".",
+        ]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "first",
+        ]);
+        git(&[
+            "remote",
+            "add",
+            "origin",
+            "https://example.com/acme/app.git",
+        ]);
+        let commit = git(&["rev-parse", "HEAD"]);
+        let b = p.build(exec, &[]);
+        assert_eq!(
+            b.output(),
+            vec![format!(
+                "{commit}|{commit}|https://example.com/acme/app.git"
+            )],
+            "{exec:?}"
+        );
+        assert_eq!(b.record["resolvedSourceVersion"], commit.as_str());
     }
 }

@@ -35,6 +35,11 @@ const INVALID: &[(&str, &str)] = &[
 #[test]
 fn every_corpus_file_loads_or_fails_clearly() {
     let Some(shared) = shared() else {
+        assert_ne!(
+            std::env::var("PIPELOCAL_REQUIRE_CORPUS").as_deref(),
+            Ok("1"),
+            "PIPELOCAL_REQUIRE_CORPUS=1 but ../shared/corpus is missing"
+        );
         eprintln!("skipping: ../shared/corpus is not beside this checkout");
         return;
     };

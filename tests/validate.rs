@@ -177,3 +177,57 @@ fn warnings_do_not_fail_validation() {
         out.stdout
     );
 }
+
+#[test]
+fn every_misspelt_field_is_reported_with_the_other_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.json");
+    let text = std::fs::read_to_string(common::fixture("pipelines/s3-deploy-bare.json"))
+        .unwrap()
+        .replace(
+            "\"runOrder\": 1\n        },\n        {\n          \"name\": \"Archive\"",
+            "\"runorder\": 1\n        },\n        {\n          \"name\": \"Archive\"",
+        )
+        .replace(
+            "\"outputArtifacts\": [ { \"name\": \"SiteSource\" } ]",
+            "\"outputArtifact\": [ { \"name\": \"SiteSource\" } ]",
+        );
+    std::fs::write(&path, text).unwrap();
+    let out = pipelocal(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("unknown field `runorder`; did you mean `runOrder`?"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("unknown field `outputArtifact`; did you mean `outputArtifacts`?"),
+        "{}",
+        out.stdout
+    );
+    // Validation still ran on the rest.
+    assert!(
+        out.stdout
+            .contains("'SiteSource' is not previously defined as an 'OutputArtifact'"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_template_without_pipeline_or_project_is_not_a_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bucket.yaml");
+    std::fs::write(&path, "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n").unwrap();
+    let out = pipelocal(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "the template holds no AWS::CodePipeline::Pipeline or AWS::CodeBuild::Project resource"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use pipelocal_runner::build::{run_build, stop_channel};
-use pipelocal_runner::events::{render, BuildEventKind, EventSink};
+use pipelocal_runner::events::{EventSink, LogText};
 use pipelocal_runner::executor::{connect, DockerExecutor, Executor, HostExecutor};
 use pipelocal_runner::local::{parse_duration, prepare, ExecutorKind, LocalBuild};
 use pipelocal_runner::phases::Status;
@@ -139,11 +139,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let (events, mut rx) = EventSink::channel();
         let printer = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
+            let mut log = LogText::default();
             while let Some(event) = rx.recv().await {
-                if matches!(event.kind, BuildEventKind::BuildFinished(_)) {
-                    continue;
-                }
-                let _ = stdout.write_all(render(&event).as_bytes());
+                let _ = stdout.write_all(log.render(&event).as_bytes());
                 let _ = stdout.flush();
             }
         });

@@ -81,21 +81,44 @@ pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, L
             pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
         }
         DefinitionKind::Template => {
-            let has_pipeline = cfn::Template::from_document(&doc)
-                .is_some_and(|t| !t.resources_of_type(cfn::PIPELINE_TYPE).is_empty());
-            if has_pipeline {
+            let template = cfn::Template::from_document(&doc);
+            let has = |ty: &str| {
+                template
+                    .as_ref()
+                    .is_some_and(|t| !t.resources_of_type(ty).is_empty())
+            };
+            if has(cfn::PIPELINE_TYPE) {
                 pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
+            } else if has(cfn::PROJECT_TYPE) {
+                return Ok(Checked {
+                    kind: Some(DefinitionKind::Projects),
+                    problems: project_problems(&doc),
+                });
             } else {
-                project::projects_from_document(&doc).map(|_| Vec::new())
+                return Err(LoadError::Syntax {
+                    place: Place::file(path),
+                    message: format!(
+                        "the template holds no {} or {} resource",
+                        cfn::PIPELINE_TYPE,
+                        cfn::PROJECT_TYPE
+                    ),
+                });
             }
         }
         DefinitionKind::Buildspec => {
             buildspec::parse_buildspec(path, doc.text.clone()).map(|b| b.warnings)
         }
-        DefinitionKind::Projects => project::projects_from_document(&doc).map(|_| Vec::new()),
+        DefinitionKind::Projects => Ok(project_problems(&doc)),
     };
     Ok(Checked {
         kind: Some(kind),
         problems: problems.unwrap_or_else(|e| e.problems()),
     })
+}
+
+fn project_problems(doc: &Document) -> Vec<Problem> {
+    match project::read_projects(doc) {
+        Ok((_, problems)) => problems,
+        Err(e) => e.problems(),
+    }
 }

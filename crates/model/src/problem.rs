@@ -112,6 +112,25 @@ impl LoadError {
         }
     }
 
+    /// One line for a one-line error: the first error, and how many more
+    /// there are (`pipelocal validate` lists them all).
+    pub fn summary(&self) -> String {
+        let problems = self.problems();
+        let mut errors = problems.iter().filter(|p| p.is_error());
+        let Some(first) = errors.next() else {
+            return self.to_string();
+        };
+        let more = errors.count();
+        let line = format!("{}: {}", first.place, first.message);
+        match more {
+            0 => line,
+            n => format!(
+                "{line} (and {n} more problem{}: run `pipelocal validate` to list them)",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
     /// Every problem this error stands for, for callers that list them all.
     pub fn problems(&self) -> Vec<Problem> {
         match self {

@@ -61,7 +61,7 @@ impl BuildspecSource {
         let v = value.trim();
         if v.is_empty() {
             None
-        } else if v.contains('\n') || v.starts_with("version") || v.starts_with('{') {
+        } else if v.contains('\n') || v.starts_with("version:") || v.starts_with('{') {
             Some(BuildspecSource::Inline(value.to_string()))
         } else {
             Some(BuildspecSource::File(v.to_string()))
@@ -172,6 +172,10 @@ impl Project {
             }
         }
         for v in &self.environment.environment_variables {
+            if !v.name.trim().is_empty() && !crate::buildspec::is_shell_name(&v.name) {
+                out.push(Problem::warning(place.clone(), format!(
+                    "project '{}': environment variable `{}` is not a shell variable name: commands cannot see it", self.name, v.name)));
+            }
             if v.name.trim().is_empty() {
                 out.push(Problem::error(
                     place.clone(),
@@ -194,6 +198,15 @@ pub fn load_projects(path: &Path) -> Result<Vec<Project>, LoadError> {
 }
 
 pub fn projects_from_document(doc: &Document) -> Result<Vec<Project>, LoadError> {
+    let (projects, problems) = read_projects(doc)?;
+    if problems.iter().any(Problem::is_error) {
+        return Err(LoadError::Invalid { problems });
+    }
+    Ok(projects)
+}
+
+/// Every project in a document with every problem found, warnings included.
+pub fn read_projects(doc: &Document) -> Result<(Vec<Project>, Vec<Problem>), LoadError> {
     let mut problems = Vec::new();
     let projects = if let Some(template) = Template::from_document(doc) {
         let mut resolver = Resolver::new(&template);
@@ -234,10 +247,7 @@ pub fn projects_from_document(doc: &Document) -> Result<Vec<Project>, LoadError>
         }
         out
     };
-    if problems.iter().any(Problem::is_error) {
-        return Err(LoadError::Invalid { problems });
-    }
-    Ok(projects)
+    Ok((projects, problems))
 }
 
 /// Every `AWS::CodeBuild::Project` in a template, with intrinsics resolved.

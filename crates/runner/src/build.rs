@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use pipelocal_model::buildspec::{Buildspec, BuildspecVersion, Command, OnFailure, Phase};
+use pipelocal_model::buildspec::{
+    is_shell_name, Buildspec, BuildspecVersion, Command, OnFailure, Phase,
+};
 use tokio::sync::watch;
 
 use crate::clock::epoch_seconds;
@@ -12,7 +14,7 @@ use crate::events::{BuildEventKind, EventSink, PhaseContext};
 use crate::executor::{CommandRun, ExecError, Executor};
 use crate::phases::{next_phase, PhaseType, Status};
 use crate::record::*;
-use crate::shell::{command_script, env_file, StateFiles};
+use crate::shell::{command_script, env_file, quote, StateFiles};
 
 /// Everything a build needs besides its executor.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct BuildRequest {
     /// Shown as `YAML location is ...`: a path below the source, or inline.
     pub buildspec_location: BuildspecLocation,
     pub variables: UserVariables,
+    /// Problems in the buildspec that do not stop it (unknown keys, ...), logged.
+    pub buildspec_warnings: Vec<String>,
     /// Secret references no value is known for: DOWNLOAD_SOURCE fails naming them.
     pub unresolved: Vec<String>,
     pub sources: SourceVersions,
@@ -90,6 +94,8 @@ struct Walk {
     succeeding: bool,
     any_failed: bool,
     events: EventSink,
+    /// `exported-variables` with their values at the end of POST_BUILD.
+    exported: Vec<(String, String)>,
 }
 
 impl Walk {
@@ -150,6 +156,7 @@ pub async fn run_build(
         succeeding: true,
         any_failed: false,
         events: events.clone(),
+        exported: Vec::new(),
     };
     walk.instant(PhaseType::Submitted);
     walk.instant(PhaseType::Queued);
@@ -205,7 +212,13 @@ pub async fn run_build(
         contexts: None,
     });
     events.send(BuildEventKind::BuildFinished(build_status));
-    Ok(record(req, walk.phases, build_status, end))
+    let exported = std::mem::take(&mut walk.exported);
+    let mut record = record(req, walk.phases, build_status, end);
+    record.exported_environment_variables = exported
+        .into_iter()
+        .map(|(name, value)| ExportedVariableRecord { name, value })
+        .collect();
+    Ok(record)
 }
 
 fn record(
@@ -295,8 +308,62 @@ async fn walk_phases(
         };
         walk.finish(status, context);
         phase = next_phase(phase, status, on_failure.as_ref());
+        if phase == PhaseType::UploadArtifacts
+            || (phase == PhaseType::Finalizing && walk.exported.is_empty())
+        {
+            walk.exported = exported_values(executor, &spec, &state).await;
+        }
     }
     Ok(())
+}
+
+/// The values of `exported-variables` in the shell state the commands left.
+/// Names starting with `AWS_` are never exported (codebuild.md §2.3).
+async fn exported_values(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+) -> Vec<(String, String)> {
+    let names: Vec<&String> = spec
+        .env
+        .exported_variables
+        .iter()
+        .filter(|n| is_shell_name(n) && !n.starts_with("AWS_"))
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut script = format!(". {}\n", quote(&state.env));
+    for n in &names {
+        script.push_str(&format!(
+            "if [ \"${{{n}+set}}\" = set ]; then printf '%s\\0%s\\0' {n} \"${n}\"; fi\n"
+        ));
+    }
+    let run = CommandRun {
+        shell: build_shell(spec),
+        script: &script,
+        script_name: &state.script_name,
+        user: None,
+    };
+    let mut text = String::new();
+    let mut collect = |chunk: &str| text.push_str(chunk);
+    if executor.run(&run, &mut collect).await.is_err() {
+        return Vec::new();
+    }
+    let fields: Vec<&str> = text.split('\0').collect();
+    fields
+        .chunks_exact(2)
+        .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+        .collect()
+}
+
+/// The shell commands run in: `env.shell` (0.2), else `/bin/sh`.
+fn build_shell(spec: &Buildspec) -> &str {
+    match spec.env.shell.as_deref() {
+        Some("bash" | "/bin/bash") => "bash",
+        Some(other) if spec.version == BuildspecVersion::V0_2 => other,
+        _ => "/bin/sh",
+    }
 }
 
 /// DOWNLOAD_SOURCE: sources are in place; check the buildspec and secrets,
@@ -308,12 +375,23 @@ async fn download_source(
 ) -> Result<Option<Buildspec>, Interruption> {
     let events = walk.events.clone();
     walk.begin(PhaseType::DownloadSource);
+    if let Err(e) = executor.download_sources().await {
+        walk.succeeding = false;
+        walk.finish(
+            Status::Failed,
+            PhaseContext::new("CLIENT_ERROR", e.to_string()),
+        );
+        return Ok(None);
+    }
     let ws = executor.workspace().clone();
     events.info(format!("CODEBUILD_SRC_DIR={}", ws.src_dir));
     for (id, dir) in &ws.secondary {
         events.info(format!("CODEBUILD_SRC_DIR_{id}={dir}"));
     }
     match &req.buildspec_location {
+        BuildspecLocation::Source(rel) if rel.starts_with('/') => {
+            events.info(format!("YAML location is {rel}"))
+        }
         BuildspecLocation::Source(rel) => events.info(format!(
             "YAML location is {}/{}",
             ws.src_dir,
@@ -322,6 +400,9 @@ async fn download_source(
         BuildspecLocation::Inline => {
             events.info("YAML location is /codebuild/readonly/buildspec.yml")
         }
+    }
+    for warning in &req.buildspec_warnings {
+        events.info(format!("Warning: {warning}"));
     }
     let spec = match &req.buildspec {
         Ok(spec) => spec.clone(),
@@ -436,11 +517,7 @@ async fn run_command(
     let events = walk.events.clone();
     events.send(BuildEventKind::CommandStarted(cmd.text.clone()));
     let script = command_script(&cmd.text, state, spec.version, walk.succeeding);
-    let shell = match spec.env.shell.as_deref() {
-        Some("bash" | "/bin/bash") => "bash",
-        Some(other) if spec.version == BuildspecVersion::V0_2 => other,
-        _ => "/bin/sh",
-    };
+    let shell = build_shell(spec);
     let run = CommandRun {
         shell,
         script: &script,

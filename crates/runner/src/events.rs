@@ -106,3 +106,49 @@ pub fn render(event: &BuildEvent) -> String {
         }
     }
 }
+
+/// Renders events as one log text: like [`render`], but a `[Container]` line
+/// always starts on a line of its own, even after output with no final newline.
+#[derive(Debug, Default)]
+pub struct LogText {
+    mid_line: bool,
+}
+
+impl LogText {
+    pub fn render(&mut self, event: &BuildEvent) -> String {
+        let text = render(event);
+        if text.is_empty() {
+            return text;
+        }
+        let is_output = matches!(event.kind, BuildEventKind::Output(_));
+        let out = if self.mid_line && !is_output {
+            format!("\n{text}")
+        } else {
+            text
+        };
+        self.mid_line = !out.ends_with('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_lines_start_their_own_line() {
+        let at = SystemTime::UNIX_EPOCH;
+        let mut log = LogText::default();
+        let text = log.render(&BuildEvent {
+            at,
+            kind: BuildEventKind::Output("done".into()),
+        }) + &log.render(&BuildEvent {
+            at,
+            kind: BuildEventKind::CommandStarted("ls".into()),
+        });
+        assert_eq!(
+            text,
+            "done\n[Container] 1970/01/01 00:00:00.000000 Running command ls\n"
+        );
+    }
+}

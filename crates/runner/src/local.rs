@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pipelocal_model::buildspec::{load_buildspec, parse_buildspec, Buildspec};
+use pipelocal_model::buildspec::{
+    is_project_name, is_shell_name, load_buildspec, parse_buildspec, Buildspec,
+};
 use pipelocal_model::project::{load_projects, BuildspecSource, EnvironmentVariableType, Project};
 use pipelocal_model::LoadError;
 
@@ -47,7 +49,7 @@ pub struct LocalBuild {
 pub enum PrepareError {
     #[error("source folder {}: {reason}", path.display())]
     Source { path: PathBuf, reason: String },
-    #[error("{0}")]
+    #[error("{}", .0.summary())]
     Load(#[from] LoadError),
     #[error("{}:{line}: expected NAME=VALUE, found `{text}`", path.display())]
     EnvLine {
@@ -59,6 +61,8 @@ pub enum PrepareError {
     EnvFile { path: PathBuf, reason: String },
     #[error("{}: {reason}", path.display())]
     Project { path: PathBuf, reason: String },
+    #[error("project name '{0}' is not valid: use 2-255 letters, digits, - and _, starting with a letter or digit (--project-name)")]
+    ProjectName(String),
     #[error("state folder {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },
 }
@@ -85,6 +89,9 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         .clone()
         .or_else(|| project.as_ref().map(|p| p.name.clone()))
         .unwrap_or_else(|| folder_name(&primary));
+    if !is_project_name(&project_name) {
+        return Err(PrepareError::ProjectName(project_name));
+    }
     let image = input
         .image
         .clone()
@@ -104,12 +111,11 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         })
         .unwrap_or(DEFAULT_TIMEOUT);
 
-    let (buildspec, location, buildspec_field) =
-        read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
+    let found = read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
     let mut variables = UserVariables::default();
     let mut unresolved = Vec::new();
     let mut record_vars = Vec::new();
-    if let Ok(spec) = &buildspec {
+    if let Ok(spec) = &found.parsed {
         variables.buildspec = spec.env.variables.clone();
         unresolved.extend(
             spec.env
@@ -185,7 +191,7 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         source: SourceRecord {
             source_type,
             location: primary.display().to_string(),
-            buildspec: buildspec_field,
+            buildspec: found.field.clone(),
             source_identifier: None,
         },
         secondary_sources: secondary
@@ -228,8 +234,9 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         },
         request: BuildRequest {
             identity,
-            buildspec,
-            buildspec_location: location,
+            buildspec: found.parsed,
+            buildspec_location: found.location,
+            buildspec_warnings: found.warnings,
             variables,
             unresolved,
             sources,
@@ -266,10 +273,11 @@ fn folder_name(dir: &Path) -> String {
             }
         })
         .collect();
-    if name.len() < 2 {
-        format!("{name}-build")
-    } else {
-        name
+    let name = name.trim_start_matches(['-', '_']);
+    match name.len() {
+        0 => "build".to_string(),
+        1 => format!("{name}-build"),
+        _ => name.to_string(),
     }
 }
 
@@ -283,6 +291,8 @@ fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError
             .join(", ")
     };
     match (name, projects.len()) {
+        // One project is the project, whatever --project-name calls the build.
+        (Some(_), 1) => Ok(projects[0].clone()),
         (Some(n), _) => projects
             .iter()
             .find(|p| p.name == n)
@@ -306,14 +316,19 @@ fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError
     }
 }
 
+/// A buildspec as found for a build, with what its record shows.
+struct FoundBuildspec {
+    /// The buildspec, or the `YAML_FILE_ERROR` message that fails DOWNLOAD_SOURCE.
+    parsed: Result<Buildspec, String>,
+    warnings: Vec<String>,
+    location: BuildspecLocation,
+    /// The record's `source.buildspec`: the path, or the inline text.
+    field: Option<String>,
+}
+
 /// The buildspec as CodeBuild finds it: `-b` relative to the primary source,
-/// else the project's, else `buildspec.yml`. Problems become the
-/// `YAML_FILE_ERROR` that fails DOWNLOAD_SOURCE.
-fn read_buildspec(
-    primary: &Path,
-    flag: Option<&str>,
-    project: Option<&Project>,
-) -> (Result<Buildspec, String>, BuildspecLocation, Option<String>) {
+/// else the project's, else `buildspec.yml`.
+fn read_buildspec(primary: &Path, flag: Option<&str>, project: Option<&Project>) -> FoundBuildspec {
     let from_project = project.and_then(Project::buildspec);
     let (rel, inline) = match (flag, from_project) {
         (Some(path), _) => (path.to_string(), None),
@@ -321,25 +336,50 @@ fn read_buildspec(
         (None, Some(BuildspecSource::Inline(text))) => (String::new(), Some(text)),
         (None, None) => ("buildspec.yml".to_string(), None),
     };
-    if let Some(text) = inline {
-        let name = format!(
-            "{} (inline buildspec)",
-            project.map(|p| p.name.as_str()).unwrap_or("project")
-        );
-        let parsed = parse_buildspec(Path::new(&name), text.clone())
-            .map(|l| l.buildspec)
-            .map_err(|e| one_line(&e));
-        return (parsed, BuildspecLocation::Inline, Some(text));
-    }
-    let path = primary.join(&rel);
-    let parsed = if path.is_file() {
-        load_buildspec(&path)
-            .map(|l| l.buildspec)
-            .map_err(|e| one_line(&e))
-    } else {
-        Err(format!("YAML file does not exist: {}", path.display()))
+    let (loaded, location, field) = match inline {
+        Some(text) => {
+            let name = format!(
+                "{} (inline buildspec)",
+                project.map(|p| p.name.as_str()).unwrap_or("project")
+            );
+            (
+                parse_buildspec(Path::new(&name), text.clone()),
+                BuildspecLocation::Inline,
+                text,
+            )
+        }
+        None => {
+            let path = primary.join(&rel);
+            let loaded = if path.is_file() {
+                load_buildspec(&path)
+            } else {
+                Err(LoadError::Read {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "YAML file does not exist",
+                    ),
+                })
+            };
+            (loaded, BuildspecLocation::Source(rel.clone()), rel)
+        }
     };
-    (parsed, BuildspecLocation::Source(rel.clone()), Some(rel))
+    let (parsed, warnings) = match loaded {
+        Ok(l) => (
+            Ok(l.buildspec),
+            l.warnings
+                .iter()
+                .map(|w| w.to_string().replace(": warning: ", ": "))
+                .collect(),
+        ),
+        Err(e) => (Err(one_line(&e)), Vec::new()),
+    };
+    FoundBuildspec {
+        parsed,
+        warnings,
+        location,
+        field: Some(field),
+    }
 }
 
 fn one_line(e: &LoadError) -> String {
@@ -364,7 +404,7 @@ pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, PrepareError>
             continue;
         }
         match trimmed.split_once('=') {
-            Some((name, value)) if !name.trim().is_empty() && !name.trim().contains(' ') => {
+            Some((name, value)) if is_shell_name(name.trim()) => {
                 out.push((name.trim().to_string(), value.to_string()));
             }
             _ => {
@@ -386,12 +426,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("invalid duration '{text}': use 90s, 5m or 1h"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" | "" => n * 60,
-        "h" => n * 3600,
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" | "" => 60,
+        "h" => 3600,
         _ => return Err(format!("invalid duration '{text}': use 90s, 5m or 1h")),
     };
+    let secs = n
+        .checked_mul(unit_secs)
+        .ok_or_else(|| format!("invalid duration '{text}': too long"))?;
     if secs == 0 {
         return Err(format!("invalid duration '{text}': must be more than zero"));
     }
@@ -410,6 +453,7 @@ mod tests {
         assert_eq!(parse_duration("10"), Ok(Duration::from_secs(600)));
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("999999999999999999h").is_err());
     }
 
     #[test]

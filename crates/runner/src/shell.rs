@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use pipelocal_model::buildspec::BuildspecVersion;
+use pipelocal_model::buildspec::{is_shell_name, BuildspecVersion};
 
 /// Where the state files live inside the build environment.
 #[derive(Debug, Clone)]
@@ -36,7 +36,8 @@ pub fn quote(value: &str) -> String {
 /// The initial env file: every build variable, exported.
 pub fn env_file(vars: &[(String, String)]) -> String {
     let mut out = String::new();
-    for (name, value) in vars {
+    // Other names cannot be shell variables (and must never be shell code).
+    for (name, value) in vars.iter().filter(|(n, _)| is_shell_name(n)) {
         let _ = writeln!(out, "export {name}={}", quote(value));
     }
     out
@@ -74,7 +75,7 @@ pub fn command_script(
             }
             let _ = writeln!(
                 s,
-                "__pipelocal_rc=$?; set +a; export -p > {env}; pwd > {cwd}; exit $__pipelocal_rc"
+                "set -- $?; set +a; export -p > {env}; pwd > {cwd}; exit $1"
             );
         }
         // 0.1: every command starts from the initial state and saves nothing.
@@ -114,5 +115,13 @@ mod tests {
         );
         assert_eq!(s.lines().nth(3), Some("false"));
         assert!(!s.contains("export -p"));
+        // The status is kept in $1, not in a variable the next command would see.
+        let s = command_script(
+            "true",
+            &StateFiles::under("/t"),
+            BuildspecVersion::V0_2,
+            true,
+        );
+        assert!(!s.contains("__pipelocal_rc"));
     }
 }

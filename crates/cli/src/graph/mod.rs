@@ -10,16 +10,18 @@ use std::process::ExitCode;
 use pipelocal_model::pipeline::load_pipeline;
 use pipelocal_orchestrator::plan::Plan;
 
-use crate::{GraphFormat, EXIT_UNUSABLE};
+use crate::{GraphFormat, EXIT_FAILED, EXIT_UNUSABLE};
 
 pub fn run(file: &Path, format: GraphFormat, name: Option<&str>) -> ExitCode {
     let loaded = match load_pipeline(file, name) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.summary());
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
+    // Still drawn, so the problem can be seen in context; the exit code says it is invalid.
+    let errors = loaded.problems.iter().filter(|p| p.is_error()).count();
     for p in loaded.problems.iter().filter(|p| p.is_error()) {
         eprintln!("{p}");
     }
@@ -30,7 +32,11 @@ pub fn run(file: &Path, format: GraphFormat, name: Option<&str>) -> ExitCode {
         GraphFormat::Dot => dot::render(&plan),
     };
     print!("{out}");
-    ExitCode::SUCCESS
+    if errors > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// A stable node id for an action, usable in Mermaid and dot.

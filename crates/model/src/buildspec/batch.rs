@@ -208,17 +208,17 @@ fn check_graph(r: &mut Reader<'_>, tasks: &[BatchTask], path: &DocPath) {
         }
     }
     // Kahn's algorithm: whatever cannot be ordered is on a cycle.
+    // Each dependency counts once, however often it is listed.
+    let unique = |t: &BatchTask| {
+        t.depend_on
+            .iter()
+            .filter(|d| ids.contains(d.as_str()))
+            .collect::<HashSet<_>>()
+            .len()
+    };
     let mut pending: HashMap<&str, usize> = tasks
         .iter()
-        .map(|t| {
-            (
-                t.identifier.as_str(),
-                t.depend_on
-                    .iter()
-                    .filter(|d| ids.contains(d.as_str()))
-                    .count(),
-            )
-        })
+        .map(|t| (t.identifier.as_str(), unique(t)))
         .collect();
     let mut ready: Vec<&str> = pending
         .iter()

@@ -10,6 +10,28 @@ use std::fmt;
 
 use crate::problem::Problem;
 
+/// Whether a shell can hold a variable of this name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_shell_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether a project name follows CodeBuild's rule: 2-255 letters, digits,
+/// `-` and `_`, starting with a letter or digit.
+pub fn is_project_name(name: &str) -> bool {
+    (2..=255).contains(&name.len())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuildspecVersion {
     /// Every command in its own shell.

@@ -104,6 +104,12 @@ impl<'d> Reader<'d> {
         self.errors.push(self.doc.error(path, message));
     }
 
+    /// Problems with the whole file are reported at its first line.
+    fn error_at_first_line(&mut self, message: &str) {
+        let place = crate::problem::Place::file(&self.doc.path).at_line(Some(1));
+        self.errors.push(Problem::error(place, message));
+    }
+
     pub(super) fn warn(&mut self, path: &DocPath, message: impl Into<String>) {
         self.warnings.push(self.doc.warning(path, message));
     }
@@ -111,10 +117,7 @@ impl<'d> Reader<'d> {
     fn buildspec(&mut self) -> Option<Buildspec> {
         let root = DocPath::root();
         let Some(top) = self.doc.value.as_object() else {
-            self.error(
-                &root,
-                "the buildspec must be a YAML mapping with a `version` key",
-            );
+            self.error_at_first_line("the buildspec must be a YAML mapping with a `version` key");
             return None;
         };
         self.known_keys(top, &root, TOP_KEYS, "buildspec");
@@ -129,7 +132,7 @@ impl<'d> Reader<'d> {
                 return None;
             }
             None => {
-                self.error(&root, "missing buildspec version: add `version: 0.2`");
+                self.error_at_first_line("missing buildspec version: add `version: 0.2`");
                 return None;
             }
         };
@@ -318,7 +321,7 @@ impl<'d> Reader<'d> {
             &path.key("parameter-store"),
             "env/parameter-store",
         );
-        let secrets_manager = self
+        let secrets_manager: Vec<(String, SecretRef)> = self
             .string_pairs(
                 env.get("secrets-manager"),
                 &path.key("secrets-manager"),
@@ -342,6 +345,29 @@ impl<'d> Reader<'d> {
                 &path.key("git-credential-helper"),
             )
             .unwrap_or(false);
+        let names = [
+            (
+                "variables",
+                variables.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            ),
+            (
+                "parameter-store",
+                parameter_store.iter().map(|(n, _)| n).collect(),
+            ),
+            (
+                "secrets-manager",
+                secrets_manager.iter().map(|(n, _)| n).collect(),
+            ),
+            ("exported-variables", exported_variables.iter().collect()),
+        ];
+        for (key, list) in names {
+            for name in list.into_iter().filter(|n| !is_shell_name(n)) {
+                self.warn(
+                    &path.key(key).key(name),
+                    format!("`{name}` is not a shell variable name (letters, digits and _, not starting with a digit): commands cannot see it"),
+                );
+            }
+        }
         Env {
             shell,
             variables,
@@ -693,6 +719,20 @@ pub fn parse_on_failure(text: &str) -> Result<OnFailure, String> {
             Some(rest.to_string()).filter(|p| !p.is_empty()),
         )
     };
+    if let Some(p) = &pattern {
+        if let Err(e) = regex::Regex::new(&format!("^(?:{p})$")) {
+            let reason = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            return Err(format!(
+                "invalid regular expression `{p}` in on-failure `{text}`: {reason}"
+            ));
+        }
+    }
     Ok(OnFailure::Retry { count, pattern })
 }
 
@@ -737,6 +777,9 @@ mod tests {
         );
         assert!(parse_on_failure("RETRY-101").is_err());
         assert!(parse_on_failure("STOP").is_err());
+        assert!(parse_on_failure("RETRY-2-[unclosed")
+            .unwrap_err()
+            .contains("invalid regular expression `[unclosed`"));
     }
 
     #[test]

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::fields::{pascal_path, strip_unknown};
 use super::{pascal, validate, Origin, Pipeline};
 use crate::cfn::{Resolver, Template, PIPELINE_TYPE};
 use crate::document::Document;
-use crate::locate::{DocPath, Seg};
+use crate::locate::DocPath;
 use crate::problem::{LoadError, Place, Problem};
 use crate::project::{projects_from_template, Project};
 
@@ -53,7 +54,10 @@ pub fn pipeline_from_document(
 ) -> Result<LoadedPipeline, LoadError> {
     let (mut pipeline, projects, mut problems) = match Template::from_document(doc) {
         Some(template) => from_template(&template, name)?,
-        None => (from_api_json(doc)?, Vec::new(), Vec::new()),
+        None => {
+            let (pipeline, unknown) = from_api_json(doc)?;
+            (pipeline, Vec::new(), unknown)
+        }
     };
     pipeline.origin.file = doc.path.clone();
     pipeline.origin.text = doc.text.clone();
@@ -65,7 +69,7 @@ pub fn pipeline_from_document(
     })
 }
 
-fn from_api_json(doc: &Document) -> Result<Pipeline, LoadError> {
+fn from_api_json(doc: &Document) -> Result<(Pipeline, Vec<Problem>), LoadError> {
     let root = &doc.value;
     let (decl, path) = match root.get("pipeline") {
         Some(p) => (p, DocPath::root().key("pipeline")),
@@ -89,11 +93,14 @@ fn from_api_json(doc: &Document) -> Result<Pipeline, LoadError> {
     deserialize(decl.clone(), origin)
 }
 
-fn deserialize(value: Value, origin: Origin) -> Result<Pipeline, LoadError> {
+/// Reads the declaration; every unknown field is reported (and skipped) so
+/// validation can still report everything else.
+fn deserialize(mut value: Value, origin: Origin) -> Result<(Pipeline, Vec<Problem>), LoadError> {
+    let unknown = strip_unknown(&mut value, &origin);
     match serde_path_to_error::deserialize::<_, Pipeline>(value) {
         Ok(mut p) => {
             p.origin = origin;
-            Ok(p)
+            Ok((p, unknown))
         }
         Err(e) => {
             let api_path = DocPath::root().join_serde(e.path());
@@ -117,19 +124,6 @@ fn deserialize(value: Value, origin: Origin) -> Result<Pipeline, LoadError> {
             )))
         }
     }
-}
-
-fn pascal_path(path: &DocPath) -> String {
-    let converted = DocPath(
-        path.0
-            .iter()
-            .map(|s| match s {
-                Seg::Key(k) => Seg::Key(pascal(k)),
-                other => other.clone(),
-            })
-            .collect(),
-    );
-    converted.to_string()
 }
 
 /// serde names fields in the API's casing; a template author wrote PascalCase.
@@ -232,7 +226,8 @@ fn from_template(template: &Template<'_>, name: Option<&str>) -> Result<FromTemp
     if problems.iter().any(Problem::is_error) {
         return Err(LoadError::Invalid { problems });
     }
-    let pipeline = deserialize(api, origin)?;
+    let (pipeline, unknown) = deserialize(api, origin)?;
+    problems.extend(unknown);
     Ok((pipeline, projects, problems))
 }
 

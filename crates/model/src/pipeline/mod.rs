@@ -1,5 +1,6 @@
 //! The typed CodePipeline declaration every input form is read into.
 
+mod fields;
 mod load;
 mod providers;
 mod validate;

@@ -9,13 +9,14 @@ use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::source_tar::{append_parents, append_tree, single_file};
+use super::utf8::Utf8Chunks;
 use super::{random_digits, CommandRun, EnvironmentSpec, ExecError, Workspace};
 use crate::events::{BuildEventKind, EventSink};
 
@@ -32,6 +33,7 @@ fn candidate_sockets() -> Vec<PathBuf> {
     }
     if let Some(h) = &home {
         out.push(h.join(".docker/run/docker.sock"));
+        out.push(h.join(".docker/desktop/docker.sock"));
         out.push(h.join(".colima/default/docker.sock"));
         out.push(h.join(".colima/docker.sock"));
     }
@@ -236,11 +238,11 @@ impl DockerExecutor {
                 doing: "starting the build container",
                 source,
             })?;
-        self.copy_sources().await
+        Ok(())
     }
 
     /// One tar stream of every source (unless mounted), extracted at `/`.
-    async fn copy_sources(&self) -> Result<(), ExecError> {
+    pub async fn copy_sources(&self) -> Result<(), ExecError> {
         let mut trees: Vec<(PathBuf, String)> = Vec::new();
         if !self.spec.mount_source {
             trees.push((
@@ -258,12 +260,17 @@ impl DockerExecutor {
         }
         let state_dir = self.workspace.state_dir.clone();
         let src_dir = self.workspace.src_dir.clone();
+        let mounted = self.spec.mount_source;
         let spool =
             tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
                 let file = tempfile::NamedTempFile::new()?;
                 let mut b = tar::Builder::new(std::io::BufWriter::new(file.reopen()?));
                 append_parents(&mut b, &state_dir, 0o777)?;
-                append_parents(&mut b, &src_dir, 0o755)?;
+                // A bind-mounted source folder must not get an entry: extracting it
+                // would change the owner, mode and time of the user's own folder.
+                if !mounted {
+                    append_parents(&mut b, &src_dir, 0o755)?;
+                }
                 for (host, inside) in &trees {
                     append_parents(&mut b, inside, 0o755)?;
                     append_tree(&mut b, host, inside.trim_start_matches('/'))?;
@@ -355,13 +362,14 @@ impl DockerExecutor {
             output: mut stream, ..
         } = started
         {
+            let mut text = Utf8Chunks::default();
             while let Some(chunk) = stream.next().await {
                 match chunk {
                     Ok(
                         LogOutput::StdOut { message }
                         | LogOutput::StdErr { message }
                         | LogOutput::Console { message },
-                    ) => output(&String::from_utf8_lossy(&message)),
+                    ) => output(&text.push(&message)),
                     Ok(LogOutput::StdIn { .. }) => {}
                     Err(source) => {
                         return Err(ExecError::Docker {
@@ -371,9 +379,10 @@ impl DockerExecutor {
                     }
                 }
             }
+            output(&text.finish());
         }
         // The exit code can lag the end of the stream (moby#48552).
-        for _ in 0..100 {
+        for _ in 0..500 {
             let inspect =
                 self.docker
                     .inspect_exec(&exec.id)
@@ -391,23 +400,39 @@ impl DockerExecutor {
     }
 
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
-        let Some(id) = self.container.take() else {
-            return Ok(());
-        };
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
+        // By label too: a build stopped while its container was being created
+        // never learnt the container's id.
+        let mut ids: Vec<String> = self.container.take().into_iter().collect();
+        let label = format!("{BUILD_LABEL}={}", self.spec.build_id);
+        let filters = HashMap::from([("label".to_string(), vec![label])]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
             .build();
-        match self.docker.remove_container(&id, Some(options)).await {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(source) => Err(ExecError::Docker {
-                doing: "removing the build container",
-                source,
-            }),
+        if let Ok(found) = self.docker.list_containers(Some(options)).await {
+            ids.extend(found.into_iter().filter_map(|c| c.id));
         }
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            match self.docker.remove_container(&id, Some(options)).await {
+                Ok(())
+                | Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(source) => {
+                    return Err(ExecError::Docker {
+                        doing: "removing the build container",
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(())
     }
 }
 

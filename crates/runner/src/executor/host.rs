@@ -4,17 +4,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
+use super::utf8::Utf8Chunks;
 use super::{CommandRun, EnvironmentSpec, ExecError, Workspace};
-use crate::events::EventSink;
+
+/// How long output is still read after a command exits: a background process
+/// may hold the pipe open for ever, and CodeBuild does not wait for it.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
 
 pub struct HostExecutor {
     spec: EnvironmentSpec,
     root: Option<tempfile::TempDir>,
     workspace: Workspace,
+    /// Process groups of commands, killed at cleanup with whatever they left running.
+    groups: Mutex<Vec<libc::pid_t>>,
 }
 
 impl HostExecutor {
@@ -47,6 +55,7 @@ impl HostExecutor {
             spec,
             root: Some(root),
             workspace,
+            groups: Mutex::new(Vec::new()),
         })
     }
 
@@ -54,7 +63,7 @@ impl HostExecutor {
         &self.workspace
     }
 
-    pub async fn provision(&mut self, _events: &EventSink) -> Result<(), ExecError> {
+    pub async fn copy_sources(&mut self) -> Result<(), ExecError> {
         let mut copies: Vec<(PathBuf, PathBuf)> = Vec::new();
         if !self.spec.mount_source {
             copies.push((
@@ -114,29 +123,52 @@ impl HostExecutor {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| ExecError::io(format!("starting {shell}"), e))?;
-        // Commands may leave children behind: stop the whole process group
-        // when this run ends early (timeout, stop).
-        let _group = ProcessGroup(child.id());
+        let pgid = child.id().and_then(|p| libc::pid_t::try_from(p).ok());
+        if let Some(p) = pgid {
+            self.groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(p);
+        }
+        // Killed if this run is cut short (timeout, stop); kept otherwise.
+        let mut guard = ProcessGroup(pgid);
         let mut stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");
+        let (mut out_text, mut err_text) = (Utf8Chunks::default(), Utf8Chunks::default());
         let (mut out_buf, mut err_buf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
         let (mut out_open, mut err_open) = (true, true);
+        let mut status = None;
         while out_open || err_open {
+            let drain = async {
+                match status {
+                    Some(_) => tokio::time::sleep(DRAIN_AFTER_EXIT).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 n = stdout.read(&mut out_buf), if out_open => match n {
                     Ok(0) | Err(_) => out_open = false,
-                    Ok(n) => output(&String::from_utf8_lossy(&out_buf[..n])),
+                    Ok(n) => output(&out_text.push(&out_buf[..n])),
                 },
                 n = stderr.read(&mut err_buf), if err_open => match n {
                     Ok(0) | Err(_) => err_open = false,
-                    Ok(n) => output(&String::from_utf8_lossy(&err_buf[..n])),
+                    Ok(n) => output(&err_text.push(&err_buf[..n])),
                 },
+                s = child.wait(), if status.is_none() => {
+                    status = Some(s.map_err(|e| ExecError::io("waiting for a command", e))?);
+                }
+                _ = drain => break,
             }
         }
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| ExecError::io("waiting for a command", e))?;
+        output(&(out_text.finish() + &err_text.finish()));
+        let status = match status {
+            Some(s) => s,
+            None => child
+                .wait()
+                .await
+                .map_err(|e| ExecError::io("waiting for a command", e))?,
+        };
+        guard.0 = None;
         Ok(status.code().map(i64::from).unwrap_or_else(|| {
             use std::os::unix::process::ExitStatusExt;
             128 + i64::from(status.signal().unwrap_or(0))
@@ -144,6 +176,15 @@ impl HostExecutor {
     }
 
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
+        // The build is over: background processes go with it, as with a container.
+        for pgid in self
+            .groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            kill_group(pgid);
+        }
         if let Some(root) = self.root.take() {
             root.close()
                 .map_err(|e| ExecError::io("removing the build folder", e))?;
@@ -152,21 +193,24 @@ impl HostExecutor {
     }
 }
 
-/// Kills a process group when dropped.
-struct ProcessGroup(Option<u32>);
+/// Sends SIGKILL to a process group of ours; never to 0 or 1, which would
+/// signal far more than the build.
+fn kill_group(pgid: libc::pid_t) {
+    if pgid > 1 {
+        // SAFETY: killpg only sends a signal to the group this build made.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Kills a command's process group when dropped while still armed.
+struct ProcessGroup(Option<libc::pid_t>);
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        // Only a real group of our own: pgid 0 or 1 would signal far more.
-        if let Some(pgid) = self
-            .0
-            .and_then(|p| libc::pid_t::try_from(p).ok())
-            .filter(|p| *p > 1)
-        {
-            // SAFETY: killpg only sends a signal; the group is the one this run made.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
+        if let Some(pgid) = self.0 {
+            kill_group(pgid);
         }
     }
 }

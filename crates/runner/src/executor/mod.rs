@@ -4,6 +4,7 @@
 mod docker;
 mod host;
 mod source_tar;
+mod utf8;
 
 pub use docker::{connect, DockerExecutor};
 pub use host::HostExecutor;
@@ -115,11 +116,19 @@ impl Executor {
         matches!(self, Executor::Docker(_))
     }
 
-    /// Makes the build environment and puts the sources in it.
+    /// Makes the build environment (PROVISIONING).
     pub async fn provision(&mut self, events: &EventSink) -> Result<(), ExecError> {
         match self {
             Executor::Docker(d) => d.provision(events).await,
-            Executor::Host(h) => h.provision(events).await,
+            Executor::Host(_) => Ok(()),
+        }
+    }
+
+    /// Puts the sources in place (DOWNLOAD_SOURCE).
+    pub async fn download_sources(&mut self) -> Result<(), ExecError> {
+        match self {
+            Executor::Docker(d) => d.copy_sources().await,
+            Executor::Host(h) => h.copy_sources().await,
         }
     }
 
