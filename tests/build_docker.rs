@@ -133,6 +133,24 @@ fn ctrl_c_stops_the_build_and_removes_its_container() {
 }
 
 #[test]
+fn sigterm_stops_the_build_like_ctrl_c() {
+    if !docker_available() {
+        return;
+    }
+    let project = "terminated-build";
+    let p = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 120\n");
+    let mut child = start_long_build(&p, project);
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert_eq!(record_of(&p)["buildStatus"], "STOPPED");
+    assert!(containers_of(project).is_empty());
+}
+
+#[test]
 fn a_docker_error_mid_build_ends_the_build_and_leaves_nothing() {
     if !docker_available() {
         return;

@@ -379,3 +379,34 @@ fn source_versions_come_from_the_git_work_tree() {
         assert_eq!(b.record["resolvedSourceVersion"], commit.as_str());
     }
 }
+
+#[test]
+fn the_host_executor_leaves_no_folder_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = Project::new(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi > file\n      - exit 1\n",
+    );
+    let record = p.state.path().join("r.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .args([
+            "build",
+            "-s",
+            p.path(),
+            "--executor",
+            "host",
+            "--record",
+            record.to_str().unwrap(),
+        ])
+        .args(["--state-dir", p.state.path().to_str().unwrap()])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -147,10 +147,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         });
         let (stop, signal) = stop_channel();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("pipelocal: stopping the build (Ctrl-C)");
-                stop.stop();
-            }
+            let reason = stop_request().await;
+            eprintln!("pipelocal: stopping the build ({reason})");
+            stop.stop();
         });
         let result = run_build(&mut executor, &prepared.request, &events, signal).await;
         drop(events);
@@ -175,4 +174,25 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     })
+}
+
+/// Waits for Ctrl-C, SIGTERM or SIGHUP: each stops the build and removes its
+/// container, so closing a terminal or `kill` leaves nothing behind.
+async fn stop_request() -> &'static str {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn next(s: Option<&mut Signal>) {
+        match s {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = next(term.as_mut()) => "SIGTERM",
+        _ = next(hup.as_mut()) => "SIGHUP",
+    }
 }
