@@ -31,6 +31,9 @@ pub struct BuildArgs {
     /// Buildspec path relative to the primary source; default the project's, else buildspec.yml.
     #[arg(short = 'b', long)]
     buildspec: Option<String>,
+    /// Where artifacts land: the primary as DIR/artifacts.zip, each secondary as DIR/<id>.zip.
+    #[arg(short = 'a', long = "artifacts", value_name = "DIR")]
+    artifacts: Option<PathBuf>,
     /// NAME=VALUE lines overriding buildspec and project variables.
     #[arg(short = 'e', long = "env-file", value_name = "FILE")]
     env_file: Option<PathBuf>,
@@ -97,6 +100,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         secondary_sources: secondary,
         buildspec: args.buildspec.clone(),
         env_file: args.env_file.clone(),
+        artifacts_dir: args.artifacts.clone(),
         privileged: args.privileged,
         mount_source: args.mount_source,
         project_file: args.project.clone(),

@@ -3,9 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use pipelocal_model::buildspec::{
-    is_shell_name, Buildspec, BuildspecVersion, Command, OnFailure, Phase,
-};
+use pipelocal_model::buildspec::{is_shell_name, Buildspec, Command, OnFailure, Phase};
 use tokio::sync::watch;
 
 use crate::clock::epoch_seconds;
@@ -13,8 +11,10 @@ use crate::environment::{build_variables, BuildIdentity, SourceVersions, UserVar
 use crate::events::{BuildEventKind, EventSink, PhaseContext};
 use crate::executor::{CommandRun, ExecError, Executor};
 use crate::phases::{next_phase, PhaseType, Status};
+use crate::probe::{build_shell, shell_values};
 use crate::record::*;
-use crate::shell::{command_script, env_file, quote, StateFiles};
+use crate::shell::{command_script, env_file, StateFiles};
+use crate::upload::upload_artifacts;
 
 /// Everything a build needs besides its executor.
 #[derive(Debug, Clone)]
@@ -25,6 +25,10 @@ pub struct BuildRequest {
     /// Shown as `YAML location is ...`: a path below the source, or inline.
     pub buildspec_location: BuildspecLocation,
     pub variables: UserVariables,
+    /// Where artifact zips go (`-a`); without it they are made and dropped.
+    pub artifacts_dir: Option<std::path::PathBuf>,
+    /// False when the project says NO_ARTIFACTS: the `artifacts` section is ignored.
+    pub artifacts_enabled: bool,
     /// Problems in the buildspec that do not stop it (unknown keys, ...), logged.
     pub buildspec_warnings: Vec<String>,
     /// Secret references no value is known for: DOWNLOAD_SOURCE fails naming them.
@@ -96,6 +100,8 @@ struct Walk {
     events: EventSink,
     /// `exported-variables` with their values at the end of POST_BUILD.
     exported: Vec<(String, String)>,
+    artifacts: Option<ArtifactRecord>,
+    secondary_artifacts: Vec<ArtifactRecord>,
 }
 
 impl Walk {
@@ -157,6 +163,8 @@ pub async fn run_build(
         any_failed: false,
         events: events.clone(),
         exported: Vec::new(),
+        artifacts: None,
+        secondary_artifacts: Vec::new(),
     };
     walk.instant(PhaseType::Submitted);
     walk.instant(PhaseType::Queued);
@@ -218,6 +226,8 @@ pub async fn run_build(
         .into_iter()
         .map(|(name, value)| ExportedVariableRecord { name, value })
         .collect();
+    record.artifacts = walk.artifacts.take();
+    record.secondary_artifacts = std::mem::take(&mut walk.secondary_artifacts);
     Ok(record)
 }
 
@@ -252,6 +262,8 @@ fn record(
         build_complete: true,
         initiator: who.initiator.clone(),
         exported_environment_variables: Vec::new(),
+        artifacts: None,
+        secondary_artifacts: Vec::new(),
         report_arns: Vec::new(),
         encryption_key: format!(
             "arn:aws:kms:{}:{}:alias/aws/s3",
@@ -304,6 +316,19 @@ async fn walk_phases(
                 let (status, ctx) = run_phase(walk, executor, &spec, &state, body, user).await?;
                 (status, ctx, body.and_then(|p| p.on_failure.clone()))
             }
+            None if phase == PhaseType::UploadArtifacts && req.artifacts_enabled => {
+                let up = upload_artifacts(
+                    executor,
+                    &spec,
+                    &state,
+                    req.artifacts_dir.as_deref(),
+                    &walk.events,
+                )
+                .await;
+                walk.artifacts = up.primary;
+                walk.secondary_artifacts = up.secondary;
+                (up.status, up.context, None)
+            }
             None => (Status::Succeeded, PhaseContext::default(), None),
         };
         walk.finish(status, context);
@@ -333,36 +358,19 @@ async fn exported_values(
     if names.is_empty() {
         return Vec::new();
     }
-    let mut script = format!(". {}\n", quote(&state.env));
-    for n in &names {
-        script.push_str(&format!(
-            "if [ \"${{{n}+set}}\" = set ]; then printf '%s\\0%s\\0' {n} \"${n}\"; fi\n"
-        ));
-    }
-    let run = CommandRun {
-        shell: build_shell(spec),
-        script: &script,
-        script_name: &state.script_name,
-        user: None,
-    };
-    let mut text = String::new();
-    let mut collect = |chunk: &str| text.push_str(chunk);
-    if executor.run(&run, &mut collect).await.is_err() {
-        return Vec::new();
-    }
-    let fields: Vec<&str> = text.split('\0').collect();
-    fields
-        .chunks_exact(2)
-        .map(|pair| (pair[0].to_string(), pair[1].to_string()))
-        .collect()
-}
-
-/// The shell commands run in: `env.shell` (0.2), else `/bin/sh`.
-fn build_shell(spec: &Buildspec) -> &str {
-    match spec.env.shell.as_deref() {
-        Some("bash" | "/bin/bash") => "bash",
-        Some(other) if spec.version == BuildspecVersion::V0_2 => other,
-        _ => "/bin/sh",
+    let body: String = names
+        .iter()
+        .map(|n| {
+            format!("if [ \"${{{n}+set}}\" = set ]; then printf '%s\\0%s\\0' {n} \"${n}\"; fi\n")
+        })
+        .collect();
+    let cwd = executor.workspace().src_dir.clone();
+    match shell_values(executor, spec, state, &cwd, &body).await {
+        Ok(values) => values
+            .chunks_exact(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect(),
+        Err(_) => Vec::new(),
     }
 }
 

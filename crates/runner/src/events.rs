@@ -101,9 +101,8 @@ pub fn render(event: &BuildEvent) -> String {
         BuildEventKind::CommandFailed { command, exit_code } => line(&format!(
             "Command did not exit successfully {command} exit status {exit_code}"
         )),
-        BuildEventKind::BuildFinished(status) => {
-            line(&format!("Build completed: {}", status.as_str()))
-        }
+        // The end of a build has no container line; callers summarise it their way.
+        BuildEventKind::BuildFinished(_) => String::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! container, or the host's shell) with CodeBuild's transitions, shell model
 //! and environment, reporting progress as typed events.
 
+pub mod artifacts;
 pub mod build;
 pub mod clock;
 pub mod environment;
@@ -10,5 +11,7 @@ pub mod executor;
 pub mod local;
 pub mod numbering;
 pub mod phases;
+mod probe;
 pub mod record;
 pub mod shell;
+mod upload;

@@ -35,6 +35,8 @@ pub struct LocalBuild {
     pub secondary_sources: Vec<(String, PathBuf)>,
     pub buildspec: Option<String>,
     pub env_file: Option<PathBuf>,
+    /// `-a`: where artifact zips go.
+    pub artifacts_dir: Option<PathBuf>,
     pub privileged: bool,
     pub mount_source: bool,
     pub project_file: Option<PathBuf>,
@@ -233,6 +235,11 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             secondary_sources: secondary,
         },
         request: BuildRequest {
+            artifacts_dir: input.artifacts_dir.clone(),
+            artifacts_enabled: project
+                .as_ref()
+                .and_then(|p| p.artifacts.as_ref())
+                .is_none_or(|a| a.artifacts_type != "NO_ARTIFACTS"),
             identity,
             buildspec: found.parsed,
             buildspec_location: found.location,

@@ -72,6 +72,17 @@ pub struct ExportedVariableRecord {
     pub value: String,
 }
 
+/// An artifact of the build: where it was written and its hashes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactRecord {
+    pub location: String,
+    pub sha256sum: String,
+    pub md5sum: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_identifier: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildRecord {
@@ -98,6 +109,9 @@ pub struct BuildRecord {
     pub build_complete: bool,
     pub initiator: String,
     pub exported_environment_variables: Vec<ExportedVariableRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<ArtifactRecord>,
+    pub secondary_artifacts: Vec<ArtifactRecord>,
     pub report_arns: Vec<String>,
     pub encryption_key: String,
 }

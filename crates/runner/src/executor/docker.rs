@@ -436,6 +436,57 @@ impl DockerExecutor {
     }
 }
 
+impl DockerExecutor {
+    /// Copies a folder out of the container as one tar stream.
+    pub async fn fetch_dir(&self, inside: &str) -> Result<super::LocalTree, ExecError> {
+        use tokio::io::AsyncWriteExt;
+        let id = self.container.as_deref().unwrap_or_default();
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(inside)
+            .build();
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        let spool = tempfile::NamedTempFile::new()
+            .map_err(|e| ExecError::io("making a temporary file", e))?;
+        let mut file = tokio::fs::File::create(spool.path())
+            .await
+            .map_err(|e| ExecError::io("writing a temporary file", e))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|source| ExecError::Docker {
+                doing: "copying files out of the build container",
+                source,
+            })?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ExecError::io("writing a temporary file", e))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| ExecError::io("writing a temporary file", e))?;
+        let dir = tempfile::tempdir().map_err(|e| ExecError::io("making a temporary folder", e))?;
+        let target = dir.path().to_path_buf();
+        let archive = spool
+            .reopen()
+            .map_err(|e| ExecError::io("reading a temporary file", e))?;
+        tokio::task::spawn_blocking(move || {
+            crate::artifacts::extract::untar_stripped(std::io::BufReader::new(archive), &target)
+        })
+        .await
+        .map_err(|e| {
+            ExecError::io(
+                "unpacking files from the build container",
+                std::io::Error::other(e),
+            )
+        })?
+        .map_err(|e| {
+            ExecError::io(
+                "unpacking files from the build container",
+                std::io::Error::other(e),
+            )
+        })?;
+        Ok(super::LocalTree::new(dir))
+    }
+}
+
 fn upload_at_root() -> bollard::query_parameters::UploadToContainerOptions {
     UploadToContainerOptionsBuilder::default().path("/").build()
 }

@@ -88,6 +88,21 @@ impl Workspace {
     }
 }
 
+/// A folder on this machine standing for a folder of the build environment.
+pub struct LocalTree {
+    pub path: PathBuf,
+    _copy: Option<tempfile::TempDir>,
+}
+
+impl LocalTree {
+    pub(crate) fn new(copy: tempfile::TempDir) -> Self {
+        LocalTree {
+            path: copy.path().to_path_buf(),
+            _copy: Some(copy),
+        }
+    }
+}
+
 /// One command run: what to run and as whom.
 #[derive(Debug, Clone)]
 pub struct CommandRun<'a> {
@@ -148,6 +163,18 @@ impl Executor {
         match self {
             Executor::Docker(d) => d.run(cmd, output).await,
             Executor::Host(h) => h.run(cmd, output).await,
+        }
+    }
+
+    /// A folder of the build environment, readable on this machine: the
+    /// folder itself on the host, a copy fetched as a tar stream from a container.
+    pub async fn fetch_dir(&self, inside: &str) -> Result<LocalTree, ExecError> {
+        match self {
+            Executor::Docker(d) => d.fetch_dir(inside).await,
+            Executor::Host(_) => Ok(LocalTree {
+                path: PathBuf::from(inside),
+                _copy: None,
+            }),
         }
     }
 

@@ -1,0 +1,110 @@
+//! Artifact zips: written as a stream (a large artifact is never held in
+//! memory), keeping Unix modes and, with `enable-symlinks`, internal symlinks;
+//! and the hashes a build record reports.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use super::select::Selected;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZipSummary {
+    pub entries: usize,
+    pub sha256: String,
+    pub md5: String,
+}
+
+/// Writes `selected` (each found under its root folder) as a zip at `dest`.
+/// A symlink whose target lies outside its root is left out, and `skipped`
+/// hears why.
+pub fn write_zip(
+    selected: &[(std::path::PathBuf, Selected)],
+    enable_symlinks: bool,
+    dest: &Path,
+    skipped: &mut dyn FnMut(String),
+) -> std::io::Result<ZipSummary> {
+    let mut zip = ZipWriter::new(BufWriter::new(File::create(dest)?));
+    let mut seen = std::collections::HashSet::new();
+    let mut entries = 0;
+    for (root, file) in selected {
+        let root = std::fs::canonicalize(root)?;
+        if !seen.insert(file.name.clone()) {
+            skipped(format!(
+                "Skipping duplicate file name {} (discard-paths)",
+                file.name
+            ));
+            continue;
+        }
+        let target = if file.is_symlink {
+            match std::fs::canonicalize(&file.source) {
+                Ok(t) if t.starts_with(&root) => Some(t),
+                _ => {
+                    skipped(format!(
+                        "Skipping symlink {}: its target is outside the artifact",
+                        file.name
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        if let (true, Some(_)) = (enable_symlinks, &target) {
+            let link = std::fs::read_link(&file.source)?;
+            zip.add_symlink(
+                &file.name,
+                link.to_string_lossy(),
+                SimpleFileOptions::default(),
+            )?;
+            entries += 1;
+            continue;
+        }
+        let path = target.as_deref().unwrap_or(&file.source);
+        let meta = std::fs::metadata(path)?;
+        if meta.is_dir() {
+            skipped(format!(
+                "Skipping symlink {}: it points to a folder",
+                file.name
+            ));
+            continue;
+        }
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .unix_permissions(meta.permissions().mode() & 0o7777)
+            .large_file(meta.len() >= u64::from(u32::MAX));
+        zip.start_file(&file.name, options)?;
+        std::io::copy(&mut File::open(path)?, &mut zip)?;
+        entries += 1;
+    }
+    zip.finish()?.flush()?;
+    let (sha256, md5) = hashes(dest)?;
+    Ok(ZipSummary {
+        entries,
+        sha256,
+        md5,
+    })
+}
+
+/// SHA-256 and MD5 of a file, read as a stream.
+pub fn hashes(path: &Path) -> std::io::Result<(String, String)> {
+    let mut file = File::open(path)?;
+    let (mut sha, mut md5) = (Sha256::new(), Md5::new());
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        md5.update(&buf[..n]);
+    }
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    Ok((hex(&sha.finalize()), hex(&md5.finalize())))
+}

@@ -1,0 +1,179 @@
+//! UPLOAD_ARTIFACTS: each artifact's files chosen as CodeBuild chooses them
+//! (codebuild.md §6), zipped to `<dir>/artifacts.zip` and `<dir>/<id>.zip`.
+
+use std::path::{Path, PathBuf};
+
+use pipelocal_model::buildspec::{ArtifactSpec, Buildspec};
+
+use crate::artifacts::archive::write_zip;
+use crate::artifacts::select::{select, Selected};
+use crate::events::{EventSink, PhaseContext};
+use crate::executor::{Executor, LocalTree};
+use crate::phases::Status;
+use crate::probe::{double_quoted, shell_values};
+use crate::record::ArtifactRecord;
+use crate::shell::StateFiles;
+
+/// The artifacts written, or why the phase failed.
+pub(crate) struct Uploaded {
+    pub status: Status,
+    pub context: PhaseContext,
+    pub primary: Option<ArtifactRecord>,
+    pub secondary: Vec<ArtifactRecord>,
+}
+
+pub(crate) async fn upload_artifacts(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    out_dir: Option<&Path>,
+    events: &EventSink,
+) -> Uploaded {
+    let mut done = Uploaded {
+        status: Status::Succeeded,
+        context: PhaseContext::default(),
+        primary: None,
+        secondary: Vec::new(),
+    };
+    let Some(artifacts) = &spec.artifacts else {
+        return done;
+    };
+    // Without -a the zips are still made (a broken selection must fail here as
+    // in the cloud) and then dropped with this folder.
+    let scratch = tempfile::tempdir().ok();
+    let Some(dir) = out_dir
+        .map(Path::to_path_buf)
+        .or_else(|| scratch.as_ref().map(|s| s.path().to_path_buf()))
+    else {
+        return failed(done, "cannot make a folder for the artifacts");
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return failed(done, &format!("{}: {e}", dir.display()));
+    }
+    let mut wanted: Vec<(Option<&str>, &ArtifactSpec)> = Vec::new();
+    if !artifacts.primary.files.is_empty() {
+        wanted.push((None, &artifacts.primary));
+    }
+    wanted.extend(
+        artifacts
+            .secondary
+            .iter()
+            .map(|(id, s)| (Some(id.as_str()), s)),
+    );
+    for (id, artifact) in wanted {
+        let file = dir.join(match id {
+            Some(id) => format!("{id}.zip"),
+            None => "artifacts.zip".to_string(),
+        });
+        match one_artifact(executor, spec, state, artifact, &file, events).await {
+            Ok(summary) => {
+                let record = ArtifactRecord {
+                    location: if out_dir.is_some() {
+                        file.display().to_string()
+                    } else {
+                        String::new()
+                    },
+                    sha256sum: summary.0,
+                    md5sum: summary.1,
+                    artifact_identifier: id.map(String::from),
+                };
+                match id {
+                    Some(_) => done.secondary.push(record),
+                    None => done.primary = Some(record),
+                }
+            }
+            Err(message) => return failed(done, &message),
+        }
+    }
+    done
+}
+
+fn failed(mut done: Uploaded, message: &str) -> Uploaded {
+    done.status = Status::Failed;
+    done.context = PhaseContext::new("CLIENT_ERROR", message);
+    done
+}
+
+/// Builds one artifact zip; `Err` is the phase context message.
+async fn one_artifact(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    artifact: &ArtifactSpec,
+    dest: &Path,
+    events: &EventSink,
+) -> Result<(String, String), String> {
+    let src = executor.workspace().src_dir.clone();
+    let shown_base = artifact.base_directory.as_deref().unwrap_or(".");
+    events.info(format!("Expanding base directory path: {shown_base}"));
+    events.info("Assembling file list");
+    let bases: Vec<String> = match &artifact.base_directory {
+        // Unquoted on purpose: a trailing glob in base-directory names several folders.
+        Some(base) => {
+            let body = format!(
+                "__pl_base={}; for __pl_d in $__pl_base; do [ -d \"$__pl_d\" ] && printf '%s\\0' \"$(cd \"$__pl_d\" && pwd)\"; done; :",
+                double_quoted(base)
+            );
+            shell_values(executor, spec, state, &src, &body)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        None => vec![src.clone()],
+    };
+    let expand = |patterns: &[String]| {
+        let quoted: Vec<String> = patterns.iter().map(|p| double_quoted(p)).collect();
+        format!("printf '%s\\0' {}", quoted.join(" "))
+    };
+    let files = shell_values(executor, spec, state, &src, &expand(&artifact.files))
+        .await
+        .map_err(|e| e.to_string())?;
+    let exclude = if artifact.exclude_paths.is_empty() {
+        Vec::new()
+    } else {
+        shell_values(
+            executor,
+            spec,
+            state,
+            &src,
+            &expand(&artifact.exclude_paths),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+    };
+    let mut trees: Vec<LocalTree> = Vec::new();
+    let mut chosen: Vec<(PathBuf, Selected)> = Vec::new();
+    for base in &bases {
+        events.info(format!("Expanding {base}"));
+        events.info(format!("Expanding file paths for base directory {base}"));
+        events.info("Assembling file list");
+        let tree = executor.fetch_dir(base).await.map_err(|e| e.to_string())?;
+        for pattern in &files {
+            events.info(format!("Expanding {pattern}"));
+        }
+        let mut skipped = |p: &str| events.info(format!("Skipping invalid file path {p}"));
+        let selected = select(
+            &tree.path,
+            &files,
+            &exclude,
+            artifact.discard_paths,
+            &mut skipped,
+        )?;
+        chosen.extend(selected.into_iter().map(|s| (tree.path.clone(), s)));
+        trees.push(tree);
+    }
+    if chosen.is_empty() {
+        return Err("no matching artifact paths found".into());
+    }
+    events.info(format!("Found {} file(s)", chosen.len()));
+    let dest = dest.to_path_buf();
+    let enable_symlinks = artifact.enable_symlinks;
+    let logged = events.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        write_zip(&chosen, enable_symlinks, &dest, &mut |m| logged.info(m))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("writing the artifact: {e}"))?;
+    drop(trees);
+    Ok((summary.sha256, summary.md5))
+}
