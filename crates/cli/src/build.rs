@@ -34,6 +34,14 @@ pub struct BuildArgs {
     /// Where artifacts land: the primary as DIR/artifacts.zip, each secondary as DIR/<id>.zip.
     #[arg(short = 'a', long = "artifacts", value_name = "DIR")]
     artifacts: Option<PathBuf>,
+    /// YAML or JSON {parameters: {name: value}, secrets: {id: string}}: the values behind
+    /// parameter-store, secrets-manager and PARAMETER_STORE / SECRETS_MANAGER variables.
+    #[arg(
+        long = "secrets-file",
+        value_name = "FILE",
+        env = "PIPELOCAL_SECRETS_FILE"
+    )]
+    secrets_file: Option<PathBuf>,
     /// NAME=VALUE lines overriding buildspec and project variables.
     #[arg(short = 'e', long = "env-file", value_name = "FILE")]
     env_file: Option<PathBuf>,
@@ -101,6 +109,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         buildspec: args.buildspec.clone(),
         env_file: args.env_file.clone(),
         artifacts_dir: args.artifacts.clone(),
+        secrets_file: args.secrets_file.clone(),
         privileged: args.privileged,
         mount_source: args.mount_source,
         project_file: args.project.clone(),

@@ -31,7 +31,7 @@ enum Command {
     /// The log goes to standard output in CodeBuild's `[Container]` format.
     /// Exit 0 when the build succeeds, 1 when it fails, times out or is
     /// stopped, 2 when it could not start.
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// Check pipeline definitions, templates, CodeBuild projects or buildspecs.
     ///
     /// Every problem is printed on its own line with file, line, stage and

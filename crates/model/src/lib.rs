@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod problem;
 pub mod project;
 mod scalar;
+pub mod secrets;
 pub mod similar;
 
 use std::path::Path;

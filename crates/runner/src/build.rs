@@ -10,6 +10,7 @@ use crate::clock::epoch_seconds;
 use crate::environment::{build_variables, BuildIdentity, SourceVersions, UserVariables};
 use crate::events::{BuildEventKind, EventSink, PhaseContext};
 use crate::executor::{CommandRun, ExecError, Executor};
+use crate::mask::StreamMasker;
 use crate::phases::{next_phase, PhaseType, Status};
 use crate::probe::{build_shell, shell_values};
 use crate::record::*;
@@ -137,7 +138,7 @@ impl Walk {
             duration_in_seconds: Some(end.duration_since(start).unwrap_or_default().as_secs()),
             contexts: Some(vec![PhaseContextRecord {
                 status_code: context.status_code,
-                message: context.message,
+                message: self.events.masker().mask(&context.message),
             }]),
         });
     }
@@ -156,6 +157,8 @@ pub async fn run_build(
     events: &EventSink,
     mut stop: StopSignal,
 ) -> Result<BuildRecord, ExecError> {
+    let masked = events.masking(&req.variables.secret_values());
+    let events = &masked;
     let mut walk = Walk {
         phases: Vec::new(),
         current: None,
@@ -297,7 +300,8 @@ async fn walk_phases(
     let Some(spec) = download_source(walk, executor, req).await? else {
         return Ok(());
     };
-    let state = StateFiles::under(&executor.workspace().state_dir);
+    let state =
+        StateFiles::under(&executor.workspace().state_dir).with_secrets(req.variables.secrets());
     let mut phase = PhaseType::Install;
     while phase != PhaseType::Finalizing {
         walk.begin(phase);
@@ -336,7 +340,20 @@ async fn walk_phases(
         if phase == PhaseType::UploadArtifacts
             || (phase == PhaseType::Finalizing && walk.exported.is_empty())
         {
-            walk.exported = exported_values(executor, &spec, &state).await;
+            // Project-level secrets are never exported, and no secret value reaches the record.
+            let project_secrets: Vec<&str> = req
+                .variables
+                .project
+                .iter()
+                .filter(|v| v.secret)
+                .map(|v| v.name.as_str())
+                .collect();
+            walk.exported = exported_values(executor, &spec, &state)
+                .await
+                .into_iter()
+                .filter(|(name, _)| !project_secrets.contains(&name.as_str()))
+                .map(|(name, value)| (name, walk.events.masker().mask(&value)))
+                .collect();
         }
     }
     Ok(())
@@ -427,10 +444,7 @@ async fn download_source(
         walk.succeeding = false;
         walk.finish(
             Status::Failed,
-            PhaseContext::new(
-                "Decrypted Variables Error",
-                format!("cannot resolve {name}: no value for it is known locally"),
-            ),
+            PhaseContext::new("Decrypted Variables Error", name.clone()),
         );
         return Ok(None);
     }
@@ -531,13 +545,22 @@ async fn run_command(
         script: &script,
         script_name: &state.script_name,
         user,
+        env: &state.secret_env,
     };
     let sink = events.clone();
-    let mut forward = move |text: &str| sink.send(BuildEventKind::Output(text.to_string()));
-    let exit = executor
-        .run(&run, &mut forward)
-        .await
-        .map_err(|e| Interruption::Fault(e.to_string()))?;
+    let mut lines = StreamMasker::new(events.masker());
+    let mut forward = |text: &str| {
+        let ready = lines.push(text);
+        if !ready.is_empty() {
+            sink.send(BuildEventKind::Output(ready));
+        }
+    };
+    let exit = executor.run(&run, &mut forward).await;
+    let rest = lines.finish();
+    if !rest.is_empty() {
+        events.send(BuildEventKind::Output(rest));
+    }
+    let exit = exit.map_err(|e| Interruption::Fault(e.to_string()))?;
     if exit == 0 {
         return Ok(None);
     }

@@ -96,12 +96,88 @@ impl VarList {
     }
 }
 
+/// One variable the user set. Secret values (from Parameter Store or Secrets
+/// Manager) never reach a file and are masked in logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserVariable {
+    pub name: String,
+    pub value: String,
+    pub secret: bool,
+}
+
+impl UserVariable {
+    pub fn plain(name: &str, value: &str) -> Self {
+        UserVariable {
+            name: name.into(),
+            value: value.into(),
+            secret: false,
+        }
+    }
+
+    pub fn secret(name: &str, value: &str) -> Self {
+        UserVariable {
+            name: name.into(),
+            value: value.into(),
+            secret: true,
+        }
+    }
+}
+
 /// The user's variables by precedence, lowest first.
 #[derive(Debug, Clone, Default)]
 pub struct UserVariables {
-    pub buildspec: Vec<(String, String)>,
-    pub project: Vec<(String, String)>,
-    pub overrides: Vec<(String, String)>,
+    pub buildspec: Vec<UserVariable>,
+    pub project: Vec<UserVariable>,
+    pub overrides: Vec<UserVariable>,
+}
+
+impl UserVariables {
+    /// The value each name ends with (overrides > project > buildspec), in
+    /// the order names first appear.
+    pub fn resolved(&self) -> Vec<&UserVariable> {
+        let mut out: Vec<&UserVariable> = Vec::new();
+        for v in self
+            .buildspec
+            .iter()
+            .chain(&self.project)
+            .chain(&self.overrides)
+        {
+            match out.iter_mut().find(|o| o.name == v.name) {
+                Some(slot) => *slot = v,
+                None => out.push(v),
+            }
+        }
+        out
+    }
+
+    fn pairs(&self, secret: bool) -> Vec<(String, String)> {
+        self.resolved()
+            .into_iter()
+            .filter(|v| v.secret == secret)
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect()
+    }
+
+    /// Variables that may be written to the shell state.
+    pub fn plain(&self) -> Vec<(String, String)> {
+        self.pairs(false)
+    }
+
+    /// Variables handed to each command in its process environment only.
+    pub fn secrets(&self) -> Vec<(String, String)> {
+        self.pairs(true)
+    }
+
+    /// Every secret value known, to mask in logs.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.buildspec
+            .iter()
+            .chain(&self.project)
+            .chain(&self.overrides)
+            .filter(|v| v.secret)
+            .map(|v| v.value.clone())
+            .collect()
+    }
 }
 
 /// Every variable of a build. `home` is `/root` in a container; the host
@@ -120,9 +196,7 @@ pub fn build_variables(
     if let Some(home) = home {
         vars.set("HOME", home);
     }
-    vars.extend(&user.buildspec);
-    vars.extend(&user.project);
-    vars.extend(&user.overrides);
+    vars.extend(&user.plain());
     // CODEBUILD_ names are CodeBuild's: set last so they cannot be replaced.
     vars.set("CODEBUILD_BUILD_ARN", who.arn());
     vars.set("CODEBUILD_BUILD_ID", who.id());

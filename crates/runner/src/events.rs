@@ -2,7 +2,11 @@
 
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
+
+use crate::mask::Masker;
 
 use crate::clock::log_stamp;
 use crate::phases::{PhaseType, Status};
@@ -52,18 +56,64 @@ pub struct BuildEvent {
 }
 
 /// Where a build reports progress. Sending never blocks the build; a closed
-/// receiver only means nobody is listening.
+/// receiver only means nobody is listening. Every text sent through a sink
+/// made by [`EventSink::masking`] has its secret values replaced by `***`.
 #[derive(Debug, Clone)]
-pub struct EventSink(mpsc::UnboundedSender<BuildEvent>);
+pub struct EventSink {
+    tx: mpsc::UnboundedSender<BuildEvent>,
+    masker: Arc<Masker>,
+}
 
 impl EventSink {
     pub fn channel() -> (Self, mpsc::UnboundedReceiver<BuildEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (EventSink(tx), rx)
+        (
+            EventSink {
+                tx,
+                masker: Arc::default(),
+            },
+            rx,
+        )
+    }
+
+    /// The same sink, masking these values (and those it already masked).
+    pub fn masking(&self, values: &[String]) -> EventSink {
+        EventSink {
+            tx: self.tx.clone(),
+            masker: Arc::new(Masker::new(values)),
+        }
+    }
+
+    pub fn masker(&self) -> &Masker {
+        &self.masker
     }
 
     pub fn send(&self, kind: BuildEventKind) {
-        let _ = self.0.send(BuildEvent {
+        let m = &self.masker;
+        let kind = match kind {
+            BuildEventKind::Info(t) => BuildEventKind::Info(m.mask(&t)),
+            BuildEventKind::CommandStarted(t) => BuildEventKind::CommandStarted(m.mask(&t)),
+            // Output is masked a line at a time by the caller, before it gets here.
+            BuildEventKind::Output(t) => BuildEventKind::Output(t),
+            BuildEventKind::CommandFailed { command, exit_code } => BuildEventKind::CommandFailed {
+                command: m.mask(&command),
+                exit_code,
+            },
+            BuildEventKind::PhaseFinished {
+                phase,
+                status,
+                context,
+            } => BuildEventKind::PhaseFinished {
+                phase,
+                status,
+                context: PhaseContext {
+                    status_code: context.status_code,
+                    message: m.mask(&context.message),
+                },
+            },
+            other => other,
+        };
+        let _ = self.tx.send(BuildEvent {
             at: SystemTime::now(),
             kind,
         });

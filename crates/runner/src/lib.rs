@@ -9,6 +9,7 @@ pub mod environment;
 pub mod events;
 pub mod executor;
 pub mod local;
+pub mod mask;
 pub mod numbering;
 pub mod phases;
 mod probe;

@@ -4,14 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pipelocal_model::buildspec::SecretRef;
 use pipelocal_model::buildspec::{
     is_project_name, is_shell_name, load_buildspec, parse_buildspec, Buildspec,
 };
 use pipelocal_model::project::{load_projects, BuildspecSource, EnvironmentVariableType, Project};
+use pipelocal_model::secrets::SecretsFile;
 use pipelocal_model::LoadError;
 
 use crate::build::{BuildRequest, BuildspecLocation, RecordDetails};
-use crate::environment::{git_versions, BuildIdentity, UserVariables};
+use crate::environment::{git_versions, BuildIdentity, UserVariable, UserVariables};
 use crate::executor::EnvironmentSpec;
 use crate::numbering::next_build_number;
 use crate::record::{EnvironmentRecord, EnvironmentVariableRecord, SourceRecord};
@@ -35,6 +37,8 @@ pub struct LocalBuild {
     pub secondary_sources: Vec<(String, PathBuf)>,
     pub buildspec: Option<String>,
     pub env_file: Option<PathBuf>,
+    /// `--secrets-file`: values behind parameter-store and secrets-manager.
+    pub secrets_file: Option<PathBuf>,
     /// `-a`: where artifact zips go.
     pub artifacts_dir: Option<PathBuf>,
     pub privileged: bool,
@@ -114,23 +118,33 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         .unwrap_or(DEFAULT_TIMEOUT);
 
     let found = read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
+    let secrets = match &input.secrets_file {
+        Some(file) => Some(SecretsFile::load(file)?),
+        None => None,
+    };
+    let mut vars = Resolving {
+        secrets: secrets.as_ref(),
+        unresolved: Vec::new(),
+    };
     let mut variables = UserVariables::default();
-    let mut unresolved = Vec::new();
     let mut record_vars = Vec::new();
     if let Ok(spec) = &found.parsed {
-        variables.buildspec = spec.env.variables.clone();
-        unresolved.extend(
-            spec.env
-                .parameter_store
-                .iter()
-                .map(|(n, p)| format!("parameter-store {n} ({p})")),
-        );
-        unresolved.extend(
-            spec.env
-                .secrets_manager
-                .iter()
-                .map(|(n, s)| format!("secrets-manager {n} ({})", s.secret_id)),
-        );
+        variables.buildspec = spec
+            .env
+            .variables
+            .iter()
+            .map(|(n, v)| UserVariable::plain(n, v))
+            .collect();
+        for (name, parameter) in &spec.env.parameter_store {
+            variables
+                .buildspec
+                .extend(vars.parameter(name, parameter, "parameter-store"));
+        }
+        for (name, reference) in &spec.env.secrets_manager {
+            variables
+                .buildspec
+                .extend(vars.secret(name, reference, "secrets-manager"));
+        }
     }
     if let Some(p) = &project {
         for v in &p.environment.environment_variables {
@@ -139,29 +153,33 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
                 EnvironmentVariableType::ParameterStore => "PARAMETER_STORE",
                 EnvironmentVariableType::SecretsManager => "SECRETS_MANAGER",
             };
+            // The record shows a secret's reference, never its value.
             record_vars.push(EnvironmentVariableRecord {
                 name: v.name.clone(),
                 value: v.value.clone(),
                 var_type: ty.into(),
             });
-            match v.var_type {
-                EnvironmentVariableType::Plaintext => {
-                    variables.project.push((v.name.clone(), v.value.clone()))
+            let resolved = match v.var_type {
+                EnvironmentVariableType::Plaintext => Some(UserVariable::plain(&v.name, &v.value)),
+                EnvironmentVariableType::ParameterStore => vars.parameter(&v.name, &v.value, ty),
+                EnvironmentVariableType::SecretsManager => {
+                    vars.secret(&v.name, &SecretRef::parse(&v.value), ty)
                 }
-                _ => unresolved.push(format!("{ty} variable {} ({})", v.name, v.value)),
-            }
+            };
+            variables.project.extend(resolved);
         }
     }
     if let Some(file) = &input.env_file {
-        variables.overrides = read_env_file(file)?;
-        for (name, value) in &variables.overrides {
+        for (name, value) in read_env_file(file)? {
             record_vars.push(EnvironmentVariableRecord {
                 name: name.clone(),
                 value: value.clone(),
                 var_type: "PLAINTEXT".into(),
             });
+            variables.overrides.push(UserVariable::plain(&name, &value));
         }
     }
+    let unresolved = vars.unresolved;
 
     std::fs::create_dir_all(&input.state_dir).map_err(|e| PrepareError::State {
         path: input.state_dir.clone(),
@@ -320,6 +338,49 @@ fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError
                 names()
             ),
         }),
+    }
+}
+
+/// Looks secret references up in the secrets file, noting what it lacks.
+struct Resolving<'s> {
+    secrets: Option<&'s SecretsFile>,
+    unresolved: Vec<String>,
+}
+
+impl Resolving<'_> {
+    fn missing(&mut self, what: String) {
+        let fix = if self.secrets.is_some() {
+            "add it to the --secrets-file"
+        } else {
+            "give its value in a --secrets-file"
+        };
+        self.unresolved.push(format!("{what}; {fix}"));
+    }
+
+    fn parameter(&mut self, name: &str, parameter: &str, kind: &str) -> Option<UserVariable> {
+        match self.secrets.and_then(|s| s.parameter(parameter)) {
+            Some(value) => Some(UserVariable::secret(name, value)),
+            None => {
+                self.missing(format!(
+                    "{kind} variable {name}: parameter '{parameter}' does not exist"
+                ));
+                None
+            }
+        }
+    }
+
+    fn secret(&mut self, name: &str, reference: &SecretRef, kind: &str) -> Option<UserVariable> {
+        let found = match self.secrets {
+            Some(s) => s.secret(reference),
+            None => Err(format!("secret '{}' is not known", reference.secret_id)),
+        };
+        match found {
+            Ok(value) => Some(UserVariable::secret(name, &value)),
+            Err(why) => {
+                self.missing(format!("{kind} variable {name}: {why}"));
+                None
+            }
+        }
     }
 }
 

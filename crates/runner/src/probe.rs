@@ -40,6 +40,7 @@ pub(crate) async fn shell_values(
         script: &script,
         script_name: &state.script_name,
         user: None,
+        env: &state.secret_env,
     };
     let mut text = String::new();
     let mut collect = |chunk: &str| text.push_str(chunk);

@@ -16,6 +16,9 @@ pub struct StateFiles {
     pub cwd: String,
     /// `$0` of each command's shell: CodeBuild reports errors from this file name.
     pub script_name: String,
+    /// Secret variables: given to each command's process environment, and
+    /// unset before the variables are saved, so no file ever holds them.
+    pub secret_env: Vec<(String, String)>,
 }
 
 impl StateFiles {
@@ -24,7 +27,13 @@ impl StateFiles {
             env: format!("{dir}/env.sh"),
             cwd: format!("{dir}/cwd"),
             script_name: format!("{dir}/script.sh"),
+            secret_env: Vec::new(),
         }
+    }
+
+    pub fn with_secrets(mut self, secret_env: Vec<(String, String)>) -> Self {
+        self.secret_env = secret_env;
+        self
     }
 }
 
@@ -53,6 +62,17 @@ pub fn command_script(
 ) -> String {
     let env = quote(&state.env);
     let cwd = quote(&state.cwd);
+    let names: Vec<&str> = state
+        .secret_env
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| is_shell_name(n))
+        .collect();
+    let unset = if names.is_empty() {
+        String::new()
+    } else {
+        format!(" unset {};", names.join(" "))
+    };
     let mut s = String::new();
     // Line 1: restore variables and directory (builtins only: the command may change PATH).
     let _ = writeln!(
@@ -75,7 +95,7 @@ pub fn command_script(
             }
             let _ = writeln!(
                 s,
-                "set -- $?; set +a; export -p > {env}; pwd > {cwd}; exit $1"
+                "set -- $?; set +a;{unset} export -p > {env}; pwd > {cwd}; exit $1"
             );
         }
         // 0.1: every command starts from the initial state and saves nothing.
@@ -123,5 +143,8 @@ mod tests {
             true,
         );
         assert!(!s.contains("__pipelocal_rc"));
+        let state = StateFiles::under("/t").with_secrets(vec![("TOKEN".into(), "x".into())]);
+        let s = command_script("true", &state, BuildspecVersion::V0_2, true);
+        assert!(s.contains("unset TOKEN; export -p"), "{s}");
     }
 }

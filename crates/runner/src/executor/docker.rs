@@ -326,12 +326,14 @@ impl DockerExecutor {
         output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<i64, ExecError> {
         let id = self.container.as_deref().unwrap_or_default();
+        let env: Vec<String> = cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let exec = self
             .docker
             .create_exec(
                 id,
                 CreateExecOptions {
                     cmd: Some(vec![cmd.shell, "-c", cmd.script, cmd.script_name]),
+                    env: Some(env.iter().map(String::as_str).collect()),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     user: Some(cmd.user.unwrap_or("0")),

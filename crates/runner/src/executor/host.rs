@@ -116,6 +116,7 @@ impl HostExecutor {
             .arg("-c")
             .arg(cmd.script)
             .arg(cmd.script_name)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -111,6 +111,8 @@ pub struct CommandRun<'a> {
     /// `$0` of the shell, so errors name CodeBuild's script file.
     pub script_name: &'a str,
     pub user: Option<&'a str>,
+    /// Extra variables for this command's process only (secrets).
+    pub env: &'a [(String, String)],
 }
 
 pub enum Executor {
