@@ -10,6 +10,7 @@ pub mod locate;
 pub mod pipeline;
 pub mod problem;
 pub mod project;
+pub mod runtimes;
 mod scalar;
 pub mod secrets;
 pub mod similar;

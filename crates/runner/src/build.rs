@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use pipelocal_model::buildspec::{is_shell_name, Buildspec, Command, OnFailure, Phase};
+use pipelocal_model::runtimes::{Runtimes, RUNTIMES_FILE};
 use tokio::sync::watch;
 
 use crate::clock::epoch_seconds;
@@ -12,7 +13,7 @@ use crate::events::{BuildEventKind, EventSink, PhaseContext};
 use crate::executor::{CommandRun, ExecError, Executor};
 use crate::mask::StreamMasker;
 use crate::phases::{next_phase, PhaseType, Status};
-use crate::probe::{build_shell, shell_values};
+use crate::probe::{build_shell, double_quoted, shell_values};
 use crate::record::*;
 use crate::shell::{command_script, env_file, StateFiles};
 use crate::upload::upload_artifacts;
@@ -491,12 +492,22 @@ async fn run_phase(
         _ => (0, None),
     };
     let matcher = pattern.map(|p| regex::Regex::new(&format!("^(?:{p})$")));
+    let runtime_commands = match runtime_commands(executor, spec, state, phase, &walk.events).await
+    {
+        Ok(commands) => commands,
+        Err(message) => {
+            return Ok((
+                Status::Failed,
+                PhaseContext::new("YAML_FILE_ERROR", message),
+            ))
+        }
+    };
     let succeeding_before = walk.succeeding;
     let mut attempt = 0;
     loop {
         walk.succeeding = succeeding_before;
         let mut failure: Option<PhaseContext> = None;
-        for cmd in &phase.commands {
+        for cmd in runtime_commands.iter().chain(&phase.commands) {
             if let Some(ctx) = run_command(walk, executor, spec, state, cmd, user).await? {
                 failure = Some(ctx);
                 break;
@@ -525,6 +536,54 @@ async fn run_phase(
         }
         return Ok((Status::Failed, ctx));
     }
+}
+
+/// The commands that select `install.runtime-versions`, read from the image's
+/// runtimes.yml; none (with CodeBuild's warning) on images without one.
+async fn runtime_commands(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    phase: &Phase,
+    events: &EventSink,
+) -> Result<Vec<Command>, String> {
+    if phase.runtime_versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cwd = executor.workspace().src_dir.clone();
+    let body =
+        format!("if [ -f {RUNTIMES_FILE} ]; then printf '%s\\0' \"$(cat {RUNTIMES_FILE})\"; fi");
+    let text = shell_values(executor, spec, state, &cwd, &body)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(text) = text.first() else {
+        events.info("Skipping install of runtimes. Runtime version selection is not supported by this build image");
+        return Ok(Vec::new());
+    };
+    let runtimes = Runtimes::parse(text).map_err(|e| e.summary())?;
+    let mut out = Vec::new();
+    for (runtime, requested) in &phase.runtime_versions {
+        // A value may name a variable (`java: "$JAVA_VERSION"`).
+        let requested = if requested.contains('$') {
+            let body = format!("printf '%s\\0' {}", double_quoted(requested));
+            shell_values(executor, spec, state, &cwd, &body)
+                .await
+                .map_err(|e| e.to_string())?
+                .pop()
+                .unwrap_or_default()
+        } else {
+            requested.clone()
+        };
+        let (version, commands) = runtimes.select(runtime, &requested)?;
+        events.info(format!(
+            "Selecting '{runtime}' runtime version '{version}' based on manual selections..."
+        ));
+        out.extend(commands.iter().map(|c| Command {
+            text: c.clone(),
+            line: None,
+        }));
+    }
+    Ok(out)
 }
 
 /// Runs one command item; `Some(context)` when it failed.
