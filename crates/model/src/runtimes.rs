@@ -13,10 +13,13 @@ use crate::scalar::stringify;
 /// Where CodeBuild's curated images keep their runtime table.
 pub const RUNTIMES_FILE: &str = "/codebuild/image/config/runtimes.yml";
 
+/// A version's name and the commands that select it.
+type Version = (String, Vec<String>);
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Runtimes {
-    /// Runtime name -> (version name, commands), in file order.
-    runtimes: Vec<(String, Vec<(String, Vec<String>)>)>,
+    /// Runtime name -> its versions, in file order.
+    runtimes: Vec<(String, Vec<Version>)>,
 }
 
 impl Runtimes {
@@ -49,7 +52,7 @@ impl Runtimes {
         let Some((_, versions)) = self.runtimes.iter().find(|(n, _)| n == runtime) else {
             return Err(format!("Unknown runtime named '{runtime}'. This build image has the following runtimes: {}", self.names()));
         };
-        let named: Vec<&(String, Vec<String>)> =
+        let named: Vec<&Version> =
             versions.iter().filter(|(v, _)| v != "default").collect();
         let requested = requested.trim();
         let chosen = if requested == "latest" {
