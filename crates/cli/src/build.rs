@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use pipelocal_runner::build::{run_build, stop_channel};
+use pipelocal_runner::batch::{make_executor, run_batch};
+use pipelocal_runner::build::{run_build, stop_channel, StopSignal};
 use pipelocal_runner::events::{EventSink, LogText};
-use pipelocal_runner::executor::{connect, DockerExecutor, Executor, HostExecutor};
-use pipelocal_runner::local::{parse_duration, prepare, ExecutorKind, LocalBuild};
+use pipelocal_runner::local::{batch_section, parse_duration, prepare, ExecutorKind, LocalBuild};
 use pipelocal_runner::phases::Status;
 
 use crate::{EXIT_FAILED, EXIT_UNUSABLE};
@@ -63,6 +63,12 @@ pub struct BuildArgs {
     /// Write the build record (batch-get-builds shape) to this file.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Run the buildspec's `batch` section: each build in its own container.
+    #[arg(long)]
+    batch: bool,
+    /// How many builds of a batch run at once.
+    #[arg(long = "batch-concurrency", value_name = "N", default_value_t = 4)]
+    batch_concurrency: usize,
     /// Where commands run.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Docker, env = "PIPELOCAL_EXECUTOR")]
     executor: ExecutorArg,
@@ -120,6 +126,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
             ExecutorArg::Host => ExecutorKind::Host,
         },
         state_dir: args.state_dir.clone(),
+        batch: None,
     })
 }
 
@@ -128,27 +135,11 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         Ok(i) => i,
         Err(e) => return unusable(e),
     };
-    let prepared = match prepare(&input) {
-        Ok(p) => p,
-        Err(e) => return unusable(e),
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async {
-        let mut executor = match input.executor {
-            ExecutorKind::Docker => match connect().await {
-                Ok(docker) => {
-                    Executor::Docker(DockerExecutor::new(docker, prepared.environment.clone()))
-                }
-                Err(e) => return unusable(e),
-            },
-            ExecutorKind::Host => match HostExecutor::new(prepared.environment.clone()) {
-                Ok(h) => Executor::Host(h),
-                Err(e) => return unusable(e),
-            },
-        };
         let (events, mut rx) = EventSink::channel();
         let printer = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
@@ -161,32 +152,97 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let (stop, signal) = stop_channel();
         tokio::spawn(async move {
             let reason = stop_request().await;
-            eprintln!("pipelocal: stopping the build ({reason})");
+            eprintln!("pipelocal: stopping ({reason})");
             stop.stop();
         });
-        let result = run_build(&mut executor, &prepared.request, &events, signal).await;
+        let code = if args.batch {
+            batch(args, &input, &events, signal).await
+        } else {
+            single(args, &input, &events, signal).await
+        };
         drop(events);
         let _ = printer.await;
-        let record = match result {
-            Ok(r) => r,
-            Err(e) => return unusable(e),
-        };
-        if let Some(path) = &args.record {
-            let json = serde_json::to_string_pretty(&record).unwrap_or_default();
-            if let Err(e) = std::fs::write(path, json + "\n") {
-                return unusable(format!("{}: cannot write the record: {e}", path.display()));
-            }
-        }
-        eprintln!(
-            "Build {} {} (build number {})",
-            record.id, record.build_status, record.build_number
-        );
-        if record.build_status == Status::Succeeded.as_str() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(EXIT_FAILED)
-        }
+        code
     })
+}
+
+async fn single(
+    args: &BuildArgs,
+    input: &LocalBuild,
+    events: &EventSink,
+    signal: StopSignal,
+) -> ExitCode {
+    let prepared = match prepare(input) {
+        Ok(p) => p,
+        Err(e) => return unusable(e),
+    };
+    let mut executor = match make_executor(input.executor, prepared.environment.clone()).await {
+        Ok(e) => e,
+        Err(e) => return unusable(e),
+    };
+    let record = match run_build(&mut executor, &prepared.request, events, signal).await {
+        Ok(r) => r,
+        Err(e) => return unusable(e),
+    };
+    if let Err(e) = write_record(args, &record) {
+        return unusable(e);
+    }
+    eprintln!(
+        "Build {} {} (build number {})",
+        record.id, record.build_status, record.build_number
+    );
+    exit_for(&record.build_status)
+}
+
+async fn batch(
+    args: &BuildArgs,
+    input: &LocalBuild,
+    events: &EventSink,
+    signal: StopSignal,
+) -> ExitCode {
+    let section = match batch_section(input) {
+        Ok(b) => b,
+        Err(e) => return unusable(e),
+    };
+    let record = match run_batch(input, &section, args.batch_concurrency, events, signal).await {
+        Ok(r) => r,
+        Err(e) => return unusable(e),
+    };
+    if let Err(e) = write_record(args, &record) {
+        return unusable(e);
+    }
+    for group in &record.build_groups {
+        let status = group
+            .current_build_summary
+            .as_ref()
+            .map(|s| s.build_status.as_str())
+            .unwrap_or("NOT_STARTED");
+        let note = if group.ignore_failure {
+            " (ignore-failure)"
+        } else {
+            ""
+        };
+        eprintln!("  {:<24} {status}{note}", group.identifier);
+    }
+    eprintln!("Batch {} {}", record.id, record.build_batch_status);
+    exit_for(&record.build_batch_status)
+}
+
+fn write_record(args: &BuildArgs, record: &impl serde::Serialize) -> Result<(), String> {
+    let Some(path) = &args.record else {
+        return Ok(());
+    };
+    let json = serde_json::to_string_pretty(record).map_err(|e| e.to_string())?;
+    std::fs::write(path, json + "\n")
+        .map_err(|e| format!("{}: cannot write the record: {e}", path.display()))
+}
+
+fn exit_for(status: &str) -> ExitCode {
+    if status == Status::Succeeded.as_str() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
 }
 
 /// Waits for Ctrl-C, SIGTERM or SIGHUP: each stops the build and removes its

@@ -52,8 +52,7 @@ impl Runtimes {
         let Some((_, versions)) = self.runtimes.iter().find(|(n, _)| n == runtime) else {
             return Err(format!("Unknown runtime named '{runtime}'. This build image has the following runtimes: {}", self.names()));
         };
-        let named: Vec<&Version> =
-            versions.iter().filter(|(v, _)| v != "default").collect();
+        let named: Vec<&Version> = versions.iter().filter(|(v, _)| v != "default").collect();
         let requested = requested.trim();
         let chosen = if requested == "latest" {
             named

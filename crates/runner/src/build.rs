@@ -78,7 +78,7 @@ impl StopHandle {
 
 impl StopSignal {
     /// Never resolves unless stopped.
-    async fn stopped(&mut self) {
+    pub async fn stopped(&mut self) {
         if self.0.wait_for(|s| *s).await.is_err() {
             std::future::pending::<()>().await;
         }

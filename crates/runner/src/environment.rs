@@ -19,6 +19,8 @@ pub struct BuildIdentity {
     pub region: String,
     pub image: String,
     pub initiator: String,
+    /// For a build inside a batch: its identifier and the batch's ARN.
+    pub batch: Option<(String, String)>,
 }
 
 impl BuildIdentity {
@@ -31,6 +33,7 @@ impl BuildIdentity {
             region: DEFAULT_REGION.to_string(),
             image: image.to_string(),
             initiator: initiator.to_string(),
+            batch: None,
         }
     }
 
@@ -203,6 +206,10 @@ pub fn build_variables(
     vars.set("CODEBUILD_BUILD_IMAGE", &who.image);
     vars.set("CODEBUILD_BUILD_NUMBER", who.number.to_string());
     vars.set("CODEBUILD_BUILD_SUCCEEDING", "1");
+    if let Some((identifier, batch_arn)) = &who.batch {
+        vars.set("CODEBUILD_BATCH_BUILD_IDENTIFIER", identifier);
+        vars.set("CODEBUILD_BUILD_BATCH_ARN", batch_arn);
+    }
     vars.set("CODEBUILD_CI", "true");
     vars.set("CODEBUILD_INITIATOR", &who.initiator);
     vars.set(

@@ -52,6 +52,8 @@ pub enum BuildEventKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildEvent {
     pub at: SystemTime,
+    /// Which build of a batch sent it; `None` for a single build.
+    pub build: Option<Arc<str>>,
     pub kind: BuildEventKind,
 }
 
@@ -62,6 +64,7 @@ pub struct BuildEvent {
 pub struct EventSink {
     tx: mpsc::UnboundedSender<BuildEvent>,
     masker: Arc<Masker>,
+    build: Option<Arc<str>>,
 }
 
 impl EventSink {
@@ -71,6 +74,7 @@ impl EventSink {
             EventSink {
                 tx,
                 masker: Arc::default(),
+                build: None,
             },
             rx,
         )
@@ -81,6 +85,16 @@ impl EventSink {
         EventSink {
             tx: self.tx.clone(),
             masker: Arc::new(Masker::new(values)),
+            build: self.build.clone(),
+        }
+    }
+
+    /// The same sink, marking every event as coming from one build of a batch.
+    pub fn for_build(&self, identifier: &str) -> EventSink {
+        EventSink {
+            tx: self.tx.clone(),
+            masker: self.masker.clone(),
+            build: Some(Arc::from(identifier)),
         }
     }
 
@@ -115,6 +129,7 @@ impl EventSink {
         };
         let _ = self.tx.send(BuildEvent {
             at: SystemTime::now(),
+            build: self.build.clone(),
             kind,
         });
     }
@@ -157,10 +172,11 @@ pub fn render(event: &BuildEvent) -> String {
 }
 
 /// Renders events as one log text: like [`render`], but a `[Container]` line
-/// always starts on a line of its own, even after output with no final newline.
+/// always starts on a line of its own, even after output with no final
+/// newline; in a batch every line starts with `[<identifier>] `.
 #[derive(Debug, Default)]
 pub struct LogText {
-    mid_line: bool,
+    mid_line: std::collections::HashMap<Option<Arc<str>>, bool>,
 }
 
 impl LogText {
@@ -169,13 +185,29 @@ impl LogText {
         if text.is_empty() {
             return text;
         }
+        let mid = self.mid_line.entry(event.build.clone()).or_default();
         let is_output = matches!(event.kind, BuildEventKind::Output(_));
-        let out = if self.mid_line && !is_output {
+        let text = if *mid && !is_output {
             format!("\n{text}")
         } else {
             text
         };
-        self.mid_line = !out.ends_with('\n');
+        let out = match &event.build {
+            None => text.clone(),
+            Some(id) => {
+                let mut out = String::new();
+                let mut at_start = !(*mid && is_output);
+                for piece in text.split_inclusive('\n') {
+                    if at_start {
+                        out.push_str(&format!("[{id}] "));
+                    }
+                    out.push_str(piece);
+                    at_start = piece.ends_with('\n');
+                }
+                out
+            }
+        };
+        *mid = !text.ends_with('\n');
         out
     }
 }
@@ -190,14 +222,24 @@ mod tests {
         let mut log = LogText::default();
         let text = log.render(&BuildEvent {
             at,
+            build: None,
             kind: BuildEventKind::Output("done".into()),
         }) + &log.render(&BuildEvent {
             at,
+            build: None,
             kind: BuildEventKind::CommandStarted("ls".into()),
         });
         assert_eq!(
             text,
             "done\n[Container] 1970/01/01 00:00:00.000000 Running command ls\n"
         );
+        let b: Option<Arc<str>> = Some(Arc::from("linux"));
+        let out = |t: &str| BuildEvent {
+            at,
+            build: b.clone(),
+            kind: BuildEventKind::Output(t.into()),
+        };
+        let text = log.render(&out("a\nb")) + &log.render(&out("c\n"));
+        assert_eq!(text, "[linux] a\n[linux] bc\n");
     }
 }

@@ -3,6 +3,7 @@
 //! and environment, reporting progress as typed events.
 
 pub mod artifacts;
+pub mod batch;
 pub mod build;
 pub mod clock;
 pub mod environment;

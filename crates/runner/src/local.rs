@@ -48,6 +48,16 @@ pub struct LocalBuild {
     pub timeout: Option<Duration>,
     pub executor: ExecutorKind,
     pub state_dir: PathBuf,
+    /// Set for the builds of a batch: the task's identifier, the batch's ARN,
+    /// and the task's `env.variables` (they win over the buildspec's).
+    pub batch: Option<BatchMember>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchMember {
+    pub identifier: String,
+    pub batch_arn: String,
+    pub variables: Vec<(String, String)>,
 }
 
 /// Why a build could not start: a one-line message naming what to fix.
@@ -69,6 +79,10 @@ pub enum PrepareError {
     Project { path: PathBuf, reason: String },
     #[error("project name '{0}' is not valid: use 2-255 letters, digits, - and _, starting with a letter or digit (--project-name)")]
     ProjectName(String),
+    #[error("--batch: the buildspec has no `batch` section")]
+    NoBatch,
+    #[error("YAML_FILE_ERROR: {0}")]
+    Buildspec(String),
     #[error("state folder {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },
 }
@@ -194,7 +208,14 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "pipelocal".into());
-    let identity = BuildIdentity::new(&project_name, number, &image, &initiator);
+    let mut identity = BuildIdentity::new(&project_name, number, &image, &initiator);
+    if let Some(member) = &input.batch {
+        identity.batch = Some((member.identifier.clone(), member.batch_arn.clone()));
+        // Task variables replace the buildspec's; project variables and -e still win.
+        for (name, value) in &member.variables {
+            variables.buildspec.push(UserVariable::plain(name, value));
+        }
+    }
     let mut sources = git_versions(&primary);
     for (id, dir) in &secondary {
         let s = git_versions(dir);
@@ -338,6 +359,34 @@ fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError
                 names()
             ),
         }),
+    }
+}
+
+/// The project name a build of `input` gets: `--project-name`, else the
+/// project's, else the source folder's.
+pub fn project_name(input: &LocalBuild) -> Result<String, PrepareError> {
+    if let Some(name) = &input.project_name {
+        return Ok(name.clone());
+    }
+    if let Some(file) = &input.project_file {
+        return Ok(pick_project(file, None)?.name);
+    }
+    Ok(folder_name(&check_dir(&input.primary_source)?))
+}
+
+/// The `batch` section of the buildspec a build would use, or why it has none.
+pub fn batch_section(
+    input: &LocalBuild,
+) -> Result<pipelocal_model::buildspec::Batch, PrepareError> {
+    let primary = check_dir(&input.primary_source)?;
+    let project = match &input.project_file {
+        Some(file) => Some(pick_project(file, input.project_name.as_deref())?),
+        None => None,
+    };
+    let found = read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
+    match found.parsed {
+        Ok(spec) => spec.batch.ok_or(PrepareError::NoBatch),
+        Err(message) => Err(PrepareError::Buildspec(message)),
     }
 }
 
