@@ -63,6 +63,9 @@ pub struct BuildArgs {
     /// Write the build record (batch-get-builds shape) to this file.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Ignore `cache.paths` (no LOCAL_CUSTOM_CACHE store is linked).
+    #[arg(long = "no-cache")]
+    no_cache: bool,
     /// Run the buildspec's `batch` section: each build in its own container.
     #[arg(long)]
     batch: bool,
@@ -126,6 +129,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
             ExecutorArg::Host => ExecutorKind::Host,
         },
         state_dir: args.state_dir.clone(),
+        no_cache: args.no_cache,
         batch: None,
     })
 }

@@ -7,6 +7,7 @@ use pipelocal_model::buildspec::{is_shell_name, Buildspec, Command, OnFailure, P
 use pipelocal_model::runtimes::{Runtimes, RUNTIMES_FILE};
 use tokio::sync::watch;
 
+use crate::cache::link_local_cache;
 use crate::clock::epoch_seconds;
 use crate::environment::{build_variables, BuildIdentity, SourceVersions, UserVariables};
 use crate::events::{BuildEventKind, EventSink, PhaseContext};
@@ -27,6 +28,8 @@ pub struct BuildRequest {
     /// Shown as `YAML location is ...`: a path below the source, or inline.
     pub buildspec_location: BuildspecLocation,
     pub variables: UserVariables,
+    /// The LOCAL_CUSTOM_CACHE store inside the build environment, if caching.
+    pub cache_root: Option<String>,
     /// Where artifact zips go (`-a`); without it they are made and dropped.
     pub artifacts_dir: Option<std::path::PathBuf>,
     /// False when the project says NO_ARTIFACTS: the `artifacts` section is ignored.
@@ -303,6 +306,9 @@ async fn walk_phases(
     };
     let state =
         StateFiles::under(&executor.workspace().state_dir).with_secrets(req.variables.secrets());
+    if let Some(root) = &req.cache_root {
+        link_local_cache(executor, &spec, &state, root, &walk.events).await;
+    }
     let mut phase = PhaseType::Install;
     while phase != PhaseType::Finalizing {
         walk.begin(phase);

@@ -5,6 +5,7 @@
 pub mod artifacts;
 pub mod batch;
 pub mod build;
+pub mod cache;
 pub mod clock;
 pub mod environment;
 pub mod events;

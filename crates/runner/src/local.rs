@@ -13,6 +13,7 @@ use pipelocal_model::secrets::SecretsFile;
 use pipelocal_model::LoadError;
 
 use crate::build::{BuildRequest, BuildspecLocation, RecordDetails};
+use crate::cache::CONTAINER_CACHE_ROOT;
 use crate::environment::{git_versions, BuildIdentity, UserVariable, UserVariables};
 use crate::executor::EnvironmentSpec;
 use crate::numbering::next_build_number;
@@ -48,6 +49,8 @@ pub struct LocalBuild {
     pub timeout: Option<Duration>,
     pub executor: ExecutorKind,
     pub state_dir: PathBuf,
+    /// `--no-cache`: ignore `cache.paths`.
+    pub no_cache: bool,
     /// Set for the builds of a batch: the task's identifier, the batch's ARN,
     /// and the task's `env.variables` (they win over the buildspec's).
     pub batch: Option<BatchMember>,
@@ -208,6 +211,12 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "pipelocal".into());
+    let cache = cache_root(
+        input,
+        project.as_ref(),
+        found.parsed.as_ref().ok(),
+        &project_name,
+    )?;
     let mut identity = BuildIdentity::new(&project_name, number, &image, &initiator);
     if let Some(member) = &input.batch {
         identity.batch = Some((member.identifier.clone(), member.batch_arn.clone()));
@@ -272,8 +281,16 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             primary_source: primary,
             mount_source: input.mount_source,
             secondary_sources: secondary,
+            volumes: match (&cache, input.executor) {
+                (Some(_), ExecutorKind::Docker) => vec![(
+                    format!("pipelocal-cache-{project_name}"),
+                    CONTAINER_CACHE_ROOT.to_string(),
+                )],
+                _ => Vec::new(),
+            },
         },
         request: BuildRequest {
+            cache_root: cache.clone(),
             artifacts_dir: input.artifacts_dir.clone(),
             artifacts_enabled: project
                 .as_ref()
@@ -360,6 +377,44 @@ fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError
             ),
         }),
     }
+}
+
+/// Where LOCAL_CUSTOM_CACHE keeps `cache.paths` for this project, when the
+/// build caches: a project whose cache is LOCAL with LOCAL_CUSTOM_CACHE, or,
+/// with no project, any buildspec with `cache.paths` (unless `--no-cache`).
+fn cache_root(
+    input: &LocalBuild,
+    project: Option<&Project>,
+    spec: Option<&Buildspec>,
+    name: &str,
+) -> Result<Option<String>, PrepareError> {
+    let has_paths = spec
+        .and_then(|s| s.cache.as_ref())
+        .is_some_and(|c| !c.paths.is_empty());
+    let wanted = match project.and_then(|p| p.cache.as_ref()) {
+        Some(c) => c.cache_type == "LOCAL" && c.modes.iter().any(|m| m == "LOCAL_CUSTOM_CACHE"),
+        None => true,
+    };
+    if input.no_cache || !has_paths || !wanted {
+        return Ok(None);
+    }
+    Ok(Some(match input.executor {
+        ExecutorKind::Docker => CONTAINER_CACHE_ROOT.to_string(),
+        ExecutorKind::Host => {
+            let dir = input.state_dir.join("cache").join(name);
+            std::fs::create_dir_all(&dir).map_err(|e| PrepareError::State {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?;
+            std::fs::canonicalize(&dir)
+                .map_err(|e| PrepareError::State {
+                    path: dir.clone(),
+                    reason: e.to_string(),
+                })?
+                .display()
+                .to_string()
+        }
+    }))
 }
 
 /// The project name a build of `input` gets: `--project-name`, else the

@@ -182,7 +182,12 @@ impl DockerExecutor {
 
     pub async fn provision(&mut self, events: &EventSink) -> Result<(), ExecError> {
         Self::ensure_image(&self.docker, &self.spec.image, events).await?;
-        let mut binds = Vec::new();
+        let mut binds: Vec<String> = self
+            .spec
+            .volumes
+            .iter()
+            .map(|(v, at)| format!("{v}:{at}"))
+            .collect();
         if self.spec.mount_source {
             let host = std::fs::canonicalize(&self.spec.primary_source).map_err(|e| {
                 ExecError::io(

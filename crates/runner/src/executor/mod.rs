@@ -52,6 +52,8 @@ pub struct EnvironmentSpec {
     /// Bind-mount the primary source instead of copying it in.
     pub mount_source: bool,
     pub secondary_sources: Vec<(String, PathBuf)>,
+    /// Named volumes to mount: (volume, path inside). They outlive the build.
+    pub volumes: Vec<(String, String)>,
 }
 
 /// Paths inside the build environment.

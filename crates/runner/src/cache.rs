@@ -1,0 +1,97 @@
+//! `cache.paths` with CodeBuild's LOCAL_CUSTOM_CACHE (codebuild.md §7.3):
+//! each listed folder becomes a symlink into a store that outlives the build,
+//! so the next build of the same project finds it filled.
+
+use pipelocal_model::buildspec::Buildspec;
+
+use crate::events::EventSink;
+use crate::executor::Executor;
+use crate::probe::shell_values;
+use crate::shell::{quote, StateFiles};
+
+/// Where the cache store is mounted inside a container.
+pub const CONTAINER_CACHE_ROOT: &str = "/codebuild/local-cache";
+
+/// The folder a cache path names: `node_modules/**/*` -> `node_modules`.
+/// `None` for a pattern that is not a folder (CodeBuild caches folders only).
+pub fn cache_folder(path: &str) -> Option<String> {
+    let mut p = path.trim().trim_start_matches("./").to_string();
+    for suffix in ["/**/*", "/**", "/*"] {
+        if let Some(stripped) = p.strip_suffix(suffix) {
+            p = stripped.to_string();
+            break;
+        }
+    }
+    let p = p.trim_end_matches('/').to_string();
+    (!p.is_empty() && !p.contains(['*', '?', '['])).then_some(p)
+}
+
+/// A stable name for a folder inside the store.
+fn store_name(folder: &str) -> String {
+    folder
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Links every `cache.paths` folder to the store at `root`, keeping what a
+/// previous build left there (cached items win over same-named source items).
+pub(crate) async fn link_local_cache(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    root: &str,
+    events: &EventSink,
+) {
+    let Some(cache) = &spec.cache else { return };
+    let mut script = String::from("set -u\n");
+    for path in &cache.paths {
+        let Some(folder) = cache_folder(path) else {
+            events.info(format!(
+                "Skipping cache path {path}: only folders can be cached locally"
+            ));
+            continue;
+        };
+        let store = quote(&format!("{root}/{}", store_name(&folder)));
+        let dir = quote(&folder);
+        script.push_str(&format!(
+            "d={dir}; c={store}\n\
+             if [ -e \"$d\" ] && [ ! -d \"$d\" ]; then\n\
+               printf 'Unable to initialize cache download: only directories can be cached locally: %s\\0' \"$d\"\n\
+             else\n\
+               if [ -n \"$(ls -A \"$c\" 2>/dev/null)\" ]; then printf 'Cache hit for %s\\0' \"$d\"; else printf 'Cache miss for %s\\0' \"$d\"; fi\n\
+               mkdir -p \"$c\"\n\
+               if [ -d \"$d\" ] && [ ! -L \"$d\" ]; then cp -Rpn \"$d\"/. \"$c\"/ 2>/dev/null; rm -rf \"$d\"; fi\n\
+               mkdir -p \"$(dirname \"$d\")\" && ln -sfn \"$c\" \"$d\"\n\
+             fi\n"
+        ));
+    }
+    let cwd = executor.workspace().src_dir.clone();
+    match shell_values(executor, spec, state, &cwd, &script).await {
+        Ok(lines) => lines.into_iter().for_each(|l| events.info(l)),
+        Err(e) => events.info(format!("Cache could not be linked: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_of_cache_paths() {
+        assert_eq!(
+            cache_folder("node_modules/**/*").as_deref(),
+            Some("node_modules")
+        );
+        assert_eq!(cache_folder("/root/.m2/**/*").as_deref(), Some("/root/.m2"));
+        assert_eq!(cache_folder("./vendor/").as_deref(), Some("vendor"));
+        assert_eq!(cache_folder("**/*.jar"), None);
+        assert_eq!(store_name("/root/.m2"), "_root_.m2");
+    }
+}
