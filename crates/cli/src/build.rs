@@ -34,6 +34,9 @@ pub struct BuildArgs {
     /// Where artifacts land: the primary as DIR/artifacts.zip, each secondary as DIR/<id>.zip.
     #[arg(short = 'a', long = "artifacts", value_name = "DIR")]
     artifacts: Option<PathBuf>,
+    /// Where test and coverage reports land: one DIR/<report-group-name>.json each.
+    #[arg(short = 'r', long = "reports", value_name = "DIR")]
+    reports: Option<PathBuf>,
     /// YAML or JSON {parameters: {name: value}, secrets: {id: string}}: the values behind
     /// parameter-store, secrets-manager and PARAMETER_STORE / SECRETS_MANAGER variables.
     #[arg(
@@ -118,6 +121,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         buildspec: args.buildspec.clone(),
         env_file: args.env_file.clone(),
         artifacts_dir: args.artifacts.clone(),
+        reports_dir: args.reports.clone(),
         secrets_file: args.secrets_file.clone(),
         privileged: args.privileged,
         mount_source: args.mount_source,

@@ -351,6 +351,10 @@ fn member(input: &LocalBuild, task: &Task, batch_arn: &str) -> LocalBuild {
         .artifacts_dir
         .as_ref()
         .map(|d: &PathBuf| d.join(&task.identifier));
+    one.reports_dir = input
+        .reports_dir
+        .as_ref()
+        .map(|d: &PathBuf| d.join(&task.identifier));
     one.batch = Some(BatchMember {
         identifier: task.identifier.clone(),
         batch_arn: batch_arn.to_string(),

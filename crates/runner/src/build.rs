@@ -16,6 +16,7 @@ use crate::mask::StreamMasker;
 use crate::phases::{next_phase, PhaseType, Status};
 use crate::probe::{build_shell, double_quoted, shell_values};
 use crate::record::*;
+use crate::reports::generate_reports;
 use crate::shell::{command_script, env_file, StateFiles};
 use crate::upload::upload_artifacts;
 
@@ -28,6 +29,8 @@ pub struct BuildRequest {
     /// Shown as `YAML location is ...`: a path below the source, or inline.
     pub buildspec_location: BuildspecLocation,
     pub variables: UserVariables,
+    /// Where report JSON files go (`-r`).
+    pub reports_dir: Option<std::path::PathBuf>,
     /// The LOCAL_CUSTOM_CACHE store inside the build environment, if caching.
     pub cache_root: Option<String>,
     /// Where artifact zips go (`-a`); without it they are made and dropped.
@@ -107,6 +110,7 @@ struct Walk {
     exported: Vec<(String, String)>,
     artifacts: Option<ArtifactRecord>,
     secondary_artifacts: Vec<ArtifactRecord>,
+    report_arns: Vec<String>,
 }
 
 impl Walk {
@@ -172,6 +176,7 @@ pub async fn run_build(
         exported: Vec::new(),
         artifacts: None,
         secondary_artifacts: Vec::new(),
+        report_arns: Vec::new(),
     };
     walk.instant(PhaseType::Submitted);
     walk.instant(PhaseType::Queued);
@@ -235,6 +240,7 @@ pub async fn run_build(
         .collect();
     record.artifacts = walk.artifacts.take();
     record.secondary_artifacts = std::mem::take(&mut walk.secondary_artifacts);
+    record.report_arns = std::mem::take(&mut walk.report_arns);
     Ok(record)
 }
 
@@ -362,6 +368,20 @@ async fn walk_phases(
                 .map(|(name, value)| (name, walk.events.masker().mask(&value)))
                 .collect();
         }
+    }
+    // Reports come last, for failed builds too: that is what they are for.
+    if !spec.reports.is_empty() {
+        let reports = generate_reports(
+            executor,
+            &spec,
+            &state,
+            &req.identity.project,
+            &req.identity.arn(),
+            req.reports_dir.as_deref(),
+            &walk.events,
+        )
+        .await;
+        walk.report_arns = reports.into_iter().map(|r| r.arn).collect();
     }
     Ok(())
 }

@@ -16,5 +16,6 @@ pub mod numbering;
 pub mod phases;
 mod probe;
 pub mod record;
+pub mod reports;
 pub mod shell;
 mod upload;

@@ -40,6 +40,8 @@ pub struct LocalBuild {
     pub env_file: Option<PathBuf>,
     /// `--secrets-file`: values behind parameter-store and secrets-manager.
     pub secrets_file: Option<PathBuf>,
+    /// `-r`: where report JSON files go.
+    pub reports_dir: Option<PathBuf>,
     /// `-a`: where artifact zips go.
     pub artifacts_dir: Option<PathBuf>,
     pub privileged: bool,
@@ -291,6 +293,7 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         },
         request: BuildRequest {
             cache_root: cache.clone(),
+            reports_dir: input.reports_dir.clone(),
             artifacts_dir: input.artifacts_dir.clone(),
             artifacts_enabled: project
                 .as_ref()

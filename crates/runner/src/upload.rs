@@ -94,20 +94,31 @@ fn failed(mut done: Uploaded, message: &str) -> Uploaded {
     done
 }
 
-/// Builds one artifact zip; `Err` is the phase context message.
-async fn one_artifact(
+/// Which files to take, in the buildspec's terms.
+pub(crate) struct FileQuery<'a> {
+    pub base_directory: Option<&'a str>,
+    pub files: &'a [String],
+    pub exclude: &'a [String],
+    pub discard_paths: bool,
+}
+
+/// Finds the files a query names: `base-directory` and patterns expanded by
+/// the build's shell, each base folder read on this machine. The trees must
+/// outlive the use of the files.
+pub(crate) async fn collect_files(
     executor: &Executor,
     spec: &Buildspec,
     state: &StateFiles,
-    artifact: &ArtifactSpec,
-    dest: &Path,
+    query: &FileQuery<'_>,
     events: &EventSink,
-) -> Result<(String, String), String> {
+) -> Result<(Vec<LocalTree>, Vec<(PathBuf, Selected)>), String> {
     let src = executor.workspace().src_dir.clone();
-    let shown_base = artifact.base_directory.as_deref().unwrap_or(".");
-    events.info(format!("Expanding base directory path: {shown_base}"));
+    events.info(format!(
+        "Expanding base directory path: {}",
+        query.base_directory.unwrap_or(".")
+    ));
     events.info("Assembling file list");
-    let bases: Vec<String> = match &artifact.base_directory {
+    let bases: Vec<String> = match query.base_directory {
         // Unquoted on purpose: a trailing glob in base-directory names several folders.
         Some(base) => {
             let body = format!(
@@ -124,21 +135,15 @@ async fn one_artifact(
         let quoted: Vec<String> = patterns.iter().map(|p| double_quoted(p)).collect();
         format!("printf '%s\\0' {}", quoted.join(" "))
     };
-    let files = shell_values(executor, spec, state, &src, &expand(&artifact.files))
+    let files = shell_values(executor, spec, state, &src, &expand(query.files))
         .await
         .map_err(|e| e.to_string())?;
-    let exclude = if artifact.exclude_paths.is_empty() {
+    let exclude = if query.exclude.is_empty() {
         Vec::new()
     } else {
-        shell_values(
-            executor,
-            spec,
-            state,
-            &src,
-            &expand(&artifact.exclude_paths),
-        )
-        .await
-        .map_err(|e| e.to_string())?
+        shell_values(executor, spec, state, &src, &expand(query.exclude))
+            .await
+            .map_err(|e| e.to_string())?
     };
     let mut trees: Vec<LocalTree> = Vec::new();
     let mut chosen: Vec<(PathBuf, Selected)> = Vec::new();
@@ -155,12 +160,37 @@ async fn one_artifact(
             &tree.path,
             &files,
             &exclude,
-            artifact.discard_paths,
+            query.discard_paths,
             &mut skipped,
         )?;
         chosen.extend(selected.into_iter().map(|s| (tree.path.clone(), s)));
         trees.push(tree);
     }
+    Ok((trees, chosen))
+}
+
+/// Builds one artifact zip; `Err` is the phase context message.
+async fn one_artifact(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    artifact: &ArtifactSpec,
+    dest: &Path,
+    events: &EventSink,
+) -> Result<(String, String), String> {
+    let (trees, chosen) = collect_files(
+        executor,
+        spec,
+        state,
+        &FileQuery {
+            base_directory: artifact.base_directory.as_deref(),
+            files: &artifact.files,
+            exclude: &artifact.exclude_paths,
+            discard_paths: artifact.discard_paths,
+        },
+        events,
+    )
+    .await?;
     if chosen.is_empty() {
         return Err("no matching artifact paths found".into());
     }
