@@ -198,6 +198,51 @@ fn a_fanout_starts_identical_builds() {
     }
 }
 
+/// `codebuild-tests-run` gives each fan-out build its own slice of the test
+/// files: together the shards run every file once.
+#[test]
+fn fanout_shards_split_the_test_files_with_codebuild_tests_run() {
+    for exec in executors() {
+        for strategy in ["equal-distribution", "stability"] {
+            let p = Project::new(&format!(
+                "version: 0.2\nbatch:\n  build-fanout:\n    parallelism: 3\nphases:\n  build:\n    commands:\n      - |\n        codebuild-tests-run \\\n          --test-command 'sh run.sh' \\\n          --files-search \"codebuild-glob-search 'tests/**/*_test.sh'\" \\\n          --sharding-strategy {strategy}\n"
+            ));
+            let files = [
+                "tests/a_test.sh",
+                "tests/b_test.sh",
+                "tests/deep/c_test.sh",
+                "tests/deep/d e_test.sh",
+                "tests/e_test.sh",
+                "tests/not_a_test.txt",
+            ];
+            for f in files {
+                p.file(f, "true\n");
+            }
+            p.file("run.sh", "for f; do echo \"ran $f\"; done\necho \"count $(printf '%s\\n' \"$CODEBUILD_CURRENT_SHARD_FILES\" | grep -c .)\"\n");
+            let b = run_batch(&p, exec, &[]);
+            assert_eq!(b.code, 0, "{exec:?} {strategy}: {}", b.log);
+            let mut ran: Vec<String> = Vec::new();
+            for line in b.log.lines() {
+                if let Some((_, file)) = line.split_once("] ran ") {
+                    ran.push(file.to_string());
+                }
+            }
+            ran.sort();
+            assert_eq!(ran, files[..5].to_vec(), "{exec:?} {strategy}: {}", b.log);
+            if strategy == "equal-distribution" {
+                // Five sorted files over three shards: slices of 2, 2 and 1.
+                for (n, count) in [(1, 2), (2, 2), (3, 1)] {
+                    assert!(
+                        b.log.contains(&format!("[build{n}] count {count}\n")),
+                        "{}",
+                        b.log
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn batch_without_a_batch_section_exits_2() {
     let p = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");

@@ -102,6 +102,8 @@ pub struct ProjectCache {
     pub location: Option<String>,
     #[serde(default)]
     pub modes: Vec<String>,
+    /// Shares S3 cache keys between projects.
+    pub cache_namespace: Option<String>,
 }
 
 /// A CodeBuild project: the settings that shape a local build.

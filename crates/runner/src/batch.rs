@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::helpers::{SHARD_COUNT, SHARD_INDEX};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use pipelocal_model::buildspec::{Batch, BatchEnv, BatchKind, BatchTask};
 use serde::Serialize;
@@ -56,7 +57,13 @@ pub fn tasks(batch: &Batch) -> Vec<Task> {
             .map(|n| Task {
                 identifier: format!("build{n}"),
                 buildspec: None,
-                env: BatchEnv::default(),
+                env: BatchEnv {
+                    variables: vec![
+                        (SHARD_INDEX.to_string(), (n - 1).to_string()),
+                        (SHARD_COUNT.to_string(), parallelism.to_string()),
+                    ],
+                    ..BatchEnv::default()
+                },
                 ignore_failure: *ignore_failure,
                 depend_on: Vec::new(),
             })

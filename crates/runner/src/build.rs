@@ -7,11 +7,12 @@ use pipelocal_model::buildspec::{is_shell_name, Buildspec, Command, OnFailure, P
 use pipelocal_model::runtimes::{Runtimes, RUNTIMES_FILE};
 use tokio::sync::watch;
 
-use crate::cache::link_local_cache;
+use crate::cache::{keyed, local::link_local_cache, CachePlan};
 use crate::clock::epoch_seconds;
 use crate::environment::{build_variables, BuildIdentity, SourceVersions, UserVariables};
 use crate::events::{BuildEventKind, EventSink, PhaseContext};
 use crate::executor::{CommandRun, ExecError, Executor};
+use crate::helpers;
 use crate::mask::StreamMasker;
 use crate::phases::{next_phase, PhaseType, Status};
 use crate::probe::{build_shell, double_quoted, shell_values};
@@ -31,8 +32,8 @@ pub struct BuildRequest {
     pub variables: UserVariables,
     /// Where report JSON files go (`-r`).
     pub reports_dir: Option<std::path::PathBuf>,
-    /// The LOCAL_CUSTOM_CACHE store inside the build environment, if caching.
-    pub cache_root: Option<String>,
+    /// How `cache.paths` are kept between builds.
+    pub cache: CachePlan,
     /// Where artifact zips go (`-a`); without it they are made and dropped.
     pub artifacts_dir: Option<std::path::PathBuf>,
     /// False when the project says NO_ARTIFACTS: the `artifacts` section is ignored.
@@ -312,12 +313,21 @@ async fn walk_phases(
     };
     let state =
         StateFiles::under(&executor.workspace().state_dir).with_secrets(req.variables.secrets());
-    if let Some(root) = &req.cache_root {
-        link_local_cache(executor, &spec, &state, root, &walk.events).await;
+    match &req.cache {
+        CachePlan::Off => {}
+        CachePlan::Linked { root } => {
+            link_local_cache(executor, &spec, &state, root, &walk.events).await
+        }
+        CachePlan::Keyed { store } => {
+            keyed::restore(executor, &spec, &state, store, &walk.events).await
+        }
     }
     let mut phase = PhaseType::Install;
     while phase != PhaseType::Finalizing {
         walk.begin(phase);
+        if let (PhaseType::UploadArtifacts, CachePlan::Keyed { store }) = (phase, &req.cache) {
+            keyed::save(executor, &spec, &state, store, &walk.events).await;
+        }
         let (status, context, on_failure) = match phase.buildspec_phase() {
             Some(name) => {
                 let body = spec.phase(name);
@@ -484,12 +494,15 @@ async fn download_source(
         req.home.as_deref(),
     );
     let state = StateFiles::under(&ws.state_dir);
+    let bin = format!("{}/bin", ws.state_dir);
     let written = async {
+        helpers::install(executor, &bin).await?;
+        let env = env_file(&vars) + &helpers::path_line(&bin);
         executor
-            .write_file(&state.env, env_file(&vars).as_bytes())
+            .write_file(&state.env, env.as_bytes(), 0o666)
             .await?;
         executor
-            .write_file(&state.cwd, format!("{}\n", ws.src_dir).as_bytes())
+            .write_file(&state.cwd, format!("{}\n", ws.src_dir).as_bytes(), 0o666)
             .await
     };
     if let Err(e) = written.await {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod environment;
 pub mod events;
 pub mod executor;
+pub mod helpers;
 pub mod local;
 pub mod mask;
 pub mod numbering;

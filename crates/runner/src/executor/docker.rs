@@ -263,18 +263,29 @@ impl DockerExecutor {
         {
             trees.push((host.clone(), inside.clone()));
         }
-        let state_dir = self.workspace.state_dir.clone();
-        let src_dir = self.workspace.src_dir.clone();
-        let mounted = self.spec.mount_source;
+        let mut parents = vec![(self.workspace.state_dir.clone(), 0o777)];
+        // A bind-mounted source folder must not get an entry: extracting it
+        // would change the owner, mode and time of the user's own folder.
+        if !self.spec.mount_source {
+            parents.push((self.workspace.src_dir.clone(), 0o755));
+        }
+        self.upload_trees(trees, &parents).await
+    }
+
+    /// Host folders copied to paths inside the container in one tar stream,
+    /// spooled to a temporary file so no tree is held in memory.
+    pub async fn upload_trees(
+        &self,
+        trees: Vec<(PathBuf, String)>,
+        parents: &[(String, u32)],
+    ) -> Result<(), ExecError> {
+        let parents = parents.to_vec();
         let spool =
             tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
                 let file = tempfile::NamedTempFile::new()?;
                 let mut b = tar::Builder::new(std::io::BufWriter::new(file.reopen()?));
-                append_parents(&mut b, &state_dir, 0o777)?;
-                // A bind-mounted source folder must not get an entry: extracting it
-                // would change the owner, mode and time of the user's own folder.
-                if !mounted {
-                    append_parents(&mut b, &src_dir, 0o755)?;
+                for (dir, mode) in &parents {
+                    append_parents(&mut b, dir, *mode)?;
                 }
                 for (host, inside) in &trees {
                     append_parents(&mut b, inside, 0o755)?;
@@ -284,11 +295,16 @@ impl DockerExecutor {
                 Ok(file)
             })
             .await
-            .map_err(|e| ExecError::io("packing the sources", std::io::Error::other(e)))?
-            .map_err(|e| ExecError::io("packing the sources", e))?;
+            .map_err(|e| {
+                ExecError::io(
+                    "packing files for the build container",
+                    std::io::Error::other(e),
+                )
+            })?
+            .map_err(|e| ExecError::io("packing files for the build container", e))?;
         let file = tokio::fs::File::open(spool.path())
             .await
-            .map_err(|e| ExecError::io("reading the source archive", e))?;
+            .map_err(|e| ExecError::io("reading the packed files", e))?;
         let stream = futures_util::stream::unfold(file, |mut f| async move {
             use tokio::io::AsyncReadExt;
             let mut buf = vec![0u8; 256 * 1024];
@@ -307,14 +323,19 @@ impl DockerExecutor {
             .upload_to_container(id, Some(upload_at_root()), bollard::body_try_stream(stream))
             .await
             .map_err(|source| ExecError::Docker {
-                doing: "copying the sources into the build container",
+                doing: "copying files into the build container",
                 source,
             })
     }
 
-    pub async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), ExecError> {
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), ExecError> {
         let tar =
-            single_file(path, contents, 0o666).map_err(|e| ExecError::io("packing a file", e))?;
+            single_file(path, contents, mode).map_err(|e| ExecError::io("packing a file", e))?;
         let id = self.container.as_deref().unwrap_or_default();
         self.docker
             .upload_to_container(id, Some(upload_at_root()), bollard::body_full(tar.into()))

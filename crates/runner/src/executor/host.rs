@@ -92,7 +92,13 @@ impl HostExecutor {
         .map_err(|e| ExecError::io("copying the sources", e))
     }
 
-    pub async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), ExecError> {
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), ExecError> {
+        use std::os::unix::fs::PermissionsExt;
         if let Some(parent) = Path::new(path).parent() {
             tokio::fs::create_dir_all(parent)
                 .await
@@ -100,7 +106,18 @@ impl HostExecutor {
         }
         tokio::fs::write(path, contents)
             .await
-            .map_err(|e| ExecError::io(format!("writing {path}"), e))
+            .map_err(|e| ExecError::io(format!("writing {path}"), e))?;
+        tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .await
+            .map_err(|e| ExecError::io(format!("setting the mode of {path}"), e))
+    }
+
+    pub async fn upload_dir(&self, host: &Path, inside: &str) -> Result<(), ExecError> {
+        let (from, to) = (host.to_path_buf(), PathBuf::from(inside));
+        tokio::task::spawn_blocking(move || copy_tree(&from, &to))
+            .await
+            .map_err(|e| ExecError::io(format!("copying into {inside}"), std::io::Error::other(e)))?
+            .map_err(|e| ExecError::io(format!("copying into {inside}"), e))
     }
 
     pub async fn run(
@@ -216,8 +233,9 @@ impl Drop for ProcessGroup {
     }
 }
 
-/// Copies a tree, keeping symlinks as links and file modes.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies a tree, keeping symlinks as links and file modes, over what is
+/// at `to` already.
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in walkdir::WalkDir::new(from).follow_links(false).min_depth(1) {
         let entry = entry.map_err(std::io::Error::other)?;
@@ -233,6 +251,9 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         if ft.is_dir() {
             std::fs::create_dir_all(&target)?;
         } else if ft.is_symlink() {
+            if target.symlink_metadata().is_ok() {
+                std::fs::remove_file(&target)?;
+            }
             std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
         } else {
             std::fs::copy(entry.path(), &target)?;

@@ -7,6 +7,7 @@ mod source_tar;
 mod utf8;
 
 pub use docker::{connect, DockerExecutor};
+pub(crate) use host::copy_tree;
 pub use host::HostExecutor;
 
 use std::path::PathBuf;
@@ -151,10 +152,28 @@ impl Executor {
         }
     }
 
-    pub async fn write_file(&self, path: &str, contents: &[u8]) -> Result<(), ExecError> {
+    /// Writes one file (with its parent folders) with Unix permissions `mode`.
+    pub async fn write_file(
+        &self,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<(), ExecError> {
         match self {
-            Executor::Docker(d) => d.write_file(path, contents).await,
-            Executor::Host(h) => h.write_file(path, contents).await,
+            Executor::Docker(d) => d.write_file(path, contents, mode).await,
+            Executor::Host(h) => h.write_file(path, contents, mode).await,
+        }
+    }
+
+    /// Copies a folder of this machine into the build environment at `inside`,
+    /// merging with what is there (one tar stream into a container).
+    pub async fn upload_dir(&self, host: &std::path::Path, inside: &str) -> Result<(), ExecError> {
+        match self {
+            Executor::Docker(d) => {
+                d.upload_trees(vec![(host.to_path_buf(), inside.to_string())], &[])
+                    .await
+            }
+            Executor::Host(h) => h.upload_dir(host, inside).await,
         }
     }
 

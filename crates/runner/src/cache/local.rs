@@ -1,6 +1,6 @@
-//! `cache.paths` with CodeBuild's LOCAL_CUSTOM_CACHE (codebuild.md §7.3):
-//! each listed folder becomes a symlink into a store that outlives the build,
-//! so the next build of the same project finds it filled.
+//! LOCAL_CUSTOM_CACHE (codebuild.md §7.3): each `cache.paths` folder becomes
+//! a symlink into a store that outlives the build, so the next build of the
+//! same project finds it filled.
 
 use pipelocal_model::buildspec::Buildspec;
 
@@ -9,36 +9,7 @@ use crate::executor::Executor;
 use crate::probe::shell_values;
 use crate::shell::{quote, StateFiles};
 
-/// Where the cache store is mounted inside a container.
-pub const CONTAINER_CACHE_ROOT: &str = "/codebuild/local-cache";
-
-/// The folder a cache path names: `node_modules/**/*` -> `node_modules`.
-/// `None` for a pattern that is not a folder (CodeBuild caches folders only).
-pub fn cache_folder(path: &str) -> Option<String> {
-    let mut p = path.trim().trim_start_matches("./").to_string();
-    for suffix in ["/**/*", "/**", "/*"] {
-        if let Some(stripped) = p.strip_suffix(suffix) {
-            p = stripped.to_string();
-            break;
-        }
-    }
-    let p = p.trim_end_matches('/').to_string();
-    (!p.is_empty() && !p.contains(['*', '?', '['])).then_some(p)
-}
-
-/// A stable name for a folder inside the store.
-fn store_name(folder: &str) -> String {
-    folder
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+use super::{cache_folder, store_name};
 
 /// Links every `cache.paths` folder to the store at `root`, keeping what a
 /// previous build left there (cached items win over same-named source items).
@@ -76,22 +47,5 @@ pub(crate) async fn link_local_cache(
     match shell_values(executor, spec, state, &cwd, &script).await {
         Ok(lines) => lines.into_iter().for_each(|l| events.info(l)),
         Err(e) => events.info(format!("Cache could not be linked: {e}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folders_of_cache_paths() {
-        assert_eq!(
-            cache_folder("node_modules/**/*").as_deref(),
-            Some("node_modules")
-        );
-        assert_eq!(cache_folder("/root/.m2/**/*").as_deref(), Some("/root/.m2"));
-        assert_eq!(cache_folder("./vendor/").as_deref(), Some("vendor"));
-        assert_eq!(cache_folder("**/*.jar"), None);
-        assert_eq!(store_name("/root/.m2"), "_root_.m2");
     }
 }

@@ -1,0 +1,35 @@
+//! The helper commands CodeBuild images carry (`codebuild-glob-search`,
+//! `codebuild-hash-files`, `codebuild-tests-run`), as POSIX shell scripts so
+//! they run in any image, busybox included, and on the host.
+
+use crate::executor::{ExecError, Executor};
+use crate::shell::quote;
+
+const HELPERS: &[(&str, &str)] = &[
+    (
+        "codebuild-glob-search",
+        include_str!("codebuild-glob-search"),
+    ),
+    ("codebuild-hash-files", include_str!("codebuild-hash-files")),
+    ("codebuild-tests-run", include_str!("codebuild-tests-run")),
+];
+
+/// Variables telling `codebuild-tests-run` which shard a build-fanout build is.
+pub const SHARD_INDEX: &str = "PIPELOCAL_SHARD_INDEX";
+pub const SHARD_COUNT: &str = "PIPELOCAL_SHARD_COUNT";
+
+/// Writes the helpers into `bin` inside the build environment.
+pub async fn install(executor: &Executor, bin: &str) -> Result<(), ExecError> {
+    for (name, script) in HELPERS {
+        executor
+            .write_file(&format!("{bin}/{name}"), script.as_bytes(), 0o755)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The env-file line putting `bin` in front of the image's PATH. It runs once:
+/// the first command saves the PATH it made.
+pub fn path_line(bin: &str) -> String {
+    format!("export PATH={}\"${{PATH:+:$PATH}}\"\n", quote(bin))
+}
