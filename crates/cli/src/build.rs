@@ -88,7 +88,7 @@ pub struct BuildArgs {
     state_dir: PathBuf,
 }
 
-fn unusable(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn unusable(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(EXIT_UNUSABLE)
 }
@@ -135,6 +135,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         state_dir: args.state_dir.clone(),
         no_cache: args.no_cache,
         batch: None,
+        pipeline: None,
     })
 }
 
@@ -255,7 +256,7 @@ fn exit_for(status: &str) -> ExitCode {
 
 /// Waits for Ctrl-C, SIGTERM or SIGHUP: each stops the build and removes its
 /// container, so closing a terminal or `kill` leaves nothing behind.
-async fn stop_request() -> &'static str {
+pub(crate) async fn stop_request() -> &'static str {
     use tokio::signal::unix::{signal, Signal, SignalKind};
     async fn next(s: Option<&mut Signal>) {
         match s {

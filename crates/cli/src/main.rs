@@ -2,6 +2,10 @@
 
 mod build;
 mod graph;
+mod inspect;
+mod render;
+mod run;
+mod settings;
 mod validate;
 
 use std::path::PathBuf;
@@ -32,6 +36,40 @@ enum Command {
     /// Exit 0 when the build succeeds, 1 when it fails, times out or is
     /// stopped, 2 when it could not start.
     Build(Box<build::BuildArgs>),
+    /// Run a whole pipeline: stages in order, run-order groups concurrently,
+    /// zipped artifacts between actions.
+    ///
+    /// Exit 0 when the execution succeeds, 1 when it fails or is stopped, 2
+    /// when it could not start.
+    Run(Box<run::RunArgs>),
+    /// The state of a pipeline, as `aws codepipeline get-pipeline-state` shows it.
+    State {
+        /// A pipeline name or definition file; default the only pipeline run here.
+        pipeline: Option<String>,
+        /// The exact GetPipelineState JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// The executions of a pipeline, newest first, as `list-pipeline-executions` shows them.
+    Executions {
+        /// A pipeline name or definition file; default the only pipeline run here.
+        pipeline: Option<String>,
+        /// The exact ListPipelineExecutions JSON.
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// The stored log of an action of an execution, or of all its actions.
+    Logs {
+        execution_id: String,
+        /// `Action` or `Stage/Action`.
+        action: Option<String>,
+        #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
     /// Check pipeline definitions, templates, CodeBuild projects or buildspecs.
     ///
     /// Every problem is printed on its own line with file, line, stage and
@@ -63,6 +101,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => build::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::State {
+            pipeline,
+            json,
+            state_dir,
+        } => inspect::state(state_dir.as_deref(), pipeline.as_deref(), json),
+        Command::Executions {
+            pipeline,
+            json,
+            state_dir,
+        } => inspect::list(state_dir.as_deref(), pipeline.as_deref(), json),
+        Command::Logs {
+            execution_id,
+            action,
+            state_dir,
+        } => inspect::logs(state_dir.as_deref(), &execution_id, action.as_deref()),
         Command::Validate { files, name } => validate::run(&files, name.as_deref()),
         Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
     }

@@ -5,6 +5,7 @@
 
 pub mod buildspec;
 pub mod cfn;
+pub mod config;
 pub mod document;
 pub mod locate;
 pub mod pipeline;

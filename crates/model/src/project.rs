@@ -22,6 +22,16 @@ pub enum EnvironmentVariableType {
     SecretsManager,
 }
 
+impl EnvironmentVariableType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentVariableType::Plaintext => "PLAINTEXT",
+            EnvironmentVariableType::ParameterStore => "PARAMETER_STORE",
+            EnvironmentVariableType::SecretsManager => "SECRETS_MANAGER",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentVariable {

@@ -1,4 +1,12 @@
-//! CodePipeline emulation: how a pipeline will be walked (stages, run-order
-//! groups, artifact flow), and (in later work) walking it.
+//! CodePipeline emulation: the execution plan (stages, run-order groups,
+//! artifact flow), walking it with artifacts in a local store and variables
+//! between actions, and the history every execution leaves.
 
+pub mod actions;
+pub mod events;
+pub mod history;
 pub mod plan;
+pub mod run;
+pub mod state;
+pub mod status;
+pub mod store;

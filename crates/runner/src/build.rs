@@ -84,6 +84,11 @@ impl StopHandle {
 }
 
 impl StopSignal {
+    /// Whether a stop was asked for already.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.borrow()
+    }
+
     /// Never resolves unless stopped.
     pub async fn stopped(&mut self) {
         if self.0.wait_for(|s| *s).await.is_err() {

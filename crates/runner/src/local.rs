@@ -8,13 +8,17 @@ use pipelocal_model::buildspec::SecretRef;
 use pipelocal_model::buildspec::{
     is_project_name, is_shell_name, load_buildspec, parse_buildspec, Buildspec,
 };
-use pipelocal_model::project::{load_projects, BuildspecSource, EnvironmentVariableType, Project};
+use pipelocal_model::project::{
+    load_projects, BuildspecSource, EnvironmentVariable, EnvironmentVariableType, Project,
+};
 use pipelocal_model::secrets::SecretsFile;
 use pipelocal_model::LoadError;
 
 use crate::build::{BuildRequest, BuildspecLocation, RecordDetails};
 use crate::cache::{CachePlan, CONTAINER_CACHE_ROOT, DOCKER_LAYER_ROOT};
-use crate::environment::{git_versions, BuildIdentity, UserVariable, UserVariables};
+use crate::environment::{
+    git_versions, BuildIdentity, SourceVersions, UserVariable, UserVariables,
+};
 use crate::executor::EnvironmentSpec;
 use crate::numbering::next_build_number;
 use crate::record::{EnvironmentRecord, EnvironmentVariableRecord, SourceRecord};
@@ -56,6 +60,20 @@ pub struct LocalBuild {
     /// Set for the builds of a batch: the task's identifier, the batch's ARN,
     /// and the task's `env.variables` (they win over the buildspec's).
     pub batch: Option<BatchMember>,
+    /// Set when a pipeline action starts the build, as CodePipeline's StartBuild.
+    pub pipeline: Option<PipelineStart>,
+}
+
+/// What a pipeline action gives the build it starts.
+#[derive(Debug, Clone)]
+pub struct PipelineStart {
+    /// `codepipeline/<pipeline name>`.
+    pub initiator: String,
+    pub project: Project,
+    /// The action's `EnvironmentVariables`: above the project's variables.
+    pub overrides: Vec<EnvironmentVariable>,
+    /// The source artifact's versions (the folders are unzipped artifacts, not repositories).
+    pub sources: SourceVersions,
 }
 
 #[derive(Debug, Clone)]
@@ -105,9 +123,10 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
     for (id, dir) in &input.secondary_sources {
         secondary.push((id.clone(), check_dir(dir)?));
     }
-    let project = match &input.project_file {
-        Some(file) => Some(pick_project(file, input.project_name.as_deref())?),
-        None => None,
+    let project = match (&input.pipeline, &input.project_file) {
+        (Some(start), _) => Some(start.project.clone()),
+        (None, Some(file)) => Some(pick_project(file, input.project_name.as_deref())?),
+        (None, None) => None,
     };
     let project_name = input
         .project_name
@@ -165,28 +184,16 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
                 .extend(vars.secret(name, reference, "secrets-manager"));
         }
     }
+    // The record shows a secret's reference, never its value.
     if let Some(p) = &project {
         for v in &p.environment.environment_variables {
-            let ty = match v.var_type {
-                EnvironmentVariableType::Plaintext => "PLAINTEXT",
-                EnvironmentVariableType::ParameterStore => "PARAMETER_STORE",
-                EnvironmentVariableType::SecretsManager => "SECRETS_MANAGER",
-            };
-            // The record shows a secret's reference, never its value.
-            record_vars.push(EnvironmentVariableRecord {
-                name: v.name.clone(),
-                value: v.value.clone(),
-                var_type: ty.into(),
-            });
-            let resolved = match v.var_type {
-                EnvironmentVariableType::Plaintext => Some(UserVariable::plain(&v.name, &v.value)),
-                EnvironmentVariableType::ParameterStore => vars.parameter(&v.name, &v.value, ty),
-                EnvironmentVariableType::SecretsManager => {
-                    vars.secret(&v.name, &SecretRef::parse(&v.value), ty)
-                }
-            };
-            variables.project.extend(resolved);
+            record_vars.push(EnvironmentVariableRecord::of(v));
+            variables.project.extend(vars.typed(v));
         }
+    }
+    for v in input.pipeline.iter().flat_map(|p| &p.overrides) {
+        record_vars.push(EnvironmentVariableRecord::of(v));
+        variables.overrides.extend(vars.typed(v));
     }
     if let Some(file) = &input.env_file {
         for (name, value) in read_env_file(file)? {
@@ -209,10 +216,13 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             path: input.state_dir.clone(),
             reason: e.to_string(),
         })?;
-    let initiator = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "pipelocal".into());
+    let initiator = match &input.pipeline {
+        Some(start) => start.initiator.clone(),
+        None => std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "pipelocal".into()),
+    };
     let cache = cache_plan(
         input,
         project.as_ref(),
@@ -229,13 +239,19 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             variables.buildspec.push(UserVariable::plain(name, value));
         }
     }
-    let mut sources = git_versions(&primary);
-    for (id, dir) in &secondary {
-        let s = git_versions(dir);
-        sources
-            .secondary
-            .push((id.clone(), s.resolved_source_version, s.repo_url));
-    }
+    let sources = match &input.pipeline {
+        Some(start) => start.sources.clone(),
+        None => {
+            let mut sources = git_versions(&primary);
+            for (id, dir) in &secondary {
+                let s = git_versions(dir);
+                sources
+                    .secondary
+                    .push((id.clone(), s.resolved_source_version, s.repo_url));
+            }
+            sources
+        }
+    };
     let source_type = project
         .as_ref()
         .and_then(|p| p.source.as_ref())
@@ -518,9 +534,10 @@ pub fn batch_section(
     input: &LocalBuild,
 ) -> Result<pipelocal_model::buildspec::Batch, PrepareError> {
     let primary = check_dir(&input.primary_source)?;
-    let project = match &input.project_file {
-        Some(file) => Some(pick_project(file, input.project_name.as_deref())?),
-        None => None,
+    let project = match (&input.pipeline, &input.project_file) {
+        (Some(start), _) => Some(start.project.clone()),
+        (None, Some(file)) => Some(pick_project(file, input.project_name.as_deref())?),
+        (None, None) => None,
     };
     let found = read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
     match found.parsed {
@@ -536,6 +553,18 @@ struct Resolving<'s> {
 }
 
 impl Resolving<'_> {
+    /// A project or action variable's value, by its type.
+    fn typed(&mut self, v: &EnvironmentVariable) -> Option<UserVariable> {
+        let ty = v.var_type.as_str();
+        match v.var_type {
+            EnvironmentVariableType::Plaintext => Some(UserVariable::plain(&v.name, &v.value)),
+            EnvironmentVariableType::ParameterStore => self.parameter(&v.name, &v.value, ty),
+            EnvironmentVariableType::SecretsManager => {
+                self.secret(&v.name, &SecretRef::parse(&v.value), ty)
+            }
+        }
+    }
+
     fn missing(&mut self, what: String) {
         let fix = if self.secrets.is_some() {
             "add it to the --secrets-file"

@@ -46,6 +46,17 @@ pub struct EnvironmentVariableRecord {
     pub var_type: String,
 }
 
+impl EnvironmentVariableRecord {
+    /// A variable as the record shows it: a secret's reference, never its value.
+    pub fn of(v: &pipelocal_model::project::EnvironmentVariable) -> Self {
+        EnvironmentVariableRecord {
+            name: v.name.clone(),
+            value: v.value.clone(),
+            var_type: v.var_type.as_str().into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentRecord {

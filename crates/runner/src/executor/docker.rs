@@ -515,6 +515,12 @@ impl DockerExecutor {
     }
 }
 
+/// The id (`sha256:...`) of an image this engine has, `None` when it has not.
+pub async fn local_image_id(image: &str) -> Result<Option<String>, ExecError> {
+    let docker = connect().await?;
+    Ok(docker.inspect_image(image).await.ok().and_then(|i| i.id))
+}
+
 fn upload_at_root() -> bollard::query_parameters::UploadToContainerOptions {
     UploadToContainerOptionsBuilder::default().path("/").build()
 }

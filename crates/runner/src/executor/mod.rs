@@ -6,7 +6,7 @@ mod host;
 mod source_tar;
 mod utf8;
 
-pub use docker::{connect, DockerExecutor};
+pub use docker::{connect, local_image_id, DockerExecutor};
 pub(crate) use host::copy_tree;
 pub use host::HostExecutor;
 

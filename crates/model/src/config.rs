@@ -1,0 +1,134 @@
+//! pipelocal's own configuration: `.pipelocal.yml` in a repository and one
+//! file per user, so a team writes its mappings once. Every key has a flag of
+//! the same name, and flags win. Relative paths are relative to the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::document::Document;
+use crate::locate::DocPath;
+use crate::problem::LoadError;
+
+/// One configuration file, its paths made relative to where it lies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    /// The image of builds whose project names none, and of Commands actions.
+    pub default_image: Option<String>,
+    /// Images used in place of the ones projects name (`--image-map FROM=TO`).
+    #[serde(default)]
+    pub image_map: BTreeMap<String, String>,
+    /// CodeBuild project definition files (`--projects`).
+    #[serde(default)]
+    pub projects: Vec<PathBuf>,
+    /// Source action (or artifact) name to local folder or file (`--source`).
+    #[serde(default)]
+    pub sources: BTreeMap<String, PathBuf>,
+    /// Values for Parameter Store and Secrets Manager (`--secrets-file`).
+    pub secrets_file: Option<PathBuf>,
+    /// `docker` or `host` (`--executor`).
+    pub executor: Option<Executor>,
+    /// Where executions, logs and the artifact store live (`--state-dir`).
+    pub state_dir: Option<PathBuf>,
+    /// Pipeline variables (`--variable NAME=VALUE`).
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    Docker,
+    Host,
+}
+
+impl Config {
+    /// Reads a configuration file; an empty file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Config, LoadError> {
+        let doc = Document::read(path)?;
+        let value = match &doc.value {
+            serde_json::Value::Null => return Ok(Config::default()),
+            v => v.clone(),
+        };
+        let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let at = DocPath::root().join_serde(e.path());
+            LoadError::invalid(doc.error(&at, e.inner().to_string()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        config.projects.iter_mut().for_each(rebase);
+        config.sources.values_mut().for_each(rebase);
+        config.secrets_file.iter_mut().for_each(rebase);
+        config.state_dir.iter_mut().for_each(rebase);
+        Ok(config)
+    }
+
+    /// `self` over `lower`: scalars from `self` when set, maps merged with
+    /// `self`'s entries winning, lists joined (`lower`'s first).
+    pub fn over(self, lower: Config) -> Config {
+        Config {
+            default_image: self.default_image.or(lower.default_image),
+            image_map: merge(lower.image_map, self.image_map),
+            projects: lower.projects.into_iter().chain(self.projects).collect(),
+            sources: merge(lower.sources, self.sources),
+            secrets_file: self.secrets_file.or(lower.secrets_file),
+            executor: self.executor.or(lower.executor),
+            state_dir: self.state_dir.or(lower.state_dir),
+            variables: merge(lower.variables, self.variables),
+        }
+    }
+}
+
+fn merge<V>(mut low: BTreeMap<String, V>, high: BTreeMap<String, V>) -> BTreeMap<String, V> {
+    low.extend(high);
+    low
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_relative_to_the_file_and_unknown_keys_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".pipelocal.yml");
+        std::fs::write(
+            &file,
+            "default-image: img\nimage-map:\n  aws/codebuild/standard:7.0: local/std\nprojects:\n  - ci/projects.json\nsources:\n  App: ../app\nexecutor: host\n",
+        )
+        .unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.projects, vec![dir.path().join("ci/projects.json")]);
+        assert_eq!(c.sources["App"], dir.path().join("../app"));
+        assert_eq!(c.executor, Some(Executor::Host));
+        std::fs::write(&file, "default-image: img\nimage_map: {}\n").unwrap();
+        let e = Config::load(&file).unwrap_err().summary();
+        assert!(e.contains(".pipelocal.yml:2") && e.contains("unknown field `image_map`"), "{e}");
+    }
+
+    #[test]
+    fn the_higher_file_wins() {
+        let repo = Config {
+            default_image: Some("repo".into()),
+            image_map: BTreeMap::from([("a".into(), "repo-a".into())]),
+            ..Config::default()
+        };
+        let user = Config {
+            default_image: Some("user".into()),
+            image_map: BTreeMap::from([("a".into(), "user-a".into()), ("b".into(), "user-b".into())]),
+            secrets_file: Some("s.yml".into()),
+            ..Config::default()
+        };
+        let c = repo.over(user);
+        assert_eq!(c.default_image.as_deref(), Some("repo"));
+        assert_eq!(c.image_map["a"], "repo-a");
+        assert_eq!(c.image_map["b"], "user-b");
+        assert_eq!(c.secrets_file, Some(PathBuf::from("s.yml")));
+    }
+}

@@ -1,0 +1,259 @@
+//! CodeBuild (Build and Test) and Commands (Compute) actions through the
+//! runner (codepipeline.md §4.3, §6.2, §6.3): the primary input becomes
+//! `CODEBUILD_SRC_DIR`, the others `CODEBUILD_SRC_DIR_<name>`; one output is
+//! the buildspec's `artifacts`, several are its `secondary-artifacts` keyed by
+//! output name; `exported-variables` become the action's output variables.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pipelocal_model::pipeline::Action;
+use pipelocal_model::project::{EnvironmentVariable, Project};
+use pipelocal_runner::batch::make_executor;
+use pipelocal_runner::build::{run_build, StopSignal};
+use pipelocal_runner::environment::SourceVersions;
+use pipelocal_runner::events::EventSink;
+use pipelocal_runner::local::{prepare, ExecutorKind, LocalBuild, PipelineStart, DEFAULT_IMAGE};
+use pipelocal_runner::record::BuildRecord;
+
+use crate::store::S3Location;
+
+/// What every build of a run shares.
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    pub pipeline_name: String,
+    pub projects: Vec<Project>,
+    /// `--image-map FROM=TO`: images used in place of the ones projects name.
+    pub image_map: Vec<(String, String)>,
+    /// The image of Commands actions (and of projects that name none).
+    pub default_image: Option<String>,
+    pub secrets_file: Option<PathBuf>,
+    pub executor: ExecutorKind,
+    pub state_dir: PathBuf,
+}
+
+impl BuildSettings {
+    fn image(&self, wanted: &str) -> String {
+        self.image_map
+            .iter()
+            .find(|(from, _)| from == wanted)
+            .map(|(_, to)| to.clone())
+            .unwrap_or_else(|| wanted.to_string())
+    }
+
+    pub fn project(&self, name: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.name == name)
+    }
+}
+
+/// An input artifact, unzipped.
+#[derive(Debug, Clone)]
+pub struct InputArtifact {
+    pub name: String,
+    pub dir: PathBuf,
+    pub location: S3Location,
+    pub revision: Option<String>,
+}
+
+/// How a build ended, told in the action's terms.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    pub record: BuildRecord,
+    /// Output artifact name and the zip the build made for it.
+    pub outputs: Vec<(String, PathBuf)>,
+    pub variables: BTreeMap<String, String>,
+    /// Set when the action failed: AWS's summary of the failed build.
+    pub failure: Option<String>,
+}
+
+/// The message for a project no definition gives.
+pub fn missing_project(name: &str) -> String {
+    format!(
+        "CodeBuild project '{name}' is not defined: give its definition with --projects FILE (create-project JSON or batch-get-projects output), or define it in the template"
+    )
+}
+
+pub async fn run_codebuild(
+    settings: &BuildSettings,
+    action: &Action,
+    config: &BTreeMap<String, String>,
+    inputs: &[InputArtifact],
+    out_dir: &Path,
+    events: &EventSink,
+    stop: StopSignal,
+) -> Result<BuildOutcome, String> {
+    let name = config.get("ProjectName").map(String::as_str).unwrap_or_default();
+    let mut project = settings
+        .project(name)
+        .cloned()
+        .ok_or_else(|| missing_project(name))?;
+    if let Some(text) = config.get("BuildspecOverride") {
+        if let Some(source) = project.source.as_mut() {
+            source.buildspec = Some(text.clone());
+        }
+    }
+    let overrides: Vec<EnvironmentVariable> = match config.get("EnvironmentVariables") {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| format!("EnvironmentVariables is not a JSON list of {{name, value, type}}: {e}"))?,
+        None => Vec::new(),
+    };
+    let primary = match config.get("PrimarySource") {
+        Some(p) => p.as_str(),
+        None => inputs.first().map(|i| i.name.as_str()).unwrap_or_default(),
+    };
+    run(settings, action, project, overrides, primary, inputs, out_dir, events, stop).await
+}
+
+/// A Commands action: its commands as the BUILD phase of a synthesized
+/// buildspec, `outputVariables` exported, `files` of its output as artifacts.
+pub async fn run_commands(
+    settings: &BuildSettings,
+    action: &Action,
+    inputs: &[InputArtifact],
+    out_dir: &Path,
+    events: &EventSink,
+    stop: StopSignal,
+) -> Result<BuildOutcome, String> {
+    let mut spec = serde_json::json!({
+        "version": 0.2,
+        "phases": { "build": { "commands": action.commands.clone().unwrap_or_default() } },
+    });
+    if let Some(names) = &action.output_variables {
+        spec["env"] = serde_json::json!({ "exported-variables": names });
+    }
+    if let Some(out) = action.output_artifacts.first() {
+        let files = if out.files.is_empty() { vec!["**/*".to_string()] } else { out.files.clone() };
+        spec["artifacts"] = serde_json::json!({ "files": files });
+    }
+    let variables: Vec<serde_json::Value> = action
+        .environment_variables
+        .iter()
+        .flatten()
+        .map(|v| serde_json::json!({"name": v.name, "value": v.value, "type": match v.var_type {
+            pipelocal_model::pipeline::ActionEnvType::Plaintext => "PLAINTEXT",
+            pipelocal_model::pipeline::ActionEnvType::SecretsManager => "SECRETS_MANAGER",
+        }}))
+        .collect();
+    let image = settings.default_image.clone().unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+    // JSON is YAML: the buildspec needs no YAML writer.
+    let project: Project = serde_json::from_value(serde_json::json!({
+        "name": "codepipeline-commands",
+        "source": { "type": "CODEPIPELINE", "buildspec": format!("{spec}\n") },
+        "artifacts": { "type": "CODEPIPELINE" },
+        "environment": { "type": "LINUX_CONTAINER", "image": image, "computeType": "BUILD_GENERAL1_SMALL", "environmentVariables": variables },
+    }))
+    .map_err(|e| e.to_string())?;
+    let primary = inputs.first().map(|i| i.name.clone()).unwrap_or_default();
+    run(settings, action, project, Vec::new(), &primary, inputs, out_dir, events, stop).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    settings: &BuildSettings,
+    action: &Action,
+    mut project: Project,
+    overrides: Vec<EnvironmentVariable>,
+    primary: &str,
+    inputs: &[InputArtifact],
+    out_dir: &Path,
+    events: &EventSink,
+    stop: StopSignal,
+) -> Result<BuildOutcome, String> {
+    project.environment.image = settings.image(&project.environment.image);
+    let main = inputs
+        .iter()
+        .find(|i| i.name == primary)
+        .ok_or_else(|| format!("PrimarySource '{primary}' is not an input artifact of the action"))?;
+    let secondary: Vec<&InputArtifact> = inputs.iter().filter(|i| i.name != primary).collect();
+    let sources = SourceVersions {
+        source_version: Some(main.location.arn()),
+        resolved_source_version: main.revision.clone(),
+        repo_url: None,
+        secondary: secondary
+            .iter()
+            .map(|i| (i.name.clone(), i.revision.clone(), None))
+            .collect(),
+    };
+    let input = LocalBuild {
+        image: None,
+        primary_source: main.dir.clone(),
+        secondary_sources: secondary.iter().map(|i| (i.name.clone(), i.dir.clone())).collect(),
+        buildspec: None,
+        env_file: None,
+        secrets_file: settings.secrets_file.clone(),
+        reports_dir: None,
+        artifacts_dir: Some(out_dir.to_path_buf()),
+        privileged: false,
+        mount_source: false,
+        project_file: None,
+        project_name: None,
+        timeout: None,
+        executor: settings.executor,
+        state_dir: settings.state_dir.clone(),
+        no_cache: false,
+        batch: None,
+        pipeline: Some(PipelineStart {
+            initiator: format!("codepipeline/{}", settings.pipeline_name),
+            project,
+            overrides,
+            sources,
+        }),
+    };
+    let prepared = prepare(&input).map_err(|e| e.to_string())?;
+    let mut executor = make_executor(settings.executor, prepared.environment.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let record = run_build(&mut executor, &prepared.request, events, stop)
+        .await
+        .map_err(|e| e.to_string())?;
+    let succeeded = record.build_status == "SUCCEEDED";
+    let mut outputs = Vec::new();
+    let mut failure = (!succeeded).then(|| build_summary(&record));
+    let names: Vec<&str> = action.outputs().collect();
+    for name in &names {
+        let file = if names.len() == 1 {
+            out_dir.join("artifacts.zip")
+        } else {
+            out_dir.join(format!("{name}.zip"))
+        };
+        if file.is_file() {
+            outputs.push((name.to_string(), file));
+        } else if succeeded && failure.is_none() {
+            failure = Some(if names.len() == 1 {
+                format!("the build made no artifact for output {name}: give the buildspec an `artifacts` section")
+            } else {
+                format!("the build made no artifact for output {name}: with several outputs, each needs `artifacts.secondary-artifacts.{name}` in the buildspec")
+            });
+        }
+    }
+    let variables = record
+        .exported_environment_variables
+        .iter()
+        .map(|v| (v.name.clone(), v.value.clone()))
+        .collect();
+    Ok(BuildOutcome {
+        record,
+        outputs,
+        variables,
+        failure,
+    })
+}
+
+/// AWS's summary of a failed build (codepipeline.md §3.4):
+/// `Build terminated with state: FAILED. Phase: BUILD, Code: ..., Message: ...`.
+pub fn build_summary(record: &BuildRecord) -> String {
+    let failed = record.phases.iter().find(|p| {
+        p.phase_status
+            .as_deref()
+            .is_some_and(|s| s != "SUCCEEDED")
+    });
+    let mut text = format!("Build terminated with state: {}.", record.build_status);
+    if let Some(phase) = failed {
+        let context = phase.contexts.iter().flatten().find(|c| !c.status_code.is_empty());
+        text.push_str(&format!(" Phase: {}", phase.phase_type));
+        if let Some(c) = context {
+            text.push_str(&format!(", Code: {}, Message: {}", c.status_code, c.message));
+        }
+    }
+    text
+}

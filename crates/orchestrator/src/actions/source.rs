@@ -1,0 +1,243 @@
+//! Source actions from local inputs (codepipeline.md §4.2, §5.3, §6.1): a git
+//! repository at its committed HEAD for CodeStarSourceConnection, CodeCommit
+//! and GitHub; a file of the local bucket for S3; a local image for ECR. Each
+//! makes the artifact zip and the variables the provider emits.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pipelocal_model::pipeline::{Action, Owner};
+use pipelocal_runner::artifacts::archive::{hashes, write_zip};
+use pipelocal_runner::artifacts::select::select;
+use pipelocal_runner::environment::LOCAL_ACCOUNT;
+
+/// What a source action made.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOutput {
+    pub variables: BTreeMap<String, String>,
+    /// The revision: a commit id, an object version, an image digest.
+    pub revision: Option<String>,
+    pub revision_summary: Option<String>,
+    /// Lines for the action's log (uncommitted changes left out, ...).
+    pub notes: Vec<String>,
+}
+
+/// Where a source action's input comes from.
+#[derive(Debug, Clone)]
+pub enum SourceInput {
+    /// A folder: a git repository (or a folder inside one), or a plain folder.
+    Folder(PathBuf),
+    /// The S3 source's object, as a file.
+    File(PathBuf),
+}
+
+pub fn is_git_provider(action: &Action) -> bool {
+    let t = &action.action_type_id;
+    t.is(Owner::Aws, "CodeStarSourceConnection")
+        || t.is(Owner::Aws, "CodeCommit")
+        || t.is(Owner::ThirdParty, "GitHub")
+        || t.is(Owner::ThirdParty, "Bitbucket")
+}
+
+/// Runs a source action: writes its artifact to `zip`.
+pub fn run_source(
+    action: &Action,
+    config: &BTreeMap<String, String>,
+    input: &SourceInput,
+    zip: &Path,
+) -> Result<SourceOutput, String> {
+    let t = &action.action_type_id;
+    if is_git_provider(action) {
+        let SourceInput::Folder(dir) = input else {
+            return Err("a git source needs a folder".into());
+        };
+        return git_source(action, config, dir, zip);
+    }
+    if t.is(Owner::Aws, "S3") {
+        let SourceInput::File(file) = input else {
+            return Err("an S3 source needs a file".into());
+        };
+        return s3_source(file, zip);
+    }
+    Err(format!(
+        "source provider {t} is not emulated: map the action to a folder with --source {}=DIR and use a git provider",
+        action.name
+    ))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+fn git_source(
+    action: &Action,
+    config: &BTreeMap<String, String>,
+    dir: &Path,
+    zip: &Path,
+) -> Result<SourceOutput, String> {
+    if !dir.is_dir() {
+        return Err(format!("{}: no such folder", dir.display()));
+    }
+    let mut out = SourceOutput::default();
+    let Ok(top) = git(dir, &["rev-parse", "--show-toplevel"]) else {
+        // A plain folder: its files as they are, and no commit to tell of.
+        out.notes.push(format!(
+            "{} is not a git repository: its files are the source as they are, and no commit variables are emitted",
+            dir.display()
+        ));
+        zip_folder(dir, zip)?;
+        return Ok(out);
+    };
+    let commit = git(dir, &["rev-parse", "HEAD"]).map_err(|_| {
+        format!(
+            "{}: the git repository has no commit yet: commit, or map a folder with --source {}=DIR",
+            dir.display(),
+            action.name
+        )
+    })?;
+    let prefix = git(dir, &["rev-parse", "--show-prefix"])?;
+    if !git(dir, &["status", "--porcelain", "--", "."])?.is_empty() {
+        out.notes.push(format!(
+            "{} has uncommitted changes: the source is the committed HEAD {}, as CodePipeline would see it",
+            dir.display(),
+            &commit[..commit.len().min(12)]
+        ));
+    }
+    let clone_ref = config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
+    if clone_ref {
+        // A full clone at the commit, so the build can run git in it.
+        let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let clone = work.path().join("src");
+        let status = Command::new("git")
+            .args(["clone", "--quiet", "--no-hardlinks"])
+            .arg(&top)
+            .arg(&clone)
+            .status()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if !status.success() {
+            return Err(format!("git clone of {top} failed"));
+        }
+        git(&clone, &["checkout", "--quiet", &commit])?;
+        zip_folder(&clone, zip)?;
+    } else {
+        let tree = if prefix.is_empty() {
+            "HEAD".to_string()
+        } else {
+            format!("HEAD:{}", prefix.trim_end_matches('/'))
+        };
+        let zip_arg = zip.display().to_string();
+        // From the top: inside a subfolder, git archive would also filter by it.
+        git(Path::new(&top), &["archive", "--format=zip", "-o", &zip_arg, &tree])?;
+    }
+    let field = |format: &str| git(dir, &["log", "-1", &format!("--format={format}"), "HEAD"]);
+    let message = field("%B")?;
+    let branch = config
+        .get("BranchName")
+        .or_else(|| config.get("Branch"))
+        .cloned()
+        .or_else(|| git(dir, &["rev-parse", "--abbrev-ref", "HEAD"]).ok())
+        .unwrap_or_default();
+    let v = &mut out.variables;
+    v.insert("CommitId".into(), commit.clone());
+    v.insert("BranchName".into(), branch);
+    v.insert("AuthorDate".into(), field("%aI")?);
+    v.insert("CommitMessage".into(), message.trim().to_string());
+    let t = &action.action_type_id;
+    if t.is(Owner::Aws, "CodeStarSourceConnection") {
+        v.insert(
+            "FullRepositoryName".into(),
+            config.get("FullRepositoryId").cloned().unwrap_or_default(),
+        );
+        v.insert(
+            "ConnectionArn".into(),
+            config.get("ConnectionArn").cloned().unwrap_or_default(),
+        );
+    } else {
+        v.insert("CommitterDate".into(), field("%cI")?);
+        let repo = config
+            .get("RepositoryName")
+            .or_else(|| config.get("Repo"))
+            .cloned()
+            .unwrap_or_default();
+        if t.is(Owner::ThirdParty, "GitHub") {
+            let owner = config.get("Owner").cloned().unwrap_or_default();
+            v.insert(
+                "CommitUrl".into(),
+                format!("https://github.com/{owner}/{repo}/commit/{commit}"),
+            );
+        }
+        v.insert("RepositoryName".into(), repo);
+    }
+    out.revision_summary = message.lines().next().map(str::to_string);
+    out.revision = Some(commit);
+    Ok(out)
+}
+
+fn s3_source(file: &Path, zip: &Path) -> Result<SourceOutput, String> {
+    if !file.is_file() {
+        return Err(format!(
+            "{}: no such object in the local bucket (put the file there, or map the action with --source NAME=FILE)",
+            file.display()
+        ));
+    }
+    std::fs::copy(file, zip).map_err(|e| format!("{}: {e}", file.display()))?;
+    let (sha256, md5) = hashes(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let version = sha256[..32].to_string();
+    let mut out = SourceOutput::default();
+    out.variables.insert("ETag".into(), md5);
+    out.variables.insert("VersionId".into(), version.clone());
+    out.revision = Some(version);
+    Ok(out)
+}
+
+/// The ECR source's artifact: `imageDetail.json` naming the local image.
+pub async fn ecr_source(
+    config: &BTreeMap<String, String>,
+    zip: &Path,
+) -> Result<SourceOutput, String> {
+    let repo = config.get("RepositoryName").cloned().unwrap_or_default();
+    let tag = config
+        .get("ImageTag")
+        .cloned()
+        .unwrap_or_else(|| "latest".into());
+    let image = format!("{repo}:{tag}");
+    let id = pipelocal_runner::executor::local_image_id(&image)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!("image {image} is not in the local Docker engine: build or tag it first")
+        })?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let detail = serde_json::json!({ "ImageURI": image });
+    std::fs::write(dir.path().join("imageDetail.json"), detail.to_string())
+        .map_err(|e| e.to_string())?;
+    zip_folder(dir.path(), zip)?;
+    let mut out = SourceOutput::default();
+    let v = &mut out.variables;
+    v.insert("ImageDigest".into(), id.clone());
+    v.insert("ImageTag".into(), tag);
+    v.insert("ImageURI".into(), image);
+    v.insert("RegistryId".into(), LOCAL_ACCOUNT.into());
+    v.insert("RepositoryName".into(), repo);
+    out.revision = Some(id);
+    Ok(out)
+}
+
+/// Zips every file of a folder, keeping modes and links inside it.
+pub fn zip_folder(dir: &Path, zip: &Path) -> Result<(), String> {
+    let files = select(dir, &["**/*".to_string()], &[], false, &mut |_| {})?;
+    let files: Vec<(PathBuf, _)> = files.into_iter().map(|f| (dir.to_path_buf(), f)).collect();
+    write_zip(&files, true, zip, &mut |_| {})
+        .map(|_| ())
+        .map_err(|e| format!("zipping {}: {e}", dir.display()))
+}

@@ -1,0 +1,293 @@
+//! Execution history under `<state-dir>/pipelines/<pipeline>/`: one JSON file
+//! per execution, shaped after GetPipelineExecution and ListActionExecutions,
+//! rewritten whole through a temporary file and a rename, so a crash or
+//! Ctrl-C leaves the previous version or the next, never half of one. Action
+//! logs are plain text files beside it, appended as lines arrive.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
+use crate::store::S3Location;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trigger {
+    pub trigger_type: String,
+    pub trigger_detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedVariable {
+    pub name: String,
+    pub resolved_value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRevision {
+    pub action_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_summary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageExecution {
+    pub stage_name: String,
+    pub status: StageStatus,
+    pub start_time: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionTypeIdRecord {
+    pub category: String,
+    pub owner: String,
+    pub provider: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactDetail {
+    pub name: String,
+    pub s3location: S3Location,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionInput {
+    pub action_type_id: ActionTypeIdRecord,
+    pub configuration: BTreeMap<String, String>,
+    pub resolved_configuration: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub input_artifacts: Vec<ArtifactDetail>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetails {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_execution_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_execution_summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<ErrorDetails>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionOutput {
+    pub output_artifacts: Vec<ArtifactDetail>,
+    pub execution_result: ExecutionResult,
+    pub output_variables: BTreeMap<String, String>,
+}
+
+/// One action execution, as ListActionExecutions shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecution {
+    pub pipeline_execution_id: String,
+    pub action_execution_id: String,
+    pub pipeline_version: i64,
+    pub stage_name: String,
+    pub action_name: String,
+    pub start_time: f64,
+    pub last_update_time: f64,
+    pub status: ActionStatus,
+    pub input: ActionInput,
+    pub output: ActionOutput,
+}
+
+/// One execution: GetPipelineExecution's fields, with its stages and action
+/// executions so the state and the logs can be told from it alone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRecord {
+    pub pipeline_name: String,
+    pub pipeline_version: i64,
+    pub pipeline_execution_id: String,
+    pub status: ExecutionStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_summary: Option<String>,
+    pub start_time: f64,
+    pub last_update_time: f64,
+    pub trigger: Trigger,
+    pub execution_mode: String,
+    pub execution_type: String,
+    pub variables: Vec<ResolvedVariable>,
+    pub source_revisions: Vec<SourceRevision>,
+    pub stages: Vec<StageExecution>,
+    pub action_executions: Vec<ActionExecution>,
+    /// The definition file the execution ran.
+    pub pipeline_file: String,
+    /// Every stage of the pipeline, in order (for the state of stages never reached).
+    pub stage_names: Vec<String>,
+    /// The actions of each stage, in order.
+    pub stage_actions: Vec<Vec<String>>,
+}
+
+pub fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_millis() as f64) / 1000.0)
+        .unwrap_or(0.0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not an execution record: {message}", path.display())]
+    Corrupt { path: PathBuf, message: String },
+    #[error("no execution {id} under {} (see `pipelocal executions`)", state_dir.display())]
+    NotFound { id: String, state_dir: PathBuf },
+}
+
+/// The history of every pipeline run with one state folder.
+#[derive(Debug, Clone)]
+pub struct History {
+    state_dir: PathBuf,
+}
+
+impl History {
+    pub fn new(state_dir: &Path) -> Self {
+        History {
+            state_dir: state_dir.to_path_buf(),
+        }
+    }
+
+    fn pipelines_dir(&self) -> PathBuf {
+        self.state_dir.join("pipelines")
+    }
+
+    fn execution_dir(&self, pipeline: &str, id: &str) -> PathBuf {
+        self.pipelines_dir()
+            .join(safe_name(pipeline))
+            .join("executions")
+            .join(id)
+    }
+
+    /// Where an action's log is kept.
+    pub fn log_path(&self, pipeline: &str, id: &str, stage: &str, action: &str) -> PathBuf {
+        self.execution_dir(pipeline, id)
+            .join("logs")
+            .join(safe_name(stage))
+            .join(format!("{}.log", safe_name(action)))
+    }
+
+    /// Writes the record whole: to a temporary file, then renamed over the old one.
+    pub fn save(&self, record: &ExecutionRecord) -> Result<(), HistoryError> {
+        let dir = self.execution_dir(&record.pipeline_name, &record.pipeline_execution_id);
+        let path = dir.join("execution.json");
+        let io = |source| HistoryError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let text = serde_json::to_string_pretty(record).expect("records serialize");
+        let partial = dir.join(".execution.json.partial");
+        std::fs::write(&partial, text + "\n").map_err(io)?;
+        std::fs::rename(&partial, &path).map_err(io)
+    }
+
+    /// Names of the pipelines that have run here.
+    pub fn pipelines(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.pipelines_dir())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Every execution of a pipeline, newest first.
+    pub fn executions(&self, pipeline: &str) -> Result<Vec<ExecutionRecord>, HistoryError> {
+        let dir = self.pipelines_dir().join(safe_name(pipeline)).join("executions");
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(out);
+        };
+        for entry in entries.flatten() {
+            let path = entry.path().join("execution.json");
+            if path.is_file() {
+                out.push(read_record(&path)?);
+            }
+        }
+        out.sort_by(|a, b| b.start_time.total_cmp(&a.start_time));
+        Ok(out)
+    }
+
+    /// The execution with this id, whichever pipeline ran it.
+    pub fn find(&self, id: &str) -> Result<ExecutionRecord, HistoryError> {
+        for pipeline in self.pipelines() {
+            let path = self
+                .pipelines_dir()
+                .join(&pipeline)
+                .join("executions")
+                .join(safe_name(id))
+                .join("execution.json");
+            if path.is_file() {
+                return read_record(&path);
+            }
+        }
+        Err(HistoryError::NotFound {
+            id: id.to_string(),
+            state_dir: self.state_dir.clone(),
+        })
+    }
+}
+
+fn read_record(path: &Path) -> Result<ExecutionRecord, HistoryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| HistoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| HistoryError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// A name usable as one path component (pipeline, stage and action names
+/// are `[A-Za-z0-9.@_-]`, so this changes only what validation refused).
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._@-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_string()
+}

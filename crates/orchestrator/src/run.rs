@@ -1,0 +1,664 @@
+//! One pipeline execution (codepipeline.md §3.2): stages in order; in a stage,
+//! run-order groups in ascending order, the actions of a group concurrently.
+//! A failed action lets its siblings finish, then no later group or stage
+//! starts. Every change is written to the history as it happens.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::join_all;
+use pipelocal_model::pipeline::variables::substitute;
+use pipelocal_model::pipeline::{Action, Category, Owner, Pipeline};
+use pipelocal_runner::artifacts::extract::unzip;
+use pipelocal_runner::build::StopSignal;
+use pipelocal_runner::environment::DEFAULT_REGION;
+use pipelocal_runner::events::{EventSink, LogText};
+
+use crate::actions::build::{missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact};
+use crate::actions::source::{ecr_source, is_git_provider, run_source, SourceInput};
+use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
+use crate::history::{
+    epoch_now, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord, ArtifactDetail,
+    ErrorDetails, ExecutionRecord, ExecutionResult, History, HistoryError, ResolvedVariable,
+    SourceRevision, StageExecution, Trigger,
+};
+use crate::plan::Plan;
+use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
+use crate::store::{ArtifactStore, S3Location};
+
+/// Everything a run needs besides the stop signal.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub pipeline: Pipeline,
+    pub settings: BuildSettings,
+    /// `--source NAME=PATH`, NAME an action or its output artifact.
+    pub sources: Vec<(String, PathBuf)>,
+    /// The folder whose git repository is the default source.
+    pub workdir: PathBuf,
+    /// `--variable NAME=VALUE`: pipeline variables.
+    pub variables: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Nothing ran: the inputs cannot make an execution.
+    #[error("{0}")]
+    Unusable(String),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+/// The message AWS gives when a reference cannot be resolved (codepipeline.md §3.4).
+fn unresolved_message(action: &str) -> String {
+    format!("An action in this pipeline failed because one or more variables could not be resolved: Action name={action}")
+}
+
+/// Checks what can be checked before anything runs.
+fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
+    let p = &opts.pipeline;
+    let mut resolved = Vec::new();
+    for (name, _) in &opts.variables {
+        if !p.variables.iter().any(|v| &v.name == name) {
+            let declared: Vec<&str> = p.variables.iter().map(|v| v.name.as_str()).collect();
+            return Err(RunError::Unusable(format!(
+                "--variable {name}: the pipeline declares no such variable (it declares: {})",
+                if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+            )));
+        }
+    }
+    for v in &p.variables {
+        let given = opts.variables.iter().rev().find(|(n, _)| n == &v.name).map(|(_, v)| v.clone());
+        match given.or_else(|| v.default_value.clone()) {
+            Some(value) => resolved.push(ResolvedVariable {
+                name: v.name.clone(),
+                resolved_value: value,
+            }),
+            None => {
+                return Err(RunError::Unusable(format!(
+                    "pipeline variable {} has no default: give it with --variable {}=VALUE",
+                    v.name, v.name
+                )))
+            }
+        }
+    }
+    for (name, _) in &opts.sources {
+        let known = p.actions().any(|(_, a)| {
+            a.action_type_id.category == Category::Source
+                && (&a.name == name || a.outputs().any(|o| o == name))
+        });
+        if !known {
+            let names: Vec<&str> = p
+                .actions()
+                .filter(|(_, a)| a.action_type_id.category == Category::Source)
+                .map(|(_, a)| a.name.as_str())
+                .collect();
+            return Err(RunError::Unusable(format!(
+                "--source {name}: no source action or source artifact has that name (source actions: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    for (_, a) in p.actions() {
+        if a.action_type_id.is(Owner::Aws, "CodeBuild") {
+            let name = a.config("ProjectName").unwrap_or_default();
+            let has_refs = name.contains("#{");
+            if !has_refs && opts.settings.project(name).is_none() {
+                return Err(RunError::Unusable(format!("action {}: {}", a.name, missing_project(name))));
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// An artifact made in this execution.
+#[derive(Debug, Clone)]
+struct StoredArtifact {
+    location: S3Location,
+    revision: Option<String>,
+}
+
+/// What every action of the run shares, behind locks where actions of one
+/// group write concurrently.
+struct Shared {
+    opts: RunOptions,
+    store: ArtifactStore,
+    history: History,
+    record: Mutex<ExecutionRecord>,
+    artifacts: Mutex<HashMap<String, StoredArtifact>>,
+    namespaces: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    events: PipelineEvents,
+    stop: StopSignal,
+}
+
+impl Shared {
+    /// Changes the record and writes it at once.
+    fn update(&self, change: impl FnOnce(&mut ExecutionRecord)) -> Result<(), HistoryError> {
+        let mut record = self.record.lock().expect("record lock");
+        change(&mut record);
+        record.last_update_time = epoch_now();
+        self.history.save(&record)
+    }
+
+    fn execution_id(&self) -> String {
+        self.record.lock().expect("record lock").pipeline_execution_id.clone()
+    }
+}
+
+/// Runs the pipeline to its end (or until stopped) and returns the final record.
+pub async fn run_pipeline(
+    opts: RunOptions,
+    events: PipelineEvents,
+    stop: StopSignal,
+) -> Result<ExecutionRecord, RunError> {
+    let variables = preflight(&opts)?;
+    let p = &opts.pipeline;
+    let bucket = p
+        .artifact_store
+        .as_ref()
+        .map(|s| s.location.clone())
+        .or_else(|| {
+            p.artifact_stores
+                .as_ref()
+                .and_then(|m| m.values().next().map(|s| s.location.clone()))
+        })
+        .unwrap_or_else(|| "pipelocal-artifacts".into());
+    let now = epoch_now();
+    let record = ExecutionRecord {
+        pipeline_name: p.name.clone(),
+        pipeline_version: p.version.unwrap_or(1),
+        pipeline_execution_id: uuid::Uuid::new_v4().to_string(),
+        status: ExecutionStatus::InProgress,
+        status_summary: None,
+        start_time: now,
+        last_update_time: now,
+        trigger: Trigger {
+            trigger_type: "StartPipelineExecution".into(),
+            trigger_detail: "pipelocal run".into(),
+        },
+        execution_mode: p.execution_mode().as_str().into(),
+        execution_type: "STANDARD".into(),
+        variables,
+        source_revisions: Vec::new(),
+        stages: Vec::new(),
+        action_executions: Vec::new(),
+        pipeline_file: p.origin.file.display().to_string(),
+        stage_names: p.stages.iter().map(|s| s.name.clone()).collect(),
+        stage_actions: p
+            .stages
+            .iter()
+            .map(|s| s.actions.iter().map(|a| a.name.clone()).collect())
+            .collect(),
+    };
+    let history = History::new(&opts.settings.state_dir);
+    history.save(&record)?;
+    let shared = Arc::new(Shared {
+        store: ArtifactStore::new(&opts.settings.state_dir, &bucket),
+        history,
+        record: Mutex::new(record.clone()),
+        artifacts: Mutex::default(),
+        namespaces: Mutex::default(),
+        events: events.clone(),
+        stop,
+        opts,
+    });
+    events.send(PipelineEventKind::ExecutionStarted {
+        pipeline: record.pipeline_name.clone(),
+        execution_id: record.pipeline_execution_id.clone(),
+    });
+    let pipeline = shared.opts.pipeline.clone();
+    let plan = Plan::new(&pipeline);
+    let mut outcome = ExecutionStatus::Succeeded;
+    let mut summary = None;
+    for stage in &plan.stages {
+        if shared.stop.is_stopped() {
+            outcome = ExecutionStatus::Stopped;
+            break;
+        }
+        let name = stage.stage.name.clone();
+        shared.update(|r| {
+            r.stages.push(StageExecution {
+                stage_name: name.clone(),
+                status: StageStatus::InProgress,
+                start_time: epoch_now(),
+                end_time: None,
+            })
+        })?;
+        events.send(PipelineEventKind::StageStarted { stage: name.clone() });
+        let mut stage_status = StageStatus::Succeeded;
+        for group in &stage.groups {
+            if shared.stop.is_stopped() {
+                stage_status = StageStatus::Stopped;
+                break;
+            }
+            let runs = group
+                .actions
+                .iter()
+                .map(|a| run_action(shared.clone(), name.clone(), (*a).clone()));
+            let results = join_all(runs).await;
+            let mut statuses = Vec::new();
+            for r in results {
+                statuses.push(r?);
+            }
+            if statuses.contains(&ActionStatus::Abandoned) || shared.stop.is_stopped() {
+                stage_status = StageStatus::Stopped;
+                break;
+            }
+            if statuses.contains(&ActionStatus::Failed) {
+                stage_status = StageStatus::Failed;
+                break;
+            }
+        }
+        shared.update(|r| {
+            if let Some(s) = r.stages.iter_mut().rev().find(|s| s.stage_name == name) {
+                s.status = stage_status;
+                s.end_time = Some(epoch_now());
+            }
+        })?;
+        events.send(PipelineEventKind::StageFinished {
+            stage: name.clone(),
+            status: stage_status,
+        });
+        match stage_status {
+            StageStatus::Failed => {
+                outcome = ExecutionStatus::Failed;
+                summary = Some(format!("Stage {name} failed"));
+                break;
+            }
+            StageStatus::Stopped => {
+                outcome = ExecutionStatus::Stopped;
+                break;
+            }
+            _ => {}
+        }
+    }
+    if outcome == ExecutionStatus::Stopped {
+        summary = Some("Stopped (Ctrl-C)".into());
+    }
+    shared.update(|r| {
+        r.status = outcome;
+        r.status_summary = summary.clone();
+    })?;
+    events.send(PipelineEventKind::ExecutionFinished {
+        status: outcome,
+        summary,
+    });
+    let record = shared.record.lock().expect("record lock").clone();
+    Ok(record)
+}
+
+/// The result of an action, before it is written down.
+#[derive(Default)]
+struct Finished {
+    status: Option<ActionStatus>,
+    summary: Option<String>,
+    error: Option<ErrorDetails>,
+    external_id: Option<String>,
+    outputs: Vec<(String, PathBuf, Option<String>)>,
+    variables: BTreeMap<String, String>,
+}
+
+impl Finished {
+    fn failed(code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Finished {
+            status: Some(ActionStatus::Failed),
+            summary: Some(message.clone()),
+            error: Some(ErrorDetails {
+                code: code.into(),
+                message,
+            }),
+            ..Finished::default()
+        }
+    }
+}
+
+/// Runs one action and records it; returns its final status.
+async fn run_action(
+    shared: Arc<Shared>,
+    stage: String,
+    action: Action,
+) -> Result<ActionStatus, RunError> {
+    let execution_id = shared.execution_id();
+    let action_execution_id = uuid::Uuid::new_v4().to_string();
+    let inputs: Vec<(String, StoredArtifact)> = {
+        let artifacts = shared.artifacts.lock().expect("artifacts lock");
+        action
+            .inputs()
+            .filter_map(|n| artifacts.get(n).map(|a| (n.to_string(), a.clone())))
+            .collect()
+    };
+    let t = &action.action_type_id;
+    let start = epoch_now();
+    let entry = ActionExecution {
+        pipeline_execution_id: execution_id.clone(),
+        action_execution_id: action_execution_id.clone(),
+        pipeline_version: shared.opts.pipeline.version.unwrap_or(1),
+        stage_name: stage.clone(),
+        action_name: action.name.clone(),
+        start_time: start,
+        last_update_time: start,
+        status: ActionStatus::InProgress,
+        input: ActionInput {
+            action_type_id: ActionTypeIdRecord {
+                category: t.category.to_string(),
+                owner: t.owner.to_string(),
+                provider: t.provider.clone(),
+                version: t.version.clone(),
+            },
+            configuration: action.configuration.clone(),
+            resolved_configuration: BTreeMap::new(),
+            role_arn: action.role_arn.clone(),
+            region: action.region.clone().unwrap_or_else(|| DEFAULT_REGION.into()),
+            namespace: action.namespace.clone(),
+            input_artifacts: inputs
+                .iter()
+                .map(|(name, a)| ArtifactDetail {
+                    name: name.clone(),
+                    s3location: a.location.clone(),
+                })
+                .collect(),
+        },
+        output: ActionOutput::default(),
+    };
+    shared.update(|r| r.action_executions.push(entry))?;
+    shared.events.send(PipelineEventKind::ActionStarted {
+        stage: stage.clone(),
+        action: action.name.clone(),
+    });
+    let log_path = shared.history.log_path(
+        &shared.opts.pipeline.name,
+        &execution_id,
+        &stage,
+        &action.name,
+    );
+    let (sink, log_task) = action_log(&shared.events, &stage, &action.name, &log_path);
+    // Inputs, outputs and the build's copy live here until the outputs are stored.
+    let work = tempfile::Builder::new()
+        .prefix("work-")
+        .tempdir_in(work_root(&shared.opts.settings.state_dir));
+    let finished = match (&work, resolve_configuration(&shared, &action)) {
+        (Err(e), _) => Finished::failed("JobFailed", format!("making a work folder: {e}")),
+        (Ok(_), Err(message)) => Finished::failed("ConfigurationError", message),
+        (Ok(work), Ok(resolved)) => {
+            let id = action_execution_id.clone();
+            shared.update(|r| {
+                if let Some(a) = r.action_executions.iter_mut().find(|a| a.action_execution_id == id) {
+                    a.input.resolved_configuration = resolved.clone();
+                }
+            })?;
+            let mut resolved_action = action.clone();
+            resolved_action.configuration = resolved.clone();
+            perform(&shared, &resolved_action, &inputs, work.path(), &sink).await
+        }
+    };
+    drop(sink);
+    let _ = log_task.await;
+    let _keep_until_stored = work;
+    // Outputs go to the store, variables to the namespace.
+    let mut output_artifacts = Vec::new();
+    let mut finished = finished;
+    for (name, zip, revision) in &finished.outputs {
+        match shared.store.put(&shared.opts.pipeline.name, name, zip) {
+            Ok(location) => {
+                shared.artifacts.lock().expect("artifacts lock").insert(
+                    name.clone(),
+                    StoredArtifact {
+                        location: location.clone(),
+                        revision: revision.clone(),
+                    },
+                );
+                output_artifacts.push(ArtifactDetail {
+                    name: name.clone(),
+                    s3location: location,
+                });
+            }
+            Err(e) => {
+                finished = Finished::failed("JobFailed", format!("storing artifact {name}: {e}"));
+                break;
+            }
+        }
+    }
+    let status = finished.status.unwrap_or(ActionStatus::Succeeded);
+    if status == ActionStatus::Succeeded {
+        if let Some(ns) = &action.namespace {
+            shared
+                .namespaces
+                .lock()
+                .expect("namespaces lock")
+                .insert(ns.clone(), finished.variables.clone());
+        }
+    }
+    let id = action_execution_id.clone();
+    shared.update(|r| {
+        if let Some(a) = r.action_executions.iter_mut().find(|a| a.action_execution_id == id) {
+            a.status = status;
+            a.last_update_time = epoch_now();
+            a.output = ActionOutput {
+                output_artifacts,
+                execution_result: ExecutionResult {
+                    external_execution_id: finished.external_id.clone(),
+                    external_execution_summary: finished.summary.clone(),
+                    error_details: finished.error.clone(),
+                },
+                output_variables: finished.variables.clone(),
+            };
+        }
+    })?;
+    shared.events.send(PipelineEventKind::ActionFinished {
+        stage,
+        action: action.name.clone(),
+        status,
+        summary: finished.summary,
+    });
+    Ok(status)
+}
+
+/// The action's configuration with every `#{...}` replaced, or AWS's message.
+fn resolve_configuration(shared: &Shared, action: &Action) -> Result<BTreeMap<String, String>, String> {
+    let execution_id = shared.execution_id();
+    let variables = shared.record.lock().expect("record lock").variables.clone();
+    let namespaces = shared.namespaces.lock().expect("namespaces lock").clone();
+    let lookup = |ns: &str, key: &str| -> Option<String> {
+        match ns {
+            "codepipeline" if key == "PipelineExecutionId" => Some(execution_id.clone()),
+            "variables" => variables
+                .iter()
+                .find(|v| v.name == key)
+                .map(|v| v.resolved_value.clone()),
+            _ => namespaces.get(ns).and_then(|vars| vars.get(key)).cloned(),
+        }
+    };
+    action
+        .configuration
+        .iter()
+        .map(|(k, v)| {
+            substitute(v, lookup)
+                .map(|text| (k.clone(), text))
+                .map_err(|_| unresolved_message(&action.name))
+        })
+        .collect()
+}
+
+/// An event sink for the action's build, and a task that writes each line to
+/// the action's log file and passes it on.
+fn action_log(
+    events: &PipelineEvents,
+    stage: &str,
+    action: &str,
+    path: &Path,
+) -> (EventSink, tokio::task::JoinHandle<()>) {
+    let (sink, mut rx) = EventSink::channel();
+    let events = events.clone();
+    let (stage, action) = (stage.to_string(), action.to_string());
+    let path = path.to_path_buf();
+    let task = tokio::spawn(async move {
+        let mut file = path
+            .parent()
+            .and_then(|dir| std::fs::create_dir_all(dir).ok())
+            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&path).ok());
+        let mut text = LogText::default();
+        while let Some(event) = rx.recv().await {
+            if let Some(f) = file.as_mut() {
+                let _ = f.write_all(text.render(&event).as_bytes());
+            }
+            events.send(PipelineEventKind::ActionLog {
+                stage: stage.clone(),
+                action: action.clone(),
+                event: ActionLogLine::Build(event),
+            });
+        }
+    });
+    (sink, task)
+}
+
+/// Does what the action's provider does.
+async fn perform(
+    shared: &Shared,
+    action: &Action,
+    inputs: &[(String, StoredArtifact)],
+    work: &Path,
+    sink: &EventSink,
+) -> Finished {
+    let t = &action.action_type_id;
+    if t.category == Category::Source {
+        return source_action(shared, action, work, sink).await;
+    }
+    let is_build = t.is(Owner::Aws, "CodeBuild");
+    let is_commands = t.is(Owner::Aws, "Commands");
+    if !is_build && !is_commands {
+        return Finished::failed(
+            "ConfigurationError",
+            format!(
+                "{} actions ({}) are not emulated yet: pipelocal stops here",
+                t.category, t
+            ),
+        );
+    }
+    // Inputs are unzipped, refusing entries that escape their folder.
+    let mut unpacked = Vec::new();
+    for (name, artifact) in inputs {
+        let dir = work.join("inputs").join(name);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return Finished::failed("JobFailed", format!("unpacking {name}: {e}"));
+        }
+        if let Err(e) = unzip(&shared.store.path(&artifact.location), &dir) {
+            return Finished::failed("JobFailed", format!("input artifact {name}: {e}"));
+        }
+        unpacked.push(InputArtifact {
+            name: name.clone(),
+            dir,
+            location: artifact.location.clone(),
+            revision: artifact.revision.clone(),
+        });
+    }
+    let out_dir = work.join("outputs");
+    let settings = &shared.opts.settings;
+    let stop = shared.stop.clone();
+    let result = if is_build {
+        run_codebuild(settings, action, &action.configuration, &unpacked, &out_dir, sink, stop).await
+    } else {
+        run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
+    };
+    let outcome = match result {
+        Ok(o) => o,
+        Err(message) => return Finished::failed("ConfigurationError", message),
+    };
+    let revision = unpacked.first().and_then(|i| i.revision.clone());
+    let status = match (outcome.record.build_status.as_str(), &outcome.failure) {
+        ("STOPPED", _) => ActionStatus::Abandoned,
+        (_, Some(_)) => ActionStatus::Failed,
+        _ => ActionStatus::Succeeded,
+    };
+    let outputs = outcome
+        .outputs
+        .into_iter()
+        .map(|(name, zip)| (name, zip, revision.clone()))
+        .collect();
+    Finished {
+        status: Some(status),
+        summary: outcome.failure.clone(),
+        error: outcome.failure.map(|message| ErrorDetails {
+            code: "JobFailed".into(),
+            message,
+        }),
+        external_id: Some(outcome.record.id.clone()),
+        outputs,
+        variables: outcome.variables,
+    }
+}
+
+/// `<state-dir>/work`, made if missing.
+fn work_root(state_dir: &Path) -> PathBuf {
+    let dir = state_dir.join("work");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+async fn source_action(shared: &Shared, action: &Action, work: &Path, sink: &EventSink) -> Finished {
+    let zip = work.join("source.zip");
+    let config = &action.configuration;
+    let mapped = shared
+        .opts
+        .sources
+        .iter()
+        .rev()
+        .find(|(name, _)| name == &action.name || action.outputs().any(|o| o == name))
+        .map(|(_, path)| path.clone());
+    let t = &action.action_type_id;
+    let result = if t.is(Owner::Aws, "ECR") {
+        ecr_source(config, &zip).await
+    } else {
+        let input = if t.is(Owner::Aws, "S3") {
+            SourceInput::File(mapped.unwrap_or_else(|| {
+                shared
+                    .opts
+                    .settings
+                    .state_dir
+                    .join("s3")
+                    .join(config.get("S3Bucket").map(String::as_str).unwrap_or_default())
+                    .join(config.get("S3ObjectKey").map(String::as_str).unwrap_or_default())
+            }))
+        } else {
+            SourceInput::Folder(mapped.unwrap_or_else(|| shared.opts.workdir.clone()))
+        };
+        let action = action.clone();
+        let config = config.clone();
+        let zip = zip.clone();
+        tokio::task::spawn_blocking(move || run_source(&action, &config, &input, &zip))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
+    };
+    let out = match result {
+        Ok(out) => out,
+        Err(message) => return Finished::failed("ConfigurationError", message),
+    };
+    for note in &out.notes {
+        sink.info(note.clone());
+    }
+    if is_git_provider(action) || t.is(Owner::Aws, "S3") || t.is(Owner::Aws, "ECR") {
+        let summary = out.revision_summary.clone();
+        let revision = out.revision.clone();
+        let name = action.name.clone();
+        let _ = shared.update(|r| {
+            r.source_revisions.push(SourceRevision {
+                action_name: name,
+                revision_id: revision,
+                revision_summary: summary,
+            })
+        });
+    }
+    let outputs = action
+        .outputs()
+        .map(|name| (name.to_string(), zip.clone(), out.revision.clone()))
+        .collect();
+    Finished {
+        status: Some(ActionStatus::Succeeded),
+        summary: out.revision_summary.clone(),
+        external_id: out.revision.clone(),
+        outputs,
+        variables: out.variables,
+        ..Finished::default()
+    }
+}
