@@ -32,17 +32,27 @@ fn pipeline_name(history: &History, given: Option<&str>) -> Result<String, Strin
         Some(g) if known.iter().any(|k| k == g) => Ok(g.to_string()),
         Some(g) => Err(format!(
             "no executions of pipeline '{g}' in this state folder (pipelines here: {})",
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         )),
         None => match known.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err("no pipeline has run with this state folder yet: see `pipelocal run`".into()),
-            many => Err(format!("several pipelines ran here: name one of {}", many.join(", "))),
+            many => Err(format!(
+                "several pipelines ran here: name one of {}",
+                many.join(", ")
+            )),
         },
     }
 }
 
-fn executions(state: Option<&Path>, pipeline: Option<&str>) -> Result<Vec<ExecutionRecord>, String> {
+fn executions(
+    state: Option<&Path>,
+    pipeline: Option<&str>,
+) -> Result<Vec<ExecutionRecord>, String> {
     let history = History::new(&state_dir(state)?);
     let name = pipeline_name(&history, pipeline)?;
     history.executions(&name).map_err(|e| e.to_string())
@@ -64,10 +74,18 @@ pub fn state(state: Option<&Path>, pipeline: Option<&str>, as_json: bool) -> Exi
         println!("{}", json(&view));
         return ExitCode::SUCCESS;
     }
-    println!("Pipeline {} (version {})", view.pipeline_name, view.pipeline_version);
+    println!(
+        "Pipeline {} (version {})",
+        view.pipeline_name, view.pipeline_version
+    );
     for stage in &view.stage_states {
         match &stage.latest_execution {
-            Some(e) => println!("  {:<20} {:<10} {}", stage.stage_name, e.status.to_string(), e.pipeline_execution_id),
+            Some(e) => println!(
+                "  {:<20} {:<10} {}",
+                stage.stage_name,
+                e.status.to_string(),
+                e.pipeline_execution_id
+            ),
             None => println!("  {:<20} {:<10}", stage.stage_name, "-"),
         }
         for action in &stage.action_states {
@@ -148,10 +166,7 @@ pub fn logs(state: Option<&Path>, id: &str, action: Option<&str>) -> ExitCode {
         ));
     }
     for a in chosen {
-        println!(
-            "==> {}/{} {} <==",
-            a.stage_name, a.action_name, a.status
-        );
+        println!("==> {}/{} {} <==", a.stage_name, a.action_name, a.status);
         let path = history.log_path(&record.pipeline_name, id, &a.stage_name, &a.action_name);
         if let Ok(text) = std::fs::read_to_string(&path) {
             print!("{text}");

@@ -18,7 +18,9 @@ pub struct PlainRenderer<W: Write> {
 }
 
 fn seconds(from: SystemTime, to: SystemTime) -> f64 {
-    to.duration_since(from).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    to.duration_since(from)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 impl<W: Write> PlainRenderer<W> {

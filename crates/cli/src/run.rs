@@ -47,7 +47,11 @@ pub struct RunArgs {
     #[arg(long = "default-image", value_name = "IMAGE")]
     default_image: Option<String>,
     /// Values behind parameter-store / secrets-manager and typed variables.
-    #[arg(long = "secrets-file", value_name = "FILE", env = "PIPELOCAL_SECRETS_FILE")]
+    #[arg(
+        long = "secrets-file",
+        value_name = "FILE",
+        env = "PIPELOCAL_SECRETS_FILE"
+    )]
     secrets_file: Option<PathBuf>,
     /// Answer every manual approval with yes.
     #[arg(long, conflicts_with = "reject")]
@@ -112,7 +116,9 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
                 Some(Executor::Host) => ExecutorKind::Host,
                 _ => ExecutorKind::Docker,
             },
-            state_dir: config.state_dir.unwrap_or_else(|| PathBuf::from(".pipelocal")),
+            state_dir: config
+                .state_dir
+                .unwrap_or_else(|| PathBuf::from(".pipelocal")),
         },
         pipeline: loaded.pipeline,
         sources: config.sources.into_iter().collect(),

@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(c.executor, Some(Executor::Host));
         std::fs::write(&file, "default-image: img\nimage_map: {}\n").unwrap();
         let e = Config::load(&file).unwrap_err().summary();
-        assert!(e.contains(".pipelocal.yml:2") && e.contains("unknown field `image_map`"), "{e}");
+        assert!(
+            e.contains(".pipelocal.yml:2") && e.contains("unknown field `image_map`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -121,7 +124,10 @@ mod tests {
         };
         let user = Config {
             default_image: Some("user".into()),
-            image_map: BTreeMap::from([("a".into(), "user-a".into()), ("b".into(), "user-b".into())]),
+            image_map: BTreeMap::from([
+                ("a".into(), "user-a".into()),
+                ("b".into(), "user-b".into()),
+            ]),
             secrets_file: Some("s.yml".into()),
             ..Config::default()
         };

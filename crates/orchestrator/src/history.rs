@@ -230,7 +230,10 @@ impl History {
 
     /// Every execution of a pipeline, newest first.
     pub fn executions(&self, pipeline: &str) -> Result<Vec<ExecutionRecord>, HistoryError> {
-        let dir = self.pipelines_dir().join(safe_name(pipeline)).join("executions");
+        let dir = self
+            .pipelines_dir()
+            .join(safe_name(pipeline))
+            .join("executions");
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Ok(out);

@@ -16,7 +16,9 @@ use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
 use pipelocal_runner::events::{EventSink, LogText};
 
-use crate::actions::build::{missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact};
+use crate::actions::build::{
+    missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
+};
 use crate::actions::source::{ecr_source, is_git_provider, run_source, SourceInput};
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::history::{
@@ -64,12 +66,21 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
             let declared: Vec<&str> = p.variables.iter().map(|v| v.name.as_str()).collect();
             return Err(RunError::Unusable(format!(
                 "--variable {name}: the pipeline declares no such variable (it declares: {})",
-                if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
             )));
         }
     }
     for v in &p.variables {
-        let given = opts.variables.iter().rev().find(|(n, _)| n == &v.name).map(|(_, v)| v.clone());
+        let given = opts
+            .variables
+            .iter()
+            .rev()
+            .find(|(n, _)| n == &v.name)
+            .map(|(_, v)| v.clone());
         match given.or_else(|| v.default_value.clone()) {
             Some(value) => resolved.push(ResolvedVariable {
                 name: v.name.clone(),
@@ -105,7 +116,11 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
             let name = a.config("ProjectName").unwrap_or_default();
             let has_refs = name.contains("#{");
             if !has_refs && opts.settings.project(name).is_none() {
-                return Err(RunError::Unusable(format!("action {}: {}", a.name, missing_project(name))));
+                return Err(RunError::Unusable(format!(
+                    "action {}: {}",
+                    a.name,
+                    missing_project(name)
+                )));
             }
         }
     }
@@ -142,7 +157,11 @@ impl Shared {
     }
 
     fn execution_id(&self) -> String {
-        self.record.lock().expect("record lock").pipeline_execution_id.clone()
+        self.record
+            .lock()
+            .expect("record lock")
+            .pipeline_execution_id
+            .clone()
     }
 }
 
@@ -225,7 +244,9 @@ pub async fn run_pipeline(
                 end_time: None,
             })
         })?;
-        events.send(PipelineEventKind::StageStarted { stage: name.clone() });
+        events.send(PipelineEventKind::StageStarted {
+            stage: name.clone(),
+        });
         let mut stage_status = StageStatus::Succeeded;
         for group in &stage.groups {
             if shared.stop.is_stopped() {
@@ -350,7 +371,10 @@ async fn run_action(
             configuration: action.configuration.clone(),
             resolved_configuration: BTreeMap::new(),
             role_arn: action.role_arn.clone(),
-            region: action.region.clone().unwrap_or_else(|| DEFAULT_REGION.into()),
+            region: action
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.into()),
             namespace: action.namespace.clone(),
             input_artifacts: inputs
                 .iter()
@@ -384,7 +408,11 @@ async fn run_action(
         (Ok(work), Ok(resolved)) => {
             let id = action_execution_id.clone();
             shared.update(|r| {
-                if let Some(a) = r.action_executions.iter_mut().find(|a| a.action_execution_id == id) {
+                if let Some(a) = r
+                    .action_executions
+                    .iter_mut()
+                    .find(|a| a.action_execution_id == id)
+                {
                     a.input.resolved_configuration = resolved.clone();
                 }
             })?;
@@ -432,7 +460,11 @@ async fn run_action(
     }
     let id = action_execution_id.clone();
     shared.update(|r| {
-        if let Some(a) = r.action_executions.iter_mut().find(|a| a.action_execution_id == id) {
+        if let Some(a) = r
+            .action_executions
+            .iter_mut()
+            .find(|a| a.action_execution_id == id)
+        {
             a.status = status;
             a.last_update_time = epoch_now();
             a.output = ActionOutput {
@@ -456,7 +488,10 @@ async fn run_action(
 }
 
 /// The action's configuration with every `#{...}` replaced, or AWS's message.
-fn resolve_configuration(shared: &Shared, action: &Action) -> Result<BTreeMap<String, String>, String> {
+fn resolve_configuration(
+    shared: &Shared,
+    action: &Action,
+) -> Result<BTreeMap<String, String>, String> {
     let execution_id = shared.execution_id();
     let variables = shared.record.lock().expect("record lock").variables.clone();
     let namespaces = shared.namespaces.lock().expect("namespaces lock").clone();
@@ -497,7 +532,13 @@ fn action_log(
         let mut file = path
             .parent()
             .and_then(|dir| std::fs::create_dir_all(dir).ok())
-            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&path).ok());
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .ok()
+            });
         let mut text = LogText::default();
         while let Some(event) = rx.recv().await {
             if let Some(f) = file.as_mut() {
@@ -557,7 +598,16 @@ async fn perform(
     let settings = &shared.opts.settings;
     let stop = shared.stop.clone();
     let result = if is_build {
-        run_codebuild(settings, action, &action.configuration, &unpacked, &out_dir, sink, stop).await
+        run_codebuild(
+            settings,
+            action,
+            &action.configuration,
+            &unpacked,
+            &out_dir,
+            sink,
+            stop,
+        )
+        .await
     } else {
         run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
     };
@@ -596,7 +646,12 @@ fn work_root(state_dir: &Path) -> PathBuf {
     dir
 }
 
-async fn source_action(shared: &Shared, action: &Action, work: &Path, sink: &EventSink) -> Finished {
+async fn source_action(
+    shared: &Shared,
+    action: &Action,
+    work: &Path,
+    sink: &EventSink,
+) -> Finished {
     let zip = work.join("source.zip");
     let config = &action.configuration;
     let mapped = shared
@@ -617,8 +672,18 @@ async fn source_action(shared: &Shared, action: &Action, work: &Path, sink: &Eve
                     .settings
                     .state_dir
                     .join("s3")
-                    .join(config.get("S3Bucket").map(String::as_str).unwrap_or_default())
-                    .join(config.get("S3ObjectKey").map(String::as_str).unwrap_or_default())
+                    .join(
+                        config
+                            .get("S3Bucket")
+                            .map(String::as_str)
+                            .unwrap_or_default(),
+                    )
+                    .join(
+                        config
+                            .get("S3ObjectKey")
+                            .map(String::as_str)
+                            .unwrap_or_default(),
+                    )
             }))
         } else {
             SourceInput::Folder(mapped.unwrap_or_else(|| shared.opts.workdir.clone()))

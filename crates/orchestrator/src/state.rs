@@ -104,7 +104,11 @@ pub fn pipeline_state(executions: &[ExecutionRecord]) -> Option<PipelineState> {
                             .map(|a| ActionExecutionState {
                                 action_execution_id: a.action_execution_id.clone(),
                                 status: a.status,
-                                summary: a.output.execution_result.external_execution_summary.clone(),
+                                summary: a
+                                    .output
+                                    .execution_result
+                                    .external_execution_summary
+                                    .clone(),
                                 last_status_change: a.last_update_time,
                                 external_execution_id: a
                                     .output

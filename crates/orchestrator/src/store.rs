@@ -85,9 +85,17 @@ mod tests {
         let zip = dir.path().join("a.zip");
         std::fs::write(&zip, b"PK").unwrap();
         let store = ArtifactStore::new(dir.path(), "bucket");
-        let a = store.put("CodeBuild-Python-Pipeline", "SourceArtifact", &zip).unwrap();
-        let b = store.put("CodeBuild-Python-Pipeline", "SourceArtifact", &zip).unwrap();
-        assert!(a.key.starts_with("CodeBuild-Python-Pip/SourceArti/"), "{}", a.key);
+        let a = store
+            .put("CodeBuild-Python-Pipeline", "SourceArtifact", &zip)
+            .unwrap();
+        let b = store
+            .put("CodeBuild-Python-Pipeline", "SourceArtifact", &zip)
+            .unwrap();
+        assert!(
+            a.key.starts_with("CodeBuild-Python-Pip/SourceArti/"),
+            "{}",
+            a.key
+        );
         assert_eq!(a.key.rsplit('/').next().unwrap().len(), 7);
         assert_ne!(a, b, "every output is a new object");
         assert_eq!(std::fs::read(store.path(&a)).unwrap(), b"PK");

@@ -82,7 +82,10 @@ pub async fn run_codebuild(
     events: &EventSink,
     stop: StopSignal,
 ) -> Result<BuildOutcome, String> {
-    let name = config.get("ProjectName").map(String::as_str).unwrap_or_default();
+    let name = config
+        .get("ProjectName")
+        .map(String::as_str)
+        .unwrap_or_default();
     let mut project = settings
         .project(name)
         .cloned()
@@ -93,15 +96,19 @@ pub async fn run_codebuild(
         }
     }
     let overrides: Vec<EnvironmentVariable> = match config.get("EnvironmentVariables") {
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| format!("EnvironmentVariables is not a JSON list of {{name, value, type}}: {e}"))?,
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            format!("EnvironmentVariables is not a JSON list of {{name, value, type}}: {e}")
+        })?,
         None => Vec::new(),
     };
     let primary = match config.get("PrimarySource") {
         Some(p) => p.as_str(),
         None => inputs.first().map(|i| i.name.as_str()).unwrap_or_default(),
     };
-    run(settings, action, project, overrides, primary, inputs, out_dir, events, stop).await
+    run(
+        settings, action, project, overrides, primary, inputs, out_dir, events, stop,
+    )
+    .await
 }
 
 /// A Commands action: its commands as the BUILD phase of a synthesized
@@ -122,19 +129,28 @@ pub async fn run_commands(
         spec["env"] = serde_json::json!({ "exported-variables": names });
     }
     if let Some(out) = action.output_artifacts.first() {
-        let files = if out.files.is_empty() { vec!["**/*".to_string()] } else { out.files.clone() };
+        let files = if out.files.is_empty() {
+            vec!["**/*".to_string()]
+        } else {
+            out.files.clone()
+        };
         spec["artifacts"] = serde_json::json!({ "files": files });
     }
     let variables: Vec<serde_json::Value> = action
         .environment_variables
         .iter()
         .flatten()
-        .map(|v| serde_json::json!({"name": v.name, "value": v.value, "type": match v.var_type {
-            pipelocal_model::pipeline::ActionEnvType::Plaintext => "PLAINTEXT",
-            pipelocal_model::pipeline::ActionEnvType::SecretsManager => "SECRETS_MANAGER",
-        }}))
+        .map(|v| {
+            serde_json::json!({"name": v.name, "value": v.value, "type": match v.var_type {
+                pipelocal_model::pipeline::ActionEnvType::Plaintext => "PLAINTEXT",
+                pipelocal_model::pipeline::ActionEnvType::SecretsManager => "SECRETS_MANAGER",
+            }})
+        })
         .collect();
-    let image = settings.default_image.clone().unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+    let image = settings
+        .default_image
+        .clone()
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
     // JSON is YAML: the buildspec needs no YAML writer.
     let project: Project = serde_json::from_value(serde_json::json!({
         "name": "codepipeline-commands",
@@ -144,7 +160,18 @@ pub async fn run_commands(
     }))
     .map_err(|e| e.to_string())?;
     let primary = inputs.first().map(|i| i.name.clone()).unwrap_or_default();
-    run(settings, action, project, Vec::new(), &primary, inputs, out_dir, events, stop).await
+    run(
+        settings,
+        action,
+        project,
+        Vec::new(),
+        &primary,
+        inputs,
+        out_dir,
+        events,
+        stop,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -160,10 +187,9 @@ async fn run(
     stop: StopSignal,
 ) -> Result<BuildOutcome, String> {
     project.environment.image = settings.image(&project.environment.image);
-    let main = inputs
-        .iter()
-        .find(|i| i.name == primary)
-        .ok_or_else(|| format!("PrimarySource '{primary}' is not an input artifact of the action"))?;
+    let main = inputs.iter().find(|i| i.name == primary).ok_or_else(|| {
+        format!("PrimarySource '{primary}' is not an input artifact of the action")
+    })?;
     let secondary: Vec<&InputArtifact> = inputs.iter().filter(|i| i.name != primary).collect();
     let sources = SourceVersions {
         source_version: Some(main.location.arn()),
@@ -177,7 +203,10 @@ async fn run(
     let input = LocalBuild {
         image: None,
         primary_source: main.dir.clone(),
-        secondary_sources: secondary.iter().map(|i| (i.name.clone(), i.dir.clone())).collect(),
+        secondary_sources: secondary
+            .iter()
+            .map(|i| (i.name.clone(), i.dir.clone()))
+            .collect(),
         buildspec: None,
         env_file: None,
         secrets_file: settings.secrets_file.clone(),
@@ -242,17 +271,23 @@ async fn run(
 /// AWS's summary of a failed build (codepipeline.md §3.4):
 /// `Build terminated with state: FAILED. Phase: BUILD, Code: ..., Message: ...`.
 pub fn build_summary(record: &BuildRecord) -> String {
-    let failed = record.phases.iter().find(|p| {
-        p.phase_status
-            .as_deref()
-            .is_some_and(|s| s != "SUCCEEDED")
-    });
+    let failed = record
+        .phases
+        .iter()
+        .find(|p| p.phase_status.as_deref().is_some_and(|s| s != "SUCCEEDED"));
     let mut text = format!("Build terminated with state: {}.", record.build_status);
     if let Some(phase) = failed {
-        let context = phase.contexts.iter().flatten().find(|c| !c.status_code.is_empty());
+        let context = phase
+            .contexts
+            .iter()
+            .flatten()
+            .find(|c| !c.status_code.is_empty());
         text.push_str(&format!(" Phase: {}", phase.phase_type));
         if let Some(c) = context {
-            text.push_str(&format!(", Code: {}, Message: {}", c.status_code, c.message));
+            text.push_str(&format!(
+                ", Code: {}, Message: {}",
+                c.status_code, c.message
+            ));
         }
     }
     text

@@ -113,7 +113,8 @@ fn git_source(
             &commit[..commit.len().min(12)]
         ));
     }
-    let clone_ref = config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
+    let clone_ref =
+        config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
     if clone_ref {
         // A full clone at the commit, so the build can run git in it.
         let work = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -137,7 +138,10 @@ fn git_source(
         };
         let zip_arg = zip.display().to_string();
         // From the top: inside a subfolder, git archive would also filter by it.
-        git(Path::new(&top), &["archive", "--format=zip", "-o", &zip_arg, &tree])?;
+        git(
+            Path::new(&top),
+            &["archive", "--format=zip", "-o", &zip_arg, &tree],
+        )?;
     }
     let field = |format: &str| git(dir, &["log", "-1", &format!("--format={format}"), "HEAD"]);
     let message = field("%B")?;

@@ -1,0 +1,513 @@
+//! `pipelocal run` end to end against the real Docker engine: a real git
+//! repository as the source, zipped artifacts between actions, run-order
+//! groups running concurrently, failures, variables, and the history that
+//! `state`, `executions` and `logs` read.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{docker_available, fixture, pipelocal_containers, repo};
+use serde_json::Value;
+
+/// A git repository with one commit, made in a temporary folder.
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new(files: &[(&str, &str)]) -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let r = Repo { dir };
+        r.git(&["init", "-q", "-b", "main"]);
+        r.commit("first commit");
+        r
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn path(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+}
+
+/// A finished `pipelocal run` and its state folder.
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    state: PathBuf,
+}
+
+fn command(state: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pipelocal"));
+    // No user configuration: the test says everything.
+    c.current_dir(repo())
+        .env("PIPELOCAL_CONFIG", "/dev/null")
+        .env("PIPELOCAL_STATE_DIR", state);
+    c
+}
+
+fn run(state: &Path, pipeline: &Path, extra: &[&str]) -> Ran {
+    let out = command(state)
+        .arg("run")
+        .arg(pipeline)
+        .args(extra)
+        .output()
+        .unwrap();
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        state: state.to_path_buf(),
+    }
+}
+
+impl Ran {
+    /// The newest execution record in the history.
+    fn record(&self) -> Value {
+        let mut found: Vec<Value> = walkdir::WalkDir::new(self.state.join("pipelines"))
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_name() == "execution.json")
+            .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+            .collect();
+        found.sort_by(|a: &Value, b: &Value| {
+            b["startTime"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&a["startTime"].as_f64().unwrap())
+        });
+        found.into_iter().next().expect("an execution record")
+    }
+
+    fn action(&self, name: &str) -> Value {
+        self.record()["actionExecutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["actionName"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn span(&self, name: &str) -> (f64, f64) {
+        let a = self.action(name);
+        (
+            a["startTime"].as_f64().unwrap(),
+            a["lastUpdateTime"].as_f64().unwrap(),
+        )
+    }
+
+    /// Reads an output artifact's zip from the store: its file names and one file's text.
+    fn artifact(&self, action: &str, output: &str) -> zip::ZipArchive<std::fs::File> {
+        let a = self.action(action);
+        let art = a["output"]["outputArtifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == output)
+            .unwrap_or_else(|| panic!("{action} has no output {output}: {a}"))
+            .clone();
+        let path = self
+            .state
+            .join("s3")
+            .join(art["s3location"]["bucket"].as_str().unwrap())
+            .join(art["s3location"]["key"].as_str().unwrap());
+        zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap()
+    }
+
+    /// Containers still there from this execution's builds (other tests run
+    /// builds at the same time, so only these are looked for).
+    fn containers_left(&self) -> Vec<String> {
+        let record = self.record();
+        let ids: Vec<String> = record["actionExecutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["output"]["executionResult"]["externalExecutionId"].as_str())
+            .filter(|id| id.contains(':'))
+            .map(String::from)
+            .collect();
+        assert!(!ids.is_empty(), "no build ids recorded");
+        pipelocal_containers()
+            .into_iter()
+            .filter(|c| {
+                let out = Command::new("docker")
+                    .args([
+                        "inspect",
+                        "--format",
+                        "{{index .Config.Labels \"dev.pipelocal.build-id\"}}",
+                        c,
+                    ])
+                    .output()
+                    .unwrap();
+                let label = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                ids.contains(&label)
+            })
+            .collect()
+    }
+
+    fn log(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+fn read(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+    text
+}
+
+fn projects() -> String {
+    fixture("runs/projects.json").display().to_string()
+}
+
+#[test]
+fn artifacts_and_variables_flow_through_concurrent_groups() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello world\n"), ("buildspec.yml", "unused")]);
+    let commit = src.git(&["rev-parse", "HEAD"]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/flow.json"),
+        &["--projects", &projects(), "--source", &source],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    let record = r.record();
+    assert_eq!(record["status"], "Succeeded");
+    for stage in record["stages"].as_array().unwrap() {
+        assert_eq!(stage["status"], "Succeeded", "{stage}");
+    }
+
+    // The three actions of the first group ran at the same time, the fourth after them.
+    let spans: Vec<(f64, f64)> = ["Compile", "Lint", "Docs"]
+        .iter()
+        .map(|a| r.span(a))
+        .collect();
+    let latest_start = spans.iter().map(|s| s.0).fold(f64::MIN, f64::max);
+    let earliest_end = spans.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+    assert!(latest_start < earliest_end, "not concurrent: {spans:?}");
+    let last_end = spans.iter().map(|s| s.1).fold(f64::MIN, f64::max);
+    assert!(
+        r.span("Package").0 >= last_end,
+        "Package started before its group ended"
+    );
+
+    // Source variables and exported variables reached the Package action.
+    let source_vars = &r.action("Code")["output"]["outputVariables"];
+    assert_eq!(source_vars["CommitId"], commit.as_str());
+    assert_eq!(source_vars["BranchName"], "main");
+    assert_eq!(source_vars["FullRepositoryName"], "example/flow");
+    assert_eq!(source_vars["CommitMessage"], "first commit");
+    let version = r.action("Compile")["output"]["outputVariables"]["VERSION"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(version.starts_with("2.0."), "{version}");
+    let package = r.action("Package");
+    let env = package["input"]["resolvedConfiguration"]["EnvironmentVariables"]
+        .as_str()
+        .unwrap();
+    assert!(env.contains(&commit) && env.contains(&version), "{env}");
+    assert!(
+        package["input"]["configuration"]["EnvironmentVariables"]
+            .as_str()
+            .unwrap()
+            .contains("#{SourceVars.CommitId}"),
+        "the raw configuration is kept"
+    );
+
+    // The source artifact is the commit's tree without .git.
+    let mut src_zip = r.artifact("Code", "Src");
+    assert_eq!(read(&mut src_zip, "app.txt"), "hello world\n");
+    assert!((0..src_zip.len()).all(|i| !src_zip.by_index(i).unwrap().name().starts_with(".git")));
+
+    // Two outputs from secondary-artifacts, keyed by output name.
+    let mut manifest = r.artifact("Package", "Manifest");
+    assert_eq!(
+        read(&mut manifest, "manifest.txt"),
+        format!("{commit} {version} codepipeline/flow\n")
+    );
+    let mut pkg = r.artifact("Package", "Pkg");
+    assert_eq!(read(&mut pkg, "bin.txt"), "compiled hello world\n");
+    assert_eq!(
+        read(&mut pkg, "docs/index.txt"),
+        format!("docs for {commit}\n")
+    );
+
+    // Every key follows AWS's layout.
+    let key = package["output"]["outputArtifacts"][0]["s3location"]["key"]
+        .as_str()
+        .unwrap();
+    assert!(
+        key.starts_with("flow/Pkg/") || key.starts_with("flow/Manifest/"),
+        "{key}"
+    );
+
+    // The Test action read both and logged them; lines carry their action.
+    assert!(
+        r.stdout.contains("[Test/Check] compiled hello world"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!(
+        "[Test/Check] {commit} {version} codepipeline/flow"
+    )));
+    assert!(r.containers_left().is_empty(), "containers left behind");
+}
+
+#[test]
+fn a_failed_action_lets_its_sibling_finish_and_stops_the_rest() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/failing.json"),
+        &["--projects", &projects(), "--source", &source],
+    );
+    assert_eq!(r.code, 1, "{}", r.log());
+    let record = r.record();
+    assert_eq!(record["status"], "Failed");
+    let stages: Vec<(&str, &str)> = record["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stageName"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(stages, vec![("Source", "Succeeded"), ("Build", "Failed")]);
+    let breaks = r.action("Breaks");
+    assert_eq!(breaks["status"], "Failed");
+    let summary = breaks["output"]["executionResult"]["externalExecutionSummary"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        summary,
+        "Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, Message: Error while executing command: exit 3. Reason: exit status 3"
+    );
+    assert_eq!(
+        breaks["output"]["executionResult"]["errorDetails"]["code"],
+        "JobFailed"
+    );
+    assert_eq!(r.action("Sibling")["status"], "Succeeded");
+    assert!(r.action("Later").is_null(), "the next group started");
+    assert!(r.action("After").is_null(), "the next stage started");
+
+    // state and logs tell the same story.
+    let id = record["pipelineExecutionId"].as_str().unwrap();
+    let out = command(state.path())
+        .args(["state", "--json"])
+        .output()
+        .unwrap();
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["pipelineName"], "failing");
+    let build = &view["stageStates"][1];
+    assert_eq!(build["stageName"], "Build");
+    assert_eq!(build["latestExecution"]["status"], "Failed");
+    assert_eq!(build["latestExecution"]["pipelineExecutionId"], id);
+    assert_eq!(
+        build["actionStates"][0]["latestExecution"]["summary"],
+        summary
+    );
+    assert!(view["stageStates"][2]["latestExecution"].is_null());
+    let logs = command(state.path())
+        .args(["logs", id, "Breaks"])
+        .output()
+        .unwrap();
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(
+        logs.contains("Command did not exit successfully exit 3 exit status 3"),
+        "{logs}"
+    );
+    assert!(logs.contains(summary), "{logs}");
+
+    let out = command(state.path())
+        .args(["executions", "--json"])
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &list["pipelineExecutionSummaries"][0];
+    assert_eq!(first["pipelineExecutionId"], id);
+    assert_eq!(first["status"], "Failed");
+    assert_eq!(first["sourceRevisions"][0]["actionName"], "Code");
+}
+
+#[test]
+fn api_json_and_cloudformation_yaml_run_the_same() {
+    if !docker_available() {
+        return;
+    }
+    let app = fixture("example/app");
+    let mut results = Vec::new();
+    for (file, extra) in [
+        (
+            "example/pipeline.json",
+            vec!["--projects", "fixtures/example/projects.json"],
+        ),
+        // The template holds its projects.
+        ("example/pipeline.yaml", vec![]),
+    ] {
+        let state = tempfile::tempdir().unwrap();
+        let source = format!("App={}", app.display());
+        let mut args = extra.clone();
+        args.extend([
+            "--source",
+            &source,
+            "--image-map",
+            "aws/codebuild/standard:7.0=pipelocal/busybox",
+        ]);
+        let r = run(state.path(), &fixture(file), &args);
+        assert_eq!(r.code, 0, "{file}: {}", r.log());
+        let record = r.record();
+        let actions: Vec<(String, String, Value)> = record["actionExecutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["actionName"].as_str().unwrap().to_string(),
+                    a["status"].as_str().unwrap().to_string(),
+                    a["output"]["outputVariables"].clone(),
+                )
+            })
+            .collect();
+        let mut greeting = r.artifact("Build", "BuildOutput");
+        results.push((actions, read(&mut greeting, "greeting.txt")));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0].1, "Hello, pipelocal!\n");
+}
+
+#[test]
+fn ctrl_c_abandons_running_actions_and_leaves_a_readable_history() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let mut child = command(state.path())
+        .arg("run")
+        .arg(fixture("runs/slow.json"))
+        .args(["--projects", &projects(), "--source", &source])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("[Build/Slow] started slow work") {
+                unsafe { libc::kill(child_pid(), libc::SIGINT) };
+            }
+        }
+        seen
+    });
+    fn child_pid() -> i32 {
+        CHILD.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+    CHILD.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+    let status = child.wait().unwrap();
+    let seen = reader.join().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}");
+    let r = Ran {
+        code: 1,
+        stdout: seen,
+        stderr: String::new(),
+        state: state.path().to_path_buf(),
+    };
+    let record = r.record();
+    assert_eq!(record["status"], "Stopped", "{}", r.stdout);
+    assert_eq!(r.action("Slow")["status"], "Abandoned");
+    // Its sibling was in flight too (it sleeps): stopping abandons every running action.
+    assert_eq!(r.action("Quick")["status"], "Abandoned");
+    assert!(r.action("After").is_null());
+    assert!(r.containers_left().is_empty(), "containers left behind");
+    // No half-written file anywhere in the history.
+    for entry in walkdir::WalkDir::new(state.path().join("pipelines"))
+        .into_iter()
+        .flatten()
+    {
+        assert!(
+            !entry.file_name().to_string_lossy().ends_with(".partial"),
+            "{:?}",
+            entry.path()
+        );
+    }
+}
+
+#[test]
+fn unusable_input_exits_2_with_the_flag_that_fixes_it() {
+    let state = tempfile::tempdir().unwrap();
+    let r = run(state.path(), &fixture("runs/flow.json"), &[]);
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(
+        r.stderr.contains("CodeBuild project 'flow-compile' is not defined: give its definition with --projects FILE"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        state.path(),
+        &fixture("runs/flow.json"),
+        &["--projects", &projects(), "--source", "Nope=."],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--source Nope: no source action or source artifact has that name (source actions: Code)"), "{}", r.stderr);
+    let r = run(state.path(), Path::new("no/such.json"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no/such.json"), "{}", r.stderr);
+    assert!(
+        !state.path().join("pipelines").exists(),
+        "nothing ran, nothing was recorded"
+    );
+}
