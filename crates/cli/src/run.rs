@@ -11,6 +11,7 @@ use pipelocal_model::config::{Config, Executor};
 use pipelocal_model::pipeline::load_pipeline;
 use pipelocal_model::project::load_projects;
 use pipelocal_orchestrator::actions::build::BuildSettings;
+use pipelocal_orchestrator::actions::source::GitContent;
 use pipelocal_orchestrator::events::PipelineEvents;
 use pipelocal_orchestrator::run::{run_pipeline, RunError, RunOptions};
 use pipelocal_orchestrator::status::ExecutionStatus;
@@ -59,6 +60,10 @@ pub struct RunArgs {
     /// Answer every manual approval with no.
     #[arg(long)]
     reject: bool,
+    /// Take git sources with their uncommitted changes (tracked files as they
+    /// are, untracked files git does not ignore) instead of the committed HEAD.
+    #[arg(long)]
+    uncommitted: bool,
     /// Where commands run.
     #[arg(long, value_enum, env = "PIPELOCAL_EXECUTOR")]
     executor: Option<ExecutorArg>,
@@ -93,6 +98,7 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
         }),
         state_dir: args.state_dir.clone(),
         variables: BTreeMap::new(),
+        uncommitted: args.uncommitted,
     };
     let config = flags.over(config);
     let loaded = load_pipeline(&args.pipeline, args.name.as_deref())
@@ -124,6 +130,11 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
         sources: config.sources.into_iter().collect(),
         workdir,
         variables,
+        git_content: if config.uncommitted {
+            GitContent::WorkingTree
+        } else {
+            GitContent::Committed
+        },
     })
 }
 

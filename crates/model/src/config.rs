@@ -35,6 +35,9 @@ pub struct Config {
     /// Pipeline variables (`--variable NAME=VALUE`).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// Git sources with their uncommitted changes (`--uncommitted`).
+    #[serde(default)]
+    pub uncommitted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -81,6 +84,7 @@ impl Config {
             executor: self.executor.or(lower.executor),
             state_dir: self.state_dir.or(lower.state_dir),
             variables: merge(lower.variables, self.variables),
+            uncommitted: self.uncommitted || lower.uncommitted,
         }
     }
 }

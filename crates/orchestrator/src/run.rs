@@ -19,7 +19,7 @@ use pipelocal_runner::events::{EventSink, LogText};
 use crate::actions::build::{
     missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
 };
-use crate::actions::source::{ecr_source, is_git_provider, run_source, SourceInput};
+use crate::actions::source::{ecr_source, is_git_provider, run_source, GitContent, SourceInput};
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::history::{
     epoch_now, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord, ArtifactDetail,
@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub workdir: PathBuf,
     /// `--variable NAME=VALUE`: pipeline variables.
     pub variables: Vec<(String, String)>,
+    /// Which files of git sources are taken (`--uncommitted`).
+    pub git_content: GitContent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -691,7 +693,8 @@ async fn source_action(
         let action = action.clone();
         let config = config.clone();
         let zip = zip.clone();
-        tokio::task::spawn_blocking(move || run_source(&action, &config, &input, &zip))
+        let content = shared.opts.git_content;
+        tokio::task::spawn_blocking(move || run_source(&action, &config, &input, content, &zip))
             .await
             .unwrap_or_else(|e| Err(e.to_string()))
     };

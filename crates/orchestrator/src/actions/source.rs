@@ -9,7 +9,7 @@ use std::process::Command;
 
 use pipelocal_model::pipeline::{Action, Owner};
 use pipelocal_runner::artifacts::archive::{hashes, write_zip};
-use pipelocal_runner::artifacts::select::select;
+use pipelocal_runner::artifacts::select::{select, Selected};
 use pipelocal_runner::environment::LOCAL_ACCOUNT;
 
 /// What a source action made.
@@ -40,11 +40,23 @@ pub fn is_git_provider(action: &Action) -> bool {
         || t.is(Owner::ThirdParty, "Bitbucket")
 }
 
+/// Which files of a git repository make the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GitContent {
+    /// The committed HEAD, as CodePipeline sees it after a push.
+    #[default]
+    Committed,
+    /// The working tree: tracked files as they are now, and untracked files
+    /// git does not ignore.
+    WorkingTree,
+}
+
 /// Runs a source action: writes its artifact to `zip`.
 pub fn run_source(
     action: &Action,
     config: &BTreeMap<String, String>,
     input: &SourceInput,
+    content: GitContent,
     zip: &Path,
 ) -> Result<SourceOutput, String> {
     let t = &action.action_type_id;
@@ -52,7 +64,7 @@ pub fn run_source(
         let SourceInput::Folder(dir) = input else {
             return Err("a git source needs a folder".into());
         };
-        return git_source(action, config, dir, zip);
+        return git_source(action, config, dir, content, zip);
     }
     if t.is(Owner::Aws, "S3") {
         let SourceInput::File(file) = input else {
@@ -83,6 +95,7 @@ fn git_source(
     action: &Action,
     config: &BTreeMap<String, String>,
     dir: &Path,
+    content: GitContent,
     zip: &Path,
 ) -> Result<SourceOutput, String> {
     if !dir.is_dir() {
@@ -106,16 +119,27 @@ fn git_source(
         )
     })?;
     let prefix = git(dir, &["rev-parse", "--show-prefix"])?;
-    if !git(dir, &["status", "--porcelain", "--", "."])?.is_empty() {
+    let dirty = !git(dir, &["status", "--porcelain", "--", "."])?.is_empty();
+    if content == GitContent::WorkingTree {
+        if dirty {
+            out.notes.push(format!(
+                "{} has uncommitted changes: they are part of the source (--uncommitted); CommitId is still HEAD",
+                dir.display()
+            ));
+        }
+    } else if dirty {
         out.notes.push(format!(
             "{} has uncommitted changes: the source is the committed HEAD {}, as CodePipeline would see it",
             dir.display(),
             &commit[..commit.len().min(12)]
         ));
     }
-    let clone_ref =
-        config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
-    if clone_ref {
+    let clone_ref = config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
+    if content == GitContent::WorkingTree {
+        let listed = git(dir, &["ls-files", "-z", "--cached", "--others", "--exclude-standard"])?;
+        let names: Vec<&str> = listed.split('\0').filter(|n| !n.is_empty()).collect();
+        zip_files(dir, &names, zip)?;
+    } else if clone_ref {
         // A full clone at the commit, so the build can run git in it.
         let work = tempfile::tempdir().map_err(|e| e.to_string())?;
         let clone = work.path().join("src");
@@ -235,6 +259,32 @@ pub async fn ecr_source(
     v.insert("RepositoryName".into(), repo);
     out.revision = Some(id);
     Ok(out)
+}
+
+/// Zips the named files of a folder (names relative to it); files listed but
+/// gone (deleted, not yet committed) are left out.
+fn zip_files(dir: &Path, names: &[&str], zip: &Path) -> Result<(), String> {
+    let mut unique: Vec<&str> = names.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let files: Vec<(PathBuf, Selected)> = unique
+        .into_iter()
+        .filter_map(|name| {
+            let source = dir.join(name);
+            let meta = source.symlink_metadata().ok()?;
+            Some((
+                dir.to_path_buf(),
+                Selected {
+                    source,
+                    name: name.to_string(),
+                    is_symlink: meta.file_type().is_symlink(),
+                },
+            ))
+        })
+        .collect();
+    write_zip(&files, true, zip, &mut |_| {})
+        .map(|_| ())
+        .map_err(|e| format!("zipping {}: {e}", dir.display()))
 }
 
 /// Zips every file of a folder, keeping modes and links inside it.
