@@ -511,3 +511,222 @@ fn unusable_input_exits_2_with_the_flag_that_fixes_it() {
         "nothing ran, nothing was recorded"
     );
 }
+
+#[test]
+fn a_v2_pipeline_with_variables_an_s3_source_and_a_commands_action() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello from git\n")]);
+    let state = tempfile::tempdir().unwrap();
+    // The S3 source's object lives in the local bucket folder.
+    let bucket = state.path().join("s3/flow-inputs");
+    std::fs::create_dir_all(&bucket).unwrap();
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(bucket.join("data.zip")).unwrap());
+        w.start_file("data.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, b"data from s3\n").unwrap();
+        w.finish().unwrap();
+    }
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/v2.json"),
+        &[
+            "--projects",
+            &projects(),
+            "--source",
+            &source,
+            "--variable",
+            "Greeting=hi",
+            "--default-image",
+            "pipelocal/busybox",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    let record = r.record();
+    let id = record["pipelineExecutionId"].as_str().unwrap();
+    assert_eq!(record["variables"][0]["name"], "Greeting");
+    assert_eq!(record["variables"][0]["resolvedValue"], "hi");
+    assert_eq!(record["executionMode"], "QUEUED");
+    assert!(
+        r.stdout
+            .contains(&format!("[Build/Cmds] exec={id} greeting=hi\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[Build/Cmds] hello from git\n"));
+    assert!(r.stdout.contains("[Build/Cmds] data from s3\n"));
+    let cmds = r.action("Cmds");
+    assert_eq!(
+        cmds["output"]["outputVariables"]["FROM_COMMANDS"],
+        "commands-hi"
+    );
+    let etag = r.action("Bundle")["output"]["outputVariables"]["ETag"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(etag.len(), 32, "an MD5 in hex: {etag}");
+    assert!(
+        r.stdout
+            .contains(&format!("[Build/UseVars] got commands-hi etag={etag}\n")),
+        "{}",
+        r.stdout
+    );
+    let mut out = r.artifact("Cmds", "CmdOut");
+    assert_eq!(read(&mut out, "out/made.txt"), "made\n");
+    assert_eq!(out.len(), 1, "only the files the output names");
+}
+
+#[test]
+fn an_unresolvable_variable_fails_the_action_with_aws_message() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/unresolved.json"),
+        &["--projects", &projects(), "--source", &source],
+    );
+    assert_eq!(r.code, 1, "{}", r.log());
+    let used = r.action("Use");
+    assert_eq!(used["status"], "Failed");
+    assert_eq!(
+        used["output"]["executionResult"]["errorDetails"]["message"],
+        "An action in this pipeline failed because one or more variables could not be resolved: Action name=Use"
+    );
+    assert!(
+        used["output"]["executionResult"]["externalExecutionId"].is_null(),
+        "no build ran"
+    );
+}
+
+#[test]
+fn a_clone_ref_source_is_a_repository_the_build_runs_git_in() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    std::fs::write(src.dir.path().join("app.txt"), "second\n").unwrap();
+    let commit = src.commit("second commit");
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/clone.json"),
+        &["--projects", &projects(), "--source", &source],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(
+        r.stdout.contains(&format!("[Build/Git] {commit}\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[Build/Git] second commit\n"));
+}
+
+#[test]
+fn an_ecr_source_names_a_local_image() {
+    if !docker_available() {
+        return;
+    }
+    let tag = |args: &[&str]| Command::new("docker").args(args).status().unwrap();
+    tag(&["tag", common::BUSYBOX, "pipelocal-test-ecr:v1"]);
+    let state = tempfile::tempdir().unwrap();
+    let r = run(
+        state.path(),
+        &fixture("runs/ecr.json"),
+        &["--projects", &projects()],
+    );
+    tag(&["rmi", "pipelocal-test-ecr:v1"]);
+    assert_eq!(r.code, 0, "{}", r.log());
+    let vars = &r.action("Image")["output"]["outputVariables"];
+    assert_eq!(vars["ImageTag"], "v1");
+    assert_eq!(vars["RepositoryName"], "pipelocal-test-ecr");
+    let digest = vars["ImageDigest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let mut img = r.artifact("Image", "Img");
+    let detail: Value = serde_json::from_str(&read(&mut img, "imageDetail.json")).unwrap();
+    assert_eq!(detail["ImageURI"], "pipelocal-test-ecr:v1");
+    assert!(
+        r.stdout
+            .contains(&format!("[Build/Show] got  etag={digest}\n")),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn the_repository_configuration_and_the_default_git_source() {
+    if !docker_available() {
+        return;
+    }
+    // A repository holding its pipeline, its projects and its configuration;
+    // run from inside it with no flags, the source is that repository.
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    let root = src.dir.path();
+    std::fs::copy(fixture("runs/failing.json"), root.join("pipeline.json")).unwrap();
+    std::fs::copy(fixture("runs/projects.json"), root.join("projects.json")).unwrap();
+    std::fs::write(
+        root.join(".pipelocal.yml"),
+        "projects:\n  - projects.json\nstate-dir: state\n",
+    )
+    .unwrap();
+    let committed = src.commit("pipeline");
+    // An uncommitted change is left out unless asked for.
+    std::fs::write(root.join("app.txt"), "changed\n").unwrap();
+    let go = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .current_dir(root)
+            .env("PIPELOCAL_CONFIG", "/dev/null")
+            .env_remove("PIPELOCAL_STATE_DIR")
+            .args(["run", "pipeline.json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            state: root.join("state"),
+        }
+    };
+    let r = go(&[]);
+    assert_eq!(r.code, 1, "the failing pipeline ran: {}", r.log());
+    assert_eq!(
+        r.action("Code")["output"]["outputVariables"]["CommitId"],
+        committed.as_str()
+    );
+    assert!(
+        r.stdout
+            .contains("has uncommitted changes: the source is the committed HEAD"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(read(&mut r.artifact("Code", "Src"), "app.txt"), "hello\n");
+    let r = go(&["--uncommitted"]);
+    assert_eq!(read(&mut r.artifact("Code", "Src"), "app.txt"), "changed\n");
+    assert!(
+        r.stdout
+            .contains("they are part of the source (--uncommitted)"),
+        "{}",
+        r.stdout
+    );
+    // A broken configuration file names its line.
+    std::fs::write(
+        root.join(".pipelocal.yml"),
+        "projects:\n  - projects.json\nimage_map: {}\n",
+    )
+    .unwrap();
+    let r = go(&[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(".pipelocal.yml:3") && r.stderr.contains("unknown field `image_map`"),
+        "{}",
+        r.stderr
+    );
+}

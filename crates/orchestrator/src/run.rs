@@ -404,7 +404,7 @@ async fn run_action(
     let work = tempfile::Builder::new()
         .prefix("work-")
         .tempdir_in(work_root(&shared.opts.settings.state_dir));
-    let finished = match (&work, resolve_configuration(&shared, &action)) {
+    let finished = match (&work, resolve_action(&shared, &action)) {
         (Err(e), _) => Finished::failed("JobFailed", format!("making a work folder: {e}")),
         (Ok(_), Err(message)) => Finished::failed("ConfigurationError", message),
         (Ok(work), Ok(resolved)) => {
@@ -415,12 +415,10 @@ async fn run_action(
                     .iter_mut()
                     .find(|a| a.action_execution_id == id)
                 {
-                    a.input.resolved_configuration = resolved.clone();
+                    a.input.resolved_configuration = resolved.configuration.clone();
                 }
             })?;
-            let mut resolved_action = action.clone();
-            resolved_action.configuration = resolved.clone();
-            perform(&shared, &resolved_action, &inputs, work.path(), &sink).await
+            perform(&shared, &resolved, &inputs, work.path(), &sink).await
         }
     };
     drop(sink);
@@ -489,11 +487,9 @@ async fn run_action(
     Ok(status)
 }
 
-/// The action's configuration with every `#{...}` replaced, or AWS's message.
-fn resolve_configuration(
-    shared: &Shared,
-    action: &Action,
-) -> Result<BTreeMap<String, String>, String> {
+/// The action with every `#{...}` replaced in its configuration (and in a
+/// Commands action's commands and environment variables), or AWS's message.
+fn resolve_action(shared: &Shared, action: &Action) -> Result<Action, String> {
     let execution_id = shared.execution_id();
     let variables = shared.record.lock().expect("record lock").variables.clone();
     let namespaces = shared.namespaces.lock().expect("namespaces lock").clone();
@@ -507,15 +503,19 @@ fn resolve_configuration(
             _ => namespaces.get(ns).and_then(|vars| vars.get(key)).cloned(),
         }
     };
-    action
-        .configuration
-        .iter()
-        .map(|(k, v)| {
-            substitute(v, lookup)
-                .map(|text| (k.clone(), text))
-                .map_err(|_| unresolved_message(&action.name))
-        })
-        .collect()
+    let resolve =
+        |text: &str| substitute(text, lookup).map_err(|_| unresolved_message(&action.name));
+    let mut resolved = action.clone();
+    for value in resolved.configuration.values_mut() {
+        *value = resolve(value)?;
+    }
+    for command in resolved.commands.iter_mut().flatten() {
+        *command = resolve(command)?;
+    }
+    for variable in resolved.environment_variables.iter_mut().flatten() {
+        variable.value = resolve(&variable.value)?;
+    }
+    Ok(resolved)
 }
 
 /// An event sink for the action's build, and a task that writes each line to

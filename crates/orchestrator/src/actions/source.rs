@@ -134,9 +134,19 @@ fn git_source(
             &commit[..commit.len().min(12)]
         ));
     }
-    let clone_ref = config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
+    let clone_ref =
+        config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
     if content == GitContent::WorkingTree {
-        let listed = git(dir, &["ls-files", "-z", "--cached", "--others", "--exclude-standard"])?;
+        let listed = git(
+            dir,
+            &[
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+        )?;
         let names: Vec<&str> = listed.split('\0').filter(|n| !n.is_empty()).collect();
         zip_files(dir, &names, zip)?;
     } else if clone_ref {
