@@ -1,16 +1,105 @@
-//! Rendering a pipeline execution's events as plain lines: stage and action
-//! transitions, each log line prefixed `[Stage/Action] `, and a summary of
-//! every action's result and duration at the end.
+//! Rendering a pipeline execution's events: as plain lines (stage and action
+//! transitions, each log line prefixed `[Stage/Action] `, a summary of every
+//! action's result and duration at the end), or, on a terminal, the same lines
+//! above a live block with one line per action: its status and elapsed time.
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipelocal_orchestrator::events::{ActionLogLine, PipelineEvent, PipelineEventKind};
 use pipelocal_runner::events::LogText;
 
+/// Plain lines to a writer.
 pub struct PlainRenderer<W: Write> {
     out: W,
+    transcript: Transcript,
+}
+
+impl<W: Write> PlainRenderer<W> {
+    pub fn new(out: W) -> Self {
+        PlainRenderer {
+            out,
+            transcript: Transcript::default(),
+        }
+    }
+
+    pub fn render(&mut self, event: &PipelineEvent) {
+        let text = self.transcript.text(event);
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+    }
+}
+
+/// The live view on a terminal: log lines scroll above one status line per
+/// action (parallel actions one under the other, each with its elapsed time).
+pub struct LiveRenderer {
+    multi: MultiProgress,
+    bars: HashMap<String, ProgressBar>,
+    transcript: Transcript,
+}
+
+impl LiveRenderer {
+    pub fn new() -> Self {
+        LiveRenderer {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
+            bars: HashMap::new(),
+            transcript: Transcript::default(),
+        }
+    }
+
+    pub fn render(&mut self, event: &PipelineEvent) {
+        let text = self.transcript.text(event);
+        match &event.kind {
+            PipelineEventKind::ActionStarted { stage, action } => {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:<32} {msg:<10} {elapsed}")
+                        .expect("a valid template"),
+                );
+                bar.set_prefix(format!("{stage}/{action}"));
+                bar.set_message("InProgress");
+                bar.enable_steady_tick(Duration::from_millis(120));
+                self.bars.insert(format!("{stage}/{action}"), bar);
+            }
+            PipelineEventKind::ActionFinished {
+                stage,
+                action,
+                status,
+                ..
+            } => {
+                let key = format!("{stage}/{action}");
+                // Lines the action left unfinished go above, before its bar ends.
+                for line in text.lines().filter(|l| !l.starts_with("<- ")) {
+                    let _ = self.multi.println(line);
+                }
+                if let Some(bar) = self.bars.get(&key) {
+                    let took = self.transcript.took(&key);
+                    bar.set_style(
+                        ProgressStyle::with_template("  {prefix:<32} {msg}")
+                            .expect("a valid template"),
+                    );
+                    bar.finish_with_message(format!("{status:<10} {took:.1}s"));
+                }
+            }
+            PipelineEventKind::ExecutionFinished { .. } => {
+                // The summary says what the status lines said: they go.
+                let _ = self.multi.clear();
+                print!("{text}");
+            }
+            _ => {
+                for line in text.lines() {
+                    let _ = self.multi.println(line);
+                }
+            }
+        }
+    }
+}
+
+/// What each event says as text, keeping per-action partial lines and timings.
+#[derive(Default)]
+struct Transcript {
     /// One log text per action, so partial lines of parallel actions never mix.
     logs: HashMap<String, (LogText, String)>,
     started: HashMap<String, SystemTime>,
@@ -23,20 +112,14 @@ fn seconds(from: SystemTime, to: SystemTime) -> f64 {
         .unwrap_or(0.0)
 }
 
-impl<W: Write> PlainRenderer<W> {
-    pub fn new(out: W) -> Self {
-        PlainRenderer {
-            out,
-            logs: HashMap::new(),
-            started: HashMap::new(),
-            finished: Vec::new(),
-        }
-    }
-
-    pub fn render(&mut self, event: &PipelineEvent) {
-        let text = self.text(event);
-        let _ = self.out.write_all(text.as_bytes());
-        let _ = self.out.flush();
+impl Transcript {
+    /// How long a finished action took, in seconds.
+    fn took(&self, key: &str) -> f64 {
+        self.finished
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|f| f.2)
+            .unwrap_or(0.0)
     }
 
     fn text(&mut self, event: &PipelineEvent) -> String {

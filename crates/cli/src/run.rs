@@ -3,6 +3,7 @@
 //! prefixed with its action, and a summary at the end.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,7 +20,7 @@ use pipelocal_runner::build::stop_channel;
 use pipelocal_runner::local::ExecutorKind;
 
 use crate::build::{stop_request, unusable, ExecutorArg};
-use crate::render::PlainRenderer;
+use crate::render::{LiveRenderer, PlainRenderer};
 use crate::settings::load_config;
 use crate::EXIT_FAILED;
 
@@ -64,6 +65,9 @@ pub struct RunArgs {
     /// are, untracked files git does not ignore) instead of the committed HEAD.
     #[arg(long)]
     uncommitted: bool,
+    /// Plain lines even on a terminal (they are the default elsewhere).
+    #[arg(long)]
+    plain: bool,
     /// Where commands run.
     #[arg(long, value_enum, env = "PIPELOCAL_EXECUTOR")]
     executor: Option<ExecutorArg>,
@@ -139,6 +143,7 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
+    let plain = args.plain;
     let opts = match options(args) {
         Ok(o) => o,
         Err(e) => return unusable(e),
@@ -149,10 +154,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     runtime.block_on(async {
         let (events, mut rx) = PipelineEvents::channel();
+        let live = !plain && std::io::stdout().is_terminal();
         let printer = tokio::spawn(async move {
-            let mut renderer = PlainRenderer::new(std::io::stdout());
-            while let Some(event) = rx.recv().await {
-                renderer.render(&event);
+            if live {
+                let mut renderer = LiveRenderer::new();
+                while let Some(event) = rx.recv().await {
+                    renderer.render(&event);
+                }
+            } else {
+                let mut renderer = PlainRenderer::new(std::io::stdout());
+                while let Some(event) = rx.recv().await {
+                    renderer.render(&event);
+                }
             }
         });
         let (stop, signal) = stop_channel();
