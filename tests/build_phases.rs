@@ -134,10 +134,12 @@ fn invalid_buildspec_fails_download_source_before_any_command() {
         let missing = Project::new("version: 0.2\n");
         let b = missing.build(exec, &["-b", "ci/nope.yml"]);
         assert_eq!(b.context("DOWNLOAD_SOURCE").0, "YAML_FILE_ERROR");
+        // CodeBuild's words, with the path inside the build environment.
+        let (_, message) = b.context("DOWNLOAD_SOURCE");
         assert!(
-            b.context("DOWNLOAD_SOURCE")
-                .1
-                .contains("YAML file does not exist"),
+            message.starts_with("stat ")
+                && message.ends_with("/ci/nope.yml: no such file or directory")
+                && !message.contains(missing.path()),
             "{:?}",
             b.context("DOWNLOAD_SOURCE")
         );

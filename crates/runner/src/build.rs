@@ -25,8 +25,8 @@ use crate::upload::upload_artifacts;
 #[derive(Debug, Clone)]
 pub struct BuildRequest {
     pub identity: BuildIdentity,
-    /// The buildspec, or the `YAML_FILE_ERROR` message that fails DOWNLOAD_SOURCE.
-    pub buildspec: Result<Buildspec, String>,
+    /// The buildspec, or why DOWNLOAD_SOURCE fails with `YAML_FILE_ERROR`.
+    pub buildspec: Result<Buildspec, BuildspecProblem>,
     /// Shown as `YAML location is ...`: a path below the source, or inline.
     pub buildspec_location: BuildspecLocation,
     pub variables: UserVariables,
@@ -47,6 +47,45 @@ pub struct BuildRequest {
     /// The container's HOME (`/root`), or `None` to keep the host's.
     pub home: Option<String>,
     pub record: RecordDetails,
+}
+
+/// Why a build has no buildspec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildspecProblem {
+    /// No file at `rel` (relative to `CODEBUILD_SRC_DIR`, or absolute).
+    Missing {
+        rel: String,
+        host: std::path::PathBuf,
+    },
+    /// The file does not parse or validate: CodeBuild's message.
+    Invalid(String),
+}
+
+impl BuildspecProblem {
+    /// The phase context message, with the path as the build sees it.
+    pub fn message(&self, src_dir: &str) -> String {
+        match self {
+            BuildspecProblem::Missing { rel, .. } if rel.starts_with('/') => {
+                format!("stat {rel}: no such file or directory")
+            }
+            BuildspecProblem::Missing { rel, .. } => format!(
+                "stat {src_dir}/{}: no such file or directory",
+                rel.trim_start_matches("./")
+            ),
+            BuildspecProblem::Invalid(message) => message.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for BuildspecProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildspecProblem::Missing { host, .. } => {
+                write!(f, "{}: no such file", host.display())
+            }
+            BuildspecProblem::Invalid(message) => f.write_str(message),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -473,11 +512,11 @@ async fn download_source(
     }
     let spec = match &req.buildspec {
         Ok(spec) => spec.clone(),
-        Err(message) => {
+        Err(problem) => {
             walk.succeeding = false;
             walk.finish(
                 Status::Failed,
-                PhaseContext::new("YAML_FILE_ERROR", message.clone()),
+                PhaseContext::new("YAML_FILE_ERROR", problem.message(&ws.src_dir)),
             );
             return Ok(None);
         }

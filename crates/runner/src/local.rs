@@ -14,7 +14,7 @@ use pipelocal_model::project::{
 use pipelocal_model::secrets::SecretsFile;
 use pipelocal_model::LoadError;
 
-use crate::build::{BuildRequest, BuildspecLocation, RecordDetails};
+use crate::build::{BuildRequest, BuildspecLocation, BuildspecProblem, RecordDetails};
 use crate::cache::{CachePlan, CONTAINER_CACHE_ROOT, DOCKER_LAYER_ROOT};
 use crate::environment::{
     git_versions, BuildIdentity, SourceVersions, UserVariable, UserVariables,
@@ -542,7 +542,7 @@ pub fn batch_section(
     let found = read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
     match found.parsed {
         Ok(spec) => spec.batch.ok_or(PrepareError::NoBatch),
-        Err(message) => Err(PrepareError::Buildspec(message)),
+        Err(problem) => Err(PrepareError::Buildspec(problem.to_string())),
     }
 }
 
@@ -603,8 +603,8 @@ impl Resolving<'_> {
 
 /// A buildspec as found for a build, with what its record shows.
 struct FoundBuildspec {
-    /// The buildspec, or the `YAML_FILE_ERROR` message that fails DOWNLOAD_SOURCE.
-    parsed: Result<Buildspec, String>,
+    /// The buildspec, or why DOWNLOAD_SOURCE fails with `YAML_FILE_ERROR`.
+    parsed: Result<Buildspec, BuildspecProblem>,
     warnings: Vec<String>,
     location: BuildspecLocation,
     /// The record's `source.buildspec`: the path, or the inline text.
@@ -635,17 +635,18 @@ fn read_buildspec(primary: &Path, flag: Option<&str>, project: Option<&Project>)
         }
         None => {
             let path = primary.join(&rel);
-            let loaded = if path.is_file() {
-                load_buildspec(&path)
-            } else {
-                Err(LoadError::Read {
-                    path: path.clone(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::NotFound,
-                        "YAML file does not exist",
-                    ),
-                })
-            };
+            if !path.is_file() {
+                return FoundBuildspec {
+                    parsed: Err(BuildspecProblem::Missing {
+                        rel: rel.clone(),
+                        host: path,
+                    }),
+                    warnings: Vec::new(),
+                    location: BuildspecLocation::Source(rel.clone()),
+                    field: Some(rel),
+                };
+            }
+            let loaded = load_buildspec(&path);
             (loaded, BuildspecLocation::Source(rel.clone()), rel)
         }
     };
@@ -657,7 +658,7 @@ fn read_buildspec(primary: &Path, flag: Option<&str>, project: Option<&Project>)
                 .map(|w| w.to_string().replace(": warning: ", ": "))
                 .collect(),
         ),
-        Err(e) => (Err(one_line(&e)), Vec::new()),
+        Err(e) => (Err(BuildspecProblem::Invalid(one_line(&e))), Vec::new()),
     };
     FoundBuildspec {
         parsed,
