@@ -192,20 +192,30 @@ fn projects() -> String {
     fixture("runs/projects.json").display().to_string()
 }
 
+/// Runs `fixtures/runs/<name>` with a new one-commit repository of `files`
+/// as its `Code` source and the fixture projects.
+fn run_with_source(name: &str, files: &[(&str, &str)]) -> (Repo, tempfile::TempDir, Ran) {
+    let src = Repo::new(files);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture(&format!("runs/{name}")),
+        &["--projects", &projects(), "--source", &source],
+    );
+    (src, state, r)
+}
+
 #[test]
 fn artifacts_and_variables_flow_through_concurrent_groups() {
     if !docker_available() {
         return;
     }
-    let src = Repo::new(&[("app.txt", "hello world\n"), ("buildspec.yml", "unused")]);
-    let commit = src.git(&["rev-parse", "HEAD"]);
-    let state = tempfile::tempdir().unwrap();
-    let source = format!("Code={}", src.path());
-    let r = run(
-        state.path(),
-        &fixture("runs/flow.json"),
-        &["--projects", &projects(), "--source", &source],
+    let (src, _state, r) = run_with_source(
+        "flow.json",
+        &[("app.txt", "hello world\n"), ("buildspec.yml", "unused")],
     );
+    let commit = src.git(&["rev-parse", "HEAD"]);
     assert_eq!(r.code, 0, "{}", r.log());
     let record = r.record();
     assert_eq!(record["status"], "Succeeded");
@@ -295,14 +305,7 @@ fn a_failed_action_lets_its_sibling_finish_and_stops_the_rest() {
     if !docker_available() {
         return;
     }
-    let src = Repo::new(&[("app.txt", "hello\n")]);
-    let state = tempfile::tempdir().unwrap();
-    let source = format!("Code={}", src.path());
-    let r = run(
-        state.path(),
-        &fixture("runs/failing.json"),
-        &["--projects", &projects(), "--source", &source],
-    );
+    let (_src, state, r) = run_with_source("failing.json", &[("app.txt", "hello\n")]);
     assert_eq!(r.code, 1, "{}", r.log());
     let record = r.record();
     assert_eq!(record["status"], "Failed");
@@ -584,14 +587,7 @@ fn an_unresolvable_variable_fails_the_action_with_aws_message() {
     if !docker_available() {
         return;
     }
-    let src = Repo::new(&[("app.txt", "hello\n")]);
-    let state = tempfile::tempdir().unwrap();
-    let source = format!("Code={}", src.path());
-    let r = run(
-        state.path(),
-        &fixture("runs/unresolved.json"),
-        &["--projects", &projects(), "--source", &source],
-    );
+    let (_src, _state, r) = run_with_source("unresolved.json", &[("app.txt", "hello\n")]);
     assert_eq!(r.code, 1, "{}", r.log());
     let used = r.action("Use");
     assert_eq!(used["status"], "Failed");

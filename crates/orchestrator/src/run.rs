@@ -158,6 +158,23 @@ impl Shared {
         self.history.save(&record)
     }
 
+    /// Changes one action execution of the record and writes it.
+    fn update_action(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ActionExecution),
+    ) -> Result<(), HistoryError> {
+        self.update(|r| {
+            if let Some(a) = r
+                .action_executions
+                .iter_mut()
+                .find(|a| a.action_execution_id == id)
+            {
+                change(a);
+            }
+        })
+    }
+
     fn execution_id(&self) -> String {
         self.record
             .lock()
@@ -408,15 +425,8 @@ async fn run_action(
         (Err(e), _) => Finished::failed("JobFailed", format!("making a work folder: {e}")),
         (Ok(_), Err(message)) => Finished::failed("ConfigurationError", message),
         (Ok(work), Ok(resolved)) => {
-            let id = action_execution_id.clone();
-            shared.update(|r| {
-                if let Some(a) = r
-                    .action_executions
-                    .iter_mut()
-                    .find(|a| a.action_execution_id == id)
-                {
-                    a.input.resolved_configuration = resolved.configuration.clone();
-                }
+            shared.update_action(&action_execution_id, |a| {
+                a.input.resolved_configuration = resolved.configuration.clone();
             })?;
             perform(&shared, &resolved, &inputs, work.path(), &sink).await
         }
@@ -458,25 +468,18 @@ async fn run_action(
                 .insert(ns.clone(), finished.variables.clone());
         }
     }
-    let id = action_execution_id.clone();
-    shared.update(|r| {
-        if let Some(a) = r
-            .action_executions
-            .iter_mut()
-            .find(|a| a.action_execution_id == id)
-        {
-            a.status = status;
-            a.last_update_time = epoch_now();
-            a.output = ActionOutput {
-                output_artifacts,
-                execution_result: ExecutionResult {
-                    external_execution_id: finished.external_id.clone(),
-                    external_execution_summary: finished.summary.clone(),
-                    error_details: finished.error.clone(),
-                },
-                output_variables: finished.variables.clone(),
-            };
-        }
+    shared.update_action(&action_execution_id, |a| {
+        a.status = status;
+        a.last_update_time = epoch_now();
+        a.output = ActionOutput {
+            output_artifacts,
+            execution_result: ExecutionResult {
+                external_execution_id: finished.external_id.clone(),
+                external_execution_summary: finished.summary.clone(),
+                error_details: finished.error.clone(),
+            },
+            output_variables: finished.variables.clone(),
+        };
     })?;
     shared.events.send(PipelineEventKind::ActionFinished {
         stage,

@@ -114,6 +114,32 @@ fn find_entry(store: &Path, key: &str, fallbacks: &[String]) -> Option<(PathBuf,
     })
 }
 
+/// The cache section and its evaluated keys, unless the section's `action`
+/// says this step (`skip`) is not wanted.
+async fn wanted<'s>(
+    executor: &Executor,
+    spec: &'s Buildspec,
+    state: &StateFiles,
+    skip: CacheAction,
+    events: &EventSink,
+) -> Option<(&'s Cache, String, Vec<String>)> {
+    let cache = spec.cache.as_ref()?;
+    if cache.action == Some(skip) {
+        return None;
+    }
+    match evaluated_keys(executor, spec, state, cache).await {
+        Ok((key, fallbacks)) => Some((cache, key, fallbacks)),
+        Err(e) => {
+            let doing = match skip {
+                CacheAction::Save => "restore",
+                CacheAction::Restore => "save",
+            };
+            events.info(format!("Unable to {doing} cache: {e}"));
+            None
+        }
+    }
+}
+
 /// Restores the entry for this build's key, before INSTALL.
 pub(crate) async fn restore(
     executor: &Executor,
@@ -122,13 +148,10 @@ pub(crate) async fn restore(
     store: &Path,
     events: &EventSink,
 ) {
-    let Some(cache) = &spec.cache else { return };
-    if cache.action == Some(CacheAction::Save) {
+    let Some((cache, key, fallbacks)) =
+        wanted(executor, spec, state, CacheAction::Save, events).await
+    else {
         return;
-    }
-    let (key, fallbacks) = match evaluated_keys(executor, spec, state, cache).await {
-        Ok(keys) => keys,
-        Err(e) => return events.info(format!("Unable to restore cache: {e}")),
     };
     let Some((entry, matched)) = find_entry(store, &key, &fallbacks) else {
         return events.info(format!("Cache miss for key {key}"));
@@ -157,13 +180,9 @@ pub(crate) async fn save(
     store: &Path,
     events: &EventSink,
 ) {
-    let Some(cache) = &spec.cache else { return };
-    if cache.action == Some(CacheAction::Restore) {
+    let Some((cache, key, _)) = wanted(executor, spec, state, CacheAction::Restore, events).await
+    else {
         return;
-    }
-    let (key, _) = match evaluated_keys(executor, spec, state, cache).await {
-        Ok(keys) => keys,
-        Err(e) => return events.info(format!("Unable to save cache: {e}")),
     };
     let target = store.join(entry_name(&key));
     if cache.key.is_some() && target.is_dir() {
