@@ -1,5 +1,6 @@
 //! The `pipelocal` binary: argument parsing and rendering only.
 
+mod approve;
 mod build;
 mod graph;
 mod inspect;

@@ -11,6 +11,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipelocal_orchestrator::events::{ActionLogLine, PipelineEvent, PipelineEventKind};
 use pipelocal_runner::events::LogText;
 
+use crate::approve::ask;
+
 /// Plain lines to a writer.
 pub struct PlainRenderer<W: Write> {
     out: W,
@@ -29,6 +31,9 @@ impl<W: Write> PlainRenderer<W> {
         let text = self.transcript.text(event);
         let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();
+        if let PipelineEventKind::ApprovalRequested(request) = &event.kind {
+            request.answer(tokio::task::block_in_place(|| ask(request)));
+        }
     }
 }
 
@@ -82,6 +87,12 @@ impl LiveRenderer {
                     );
                     bar.finish_with_message(format!("{status:<10} {took:.1}s"));
                 }
+            }
+            PipelineEventKind::ApprovalRequested(request) => {
+                let answer = self
+                    .multi
+                    .suspend(|| tokio::task::block_in_place(|| ask(request)));
+                request.answer(answer);
             }
             PipelineEventKind::ExecutionFinished { .. } => {
                 // The summary says what the status lines said: they go.
@@ -179,6 +190,7 @@ impl Transcript {
                 out.push('\n');
                 out
             }
+            PipelineEventKind::ApprovalRequested(_) => String::new(),
             PipelineEventKind::StageFinished { stage, status } => {
                 format!("== Stage {stage} {status}\n")
             }

@@ -11,10 +11,11 @@ use clap::Args;
 use pipelocal_model::config::{Config, Executor};
 use pipelocal_model::pipeline::load_pipeline;
 use pipelocal_model::project::load_projects;
+use pipelocal_orchestrator::actions::approval::ApprovalPolicy;
 use pipelocal_orchestrator::actions::build::BuildSettings;
 use pipelocal_orchestrator::actions::source::GitContent;
 use pipelocal_orchestrator::events::PipelineEvents;
-use pipelocal_orchestrator::run::{run_pipeline, RunError, RunOptions};
+use pipelocal_orchestrator::run::{run_pipeline, LocalCommands, RunError, RunOptions};
 use pipelocal_orchestrator::status::ExecutionStatus;
 use pipelocal_runner::build::stop_channel;
 use pipelocal_runner::local::ExecutorKind;
@@ -103,6 +104,7 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
         state_dir: args.state_dir.clone(),
         variables: BTreeMap::new(),
         uncommitted: args.uncommitted,
+        ..Config::default()
     };
     let config = flags.over(config);
     let loaded = load_pipeline(&args.pipeline, args.name.as_deref())
@@ -138,6 +140,19 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
             GitContent::WorkingTree
         } else {
             GitContent::Committed
+        },
+        local: LocalCommands {
+            actions: config.actions,
+            functions: config.functions,
+        },
+        approvals: if args.approve {
+            ApprovalPolicy::Approve
+        } else if args.reject {
+            ApprovalPolicy::Reject
+        } else if std::io::stdin().is_terminal() {
+            ApprovalPolicy::Ask
+        } else {
+            ApprovalPolicy::Unanswerable
         },
     })
 }

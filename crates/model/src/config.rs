@@ -38,6 +38,23 @@ pub struct Config {
     /// Git sources with their uncommitted changes (`--uncommitted`).
     #[serde(default)]
     pub uncommitted: bool,
+    /// Actions run by a local command instead of their service, by action
+    /// name or `Stage/Action`: the escape hatch for anything not emulated.
+    #[serde(default)]
+    pub actions: BTreeMap<String, LocalCommand>,
+    /// Lambda functions run by a local command, by `FunctionName`.
+    #[serde(default)]
+    pub functions: BTreeMap<String, LocalCommand>,
+}
+
+/// A local command standing in for an action or a function.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LocalCommand {
+    /// Shell command line; the action's inputs are folders beside it.
+    pub command: String,
+    /// Run it in a container of this image; without one, on the host.
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -85,6 +102,8 @@ impl Config {
             state_dir: self.state_dir.or(lower.state_dir),
             variables: merge(lower.variables, self.variables),
             uncommitted: self.uncommitted || lower.uncommitted,
+            actions: merge(lower.actions, self.actions),
+            functions: merge(lower.functions, self.functions),
         }
     }
 }

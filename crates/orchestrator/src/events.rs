@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use pipelocal_runner::events::BuildEvent;
 use tokio::sync::mpsc;
 
+use crate::actions::approval::ApprovalRequest;
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
 
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub enum PipelineEventKind {
         status: ActionStatus,
         summary: Option<String>,
     },
+    /// A manual approval waits for an answer (with the Ask policy).
+    ApprovalRequested(ApprovalRequest),
     StageFinished {
         stage: String,
         status: StageStatus,

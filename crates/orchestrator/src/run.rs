@@ -9,16 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::join_all;
+use pipelocal_model::config::LocalCommand;
 use pipelocal_model::pipeline::variables::substitute;
 use pipelocal_model::pipeline::{Action, Category, Owner, Pipeline};
 use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
-use pipelocal_runner::events::{EventSink, LogText};
+use pipelocal_runner::events::{BuildEventKind, EventSink, LogText};
 
+use crate::actions::approval::{self, ApprovalOutcome, ApprovalPolicy, ApprovalRequest};
 use crate::actions::build::{
     missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
 };
+use crate::actions::deploy::{emulated, Context};
+use crate::actions::mapped::{lambda_event, mapping, run_mapped, Invocation};
 use crate::actions::source::{ecr_source, is_git_provider, run_source, GitContent, SourceInput};
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::history::{
@@ -43,6 +47,17 @@ pub struct RunOptions {
     pub variables: Vec<(String, String)>,
     /// Which files of git sources are taken (`--uncommitted`).
     pub git_content: GitContent,
+    /// Actions and Lambda functions mapped to local commands.
+    pub local: LocalCommands,
+    /// How manual approvals are answered.
+    pub approvals: ApprovalPolicy,
+}
+
+/// The configuration's `actions:` and `functions:`.
+#[derive(Debug, Clone, Default)]
+pub struct LocalCommands {
+    pub actions: BTreeMap<String, LocalCommand>,
+    pub functions: BTreeMap<String, LocalCommand>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -428,7 +443,7 @@ async fn run_action(
             shared.update_action(&action_execution_id, |a| {
                 a.input.resolved_configuration = resolved.configuration.clone();
             })?;
-            perform(&shared, &resolved, &inputs, work.path(), &sink).await
+            perform(&shared, &stage, &resolved, &inputs, work.path(), &sink).await
         }
     };
     drop(sink);
@@ -559,39 +574,38 @@ fn action_log(
     (sink, task)
 }
 
-/// Does what the action's provider does.
+/// Does what the action's provider does: a local command when the
+/// configuration maps the action, else the provider's emulation.
 async fn perform(
     shared: &Shared,
+    stage: &str,
     action: &Action,
     inputs: &[(String, StoredArtifact)],
     work: &Path,
     sink: &EventSink,
 ) -> Finished {
     let t = &action.action_type_id;
-    if t.category == Category::Source {
+    let opts = &shared.opts;
+    let mapped = mapping(&opts.local.actions, stage, &action.name);
+    if t.category == Category::Source && mapped.is_none() {
         return source_action(shared, action, work, sink).await;
     }
-    let is_build = t.is(Owner::Aws, "CodeBuild");
-    let is_commands = t.is(Owner::Aws, "Commands");
-    if !is_build && !is_commands {
-        return Finished::failed(
-            "ConfigurationError",
-            format!(
-                "{} actions ({}) are not emulated yet: pipelocal stops here",
-                t.category, t
-            ),
-        );
+    if t.is(Owner::Aws, "Manual") && mapped.is_none() {
+        return approval_action(shared, stage, action).await;
     }
     // Inputs are unzipped, refusing entries that escape their folder.
     let mut unpacked = Vec::new();
+    let mut zips = BTreeMap::new();
     for (name, artifact) in inputs {
         let dir = work.join("inputs").join(name);
+        let zip = shared.store.path(&artifact.location);
         if let Err(e) = std::fs::create_dir_all(&dir) {
             return Finished::failed("JobFailed", format!("unpacking {name}: {e}"));
         }
-        if let Err(e) = unzip(&shared.store.path(&artifact.location), &dir) {
+        if let Err(e) = unzip(&zip, &dir) {
             return Finished::failed("JobFailed", format!("input artifact {name}: {e}"));
         }
+        zips.insert(name.clone(), zip);
         unpacked.push(InputArtifact {
             name: name.clone(),
             dir,
@@ -600,21 +614,97 @@ async fn perform(
         });
     }
     let out_dir = work.join("outputs");
-    let settings = &shared.opts.settings;
+    let settings = &opts.settings;
     let stop = shared.stop.clone();
-    let result = if is_build {
-        run_codebuild(
-            settings,
-            action,
-            &action.configuration,
-            &unpacked,
-            &out_dir,
-            sink,
-            stop,
+    let config = &action.configuration;
+    let configuration = serde_json::to_string(config).expect("strings serialize");
+    let function = t
+        .is(Owner::Aws, "Lambda")
+        .then(|| {
+            config
+                .get("FunctionName")
+                .and_then(|f| opts.local.functions.get(f))
+        })
+        .flatten();
+    let result = if let Some(command) = mapped.or(function) {
+        let mut variables = vec![("PIPELOCAL_ACTION_CONFIGURATION".to_string(), configuration)];
+        if function.is_some() && mapped.is_none() {
+            let outputs: Vec<&str> = action.outputs().collect();
+            let job = uuid::Uuid::new_v4().to_string();
+            variables.push((
+                "CODEPIPELINE_JOB".into(),
+                lambda_event(&job, config, &unpacked, &outputs),
+            ));
+            variables.push((
+                "USER_PARAMETERS".into(),
+                config.get("UserParameters").cloned().unwrap_or_default(),
+            ));
+        }
+        let invocation = Invocation {
+            variables,
+            function: function.is_some() && mapped.is_none(),
+        };
+        run_mapped(
+            settings, action, command, invocation, &unpacked, &out_dir, sink, stop,
         )
         .await
-    } else {
+    } else if t.is(Owner::Aws, "CodeBuild") {
+        run_codebuild(settings, action, config, &unpacked, &out_dir, sink, stop).await
+    } else if t.is(Owner::Aws, "Commands") {
         run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
+    } else if t.is(Owner::Aws, "Lambda") {
+        let name = config.get("FunctionName").cloned().unwrap_or_default();
+        return Finished {
+            status: Some(ActionStatus::Succeeded),
+            summary: Some(format!(
+                "Recorded an invocation of {name} with UserParameters {:?} (not run: map it to a local command under `functions: {{{name}: {{command: ...}}}}` in .pipelocal.yml)",
+                config.get("UserParameters").map(String::as_str).unwrap_or("")
+            )),
+            ..Finished::default()
+        };
+    } else if let Some(emulate) = emulated(action) {
+        let cx = Context {
+            action,
+            config,
+            inputs: &unpacked,
+            input_zips: &zips,
+            state_dir: &settings.state_dir,
+            out_dir: &out_dir,
+        };
+        if let Err(e) = std::fs::create_dir_all(&out_dir) {
+            return Finished::failed("JobFailed", e.to_string());
+        }
+        return match emulate(&cx) {
+            Ok(done) => {
+                for line in &done.lines {
+                    note(sink, line.clone());
+                }
+                note(sink, done.summary.clone());
+                Finished {
+                    status: Some(ActionStatus::Succeeded),
+                    summary: Some(done.summary),
+                    outputs: done
+                        .outputs
+                        .into_iter()
+                        .map(|(n, z)| (n, z, None))
+                        .collect(),
+                    variables: done.variables,
+                    ..Finished::default()
+                }
+            }
+            Err(message) => {
+                note(sink, message.clone());
+                Finished::failed("JobFailed", message)
+            }
+        };
+    } else {
+        return Finished::failed(
+            "ConfigurationError",
+            format!(
+                "{t} actions are not emulated: map this one to a local command in .pipelocal.yml (actions: {{{stage}/{}: {{command: ..., image: ...}}}})",
+                action.name
+            ),
+        );
     };
     let outcome = match result {
         Ok(o) => o,
@@ -642,6 +732,62 @@ async fn perform(
         outputs,
         variables: outcome.variables,
     }
+}
+
+/// A manual approval: answered by the run's policy, or by a person within
+/// the action's timeout.
+async fn approval_action(shared: &Shared, stage: &str, action: &Action) -> Finished {
+    let config = &action.configuration;
+    let outcome = match shared.opts.approvals {
+        ApprovalPolicy::Approve => ApprovalOutcome::Approved("--approve".into()),
+        ApprovalPolicy::Reject => ApprovalOutcome::Rejected("--reject".into()),
+        ApprovalPolicy::Unanswerable => ApprovalOutcome::Unanswerable,
+        ApprovalPolicy::Ask => {
+            let wait = approval::timeout(action.timeout_in_minutes);
+            let (request, answer) = ApprovalRequest::new(
+                stage,
+                &action.name,
+                config.get("CustomData").cloned(),
+                config.get("ExternalEntityLink").cloned(),
+                wait,
+            );
+            shared
+                .events
+                .send(PipelineEventKind::ApprovalRequested(request));
+            let mut stop = shared.stop.clone();
+            tokio::select! {
+                answer = answer => match answer {
+                    Ok(a) if a.approved => ApprovalOutcome::Approved(a.comment),
+                    Ok(a) => ApprovalOutcome::Rejected(a.comment),
+                    Err(_) => ApprovalOutcome::Unanswerable,
+                },
+                _ = tokio::time::sleep(wait) => ApprovalOutcome::TimedOut(wait),
+                _ = stop.stopped() => {
+                    return Finished {
+                        status: Some(ActionStatus::Abandoned),
+                        summary: Some("Stopped while waiting for approval".into()),
+                        ..Finished::default()
+                    };
+                }
+            }
+        }
+    };
+    let summary = outcome.summary();
+    match outcome {
+        ApprovalOutcome::Approved(_) => Finished {
+            status: Some(ActionStatus::Succeeded),
+            summary: Some(summary),
+            ..Finished::default()
+        },
+        _ => Finished::failed("JobFailed", summary),
+    }
+}
+
+/// A line of the orchestrator's own in an action's log (no `[Container]`:
+/// no container said it).
+fn note(sink: &EventSink, text: impl Into<String>) {
+    let text = sink.masker().mask(&text.into());
+    sink.send(BuildEventKind::Output(format!("{text}\n")));
 }
 
 /// `<state-dir>/work`, made if missing.
@@ -705,8 +851,8 @@ async fn source_action(
         Ok(out) => out,
         Err(message) => return Finished::failed("ConfigurationError", message),
     };
-    for note in &out.notes {
-        sink.info(note.clone());
+    for line in &out.notes {
+        note(sink, line.clone());
     }
     if is_git_provider(action) || t.is(Owner::Aws, "S3") || t.is(Owner::Aws, "ECR") {
         let summary = out.revision_summary.clone();

@@ -105,8 +105,12 @@ pub async fn run_codebuild(
         Some(p) => p.as_str(),
         None => inputs.first().map(|i| i.name.as_str()).unwrap_or_default(),
     };
+    let target = Target {
+        executor: settings.executor,
+        out_dir,
+    };
     run(
-        settings, action, project, overrides, primary, inputs, out_dir, events, stop,
+        settings, action, project, overrides, primary, inputs, target, events, stop,
     )
     .await
 }
@@ -136,7 +140,7 @@ pub async fn run_commands(
         };
         spec["artifacts"] = serde_json::json!({ "files": files });
     }
-    let variables: Vec<serde_json::Value> = action
+    let variables = action
         .environment_variables
         .iter()
         .flatten()
@@ -147,19 +151,52 @@ pub async fn run_commands(
             }})
         })
         .collect();
-    let image = settings
-        .default_image
-        .clone()
-        .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
-    // JSON is YAML: the buildspec needs no YAML writer.
+    let script = Script {
+        project_name: "codepipeline-commands",
+        spec,
+        image: settings
+            .default_image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
+        variables,
+        executor: settings.executor,
+    };
+    run_script(settings, action, script, inputs, out_dir, events, stop).await
+}
+
+/// A build pipelocal writes itself: a Commands action, or an action mapped
+/// to a local command.
+pub struct Script {
+    pub project_name: &'static str,
+    /// The buildspec, as JSON (which is YAML: no YAML writer is needed).
+    pub spec: serde_json::Value,
+    pub image: String,
+    /// Project environment variables (`{name, value, type}`).
+    pub variables: Vec<serde_json::Value>,
+    pub executor: ExecutorKind,
+}
+
+pub async fn run_script(
+    settings: &BuildSettings,
+    action: &Action,
+    script: Script,
+    inputs: &[InputArtifact],
+    out_dir: &Path,
+    events: &EventSink,
+    stop: StopSignal,
+) -> Result<BuildOutcome, String> {
     let project: Project = serde_json::from_value(serde_json::json!({
-        "name": "codepipeline-commands",
-        "source": { "type": "CODEPIPELINE", "buildspec": format!("{spec}\n") },
+        "name": script.project_name,
+        "source": { "type": "CODEPIPELINE", "buildspec": format!("{}\n", script.spec) },
         "artifacts": { "type": "CODEPIPELINE" },
-        "environment": { "type": "LINUX_CONTAINER", "image": image, "computeType": "BUILD_GENERAL1_SMALL", "environmentVariables": variables },
+        "environment": { "type": "LINUX_CONTAINER", "image": script.image, "computeType": "BUILD_GENERAL1_SMALL", "environmentVariables": script.variables },
     }))
     .map_err(|e| e.to_string())?;
     let primary = inputs.first().map(|i| i.name.clone()).unwrap_or_default();
+    let target = Target {
+        executor: script.executor,
+        out_dir,
+    };
     run(
         settings,
         action,
@@ -167,11 +204,17 @@ pub async fn run_commands(
         Vec::new(),
         &primary,
         inputs,
-        out_dir,
+        target,
         events,
         stop,
     )
     .await
+}
+
+/// Where a build runs and where its artifacts go.
+struct Target<'a> {
+    executor: ExecutorKind,
+    out_dir: &'a Path,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -182,14 +225,36 @@ async fn run(
     overrides: Vec<EnvironmentVariable>,
     primary: &str,
     inputs: &[InputArtifact],
-    out_dir: &Path,
+    target: Target<'_>,
     events: &EventSink,
     stop: StopSignal,
 ) -> Result<BuildOutcome, String> {
+    let out_dir = target.out_dir;
     project.environment.image = settings.image(&project.environment.image);
-    let main = inputs.iter().find(|i| i.name == primary).ok_or_else(|| {
-        format!("PrimarySource '{primary}' is not an input artifact of the action")
-    })?;
+    // An action with no input still needs a CODEBUILD_SRC_DIR: an empty one.
+    let empty;
+    let main = match inputs.iter().find(|i| i.name == primary) {
+        Some(main) => main,
+        None if inputs.is_empty() => {
+            let dir = out_dir.with_file_name("empty-source");
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            empty = InputArtifact {
+                name: "empty".into(),
+                dir,
+                location: crate::store::S3Location {
+                    bucket: String::new(),
+                    key: String::new(),
+                },
+                revision: None,
+            };
+            &empty
+        }
+        None => {
+            return Err(format!(
+                "PrimarySource '{primary}' is not an input artifact of the action"
+            ))
+        }
+    };
     let secondary: Vec<&InputArtifact> = inputs.iter().filter(|i| i.name != primary).collect();
     let sources = SourceVersions {
         source_version: Some(main.location.arn()),
@@ -217,7 +282,7 @@ async fn run(
         project_file: None,
         project_name: None,
         timeout: None,
-        executor: settings.executor,
+        executor: target.executor,
         state_dir: settings.state_dir.clone(),
         no_cache: false,
         batch: None,
@@ -229,7 +294,7 @@ async fn run(
         }),
     };
     let prepared = prepare(&input).map_err(|e| e.to_string())?;
-    let mut executor = make_executor(settings.executor, prepared.environment.clone())
+    let mut executor = make_executor(target.executor, prepared.environment.clone())
         .await
         .map_err(|e| e.to_string())?;
     let record = run_build(&mut executor, &prepared.request, events, stop)

@@ -1,4 +1,7 @@
 //! What each kind of action does locally.
 
+pub mod approval;
 pub mod build;
+pub mod deploy;
+pub mod mapped;
 pub mod source;

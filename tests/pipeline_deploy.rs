@@ -1,0 +1,413 @@
+//! Deploy, invoke and approval actions in `pipelocal run`: what each checks,
+//! what it writes or records, local commands standing in for functions and
+//! custom actions, and approvals by flag and on a terminal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{docker_available, fixture, repo};
+use serde_json::Value;
+
+const TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Env: {Type: String}
+  Bucket: {Type: String}
+  Size: {Type: String}
+  Region: {Type: String, Default: us-east-1}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+Outputs:
+  Endpoint:
+    Value: https://app.example.com
+  TopicArn:
+    Value: !Ref Topic
+";
+
+const APPSPEC: &str = "version: 0.0
+os: linux
+files:
+  - source: /
+    destination: /srv/app
+hooks:
+  AfterInstall:
+    - location: scripts/restart.sh
+      timeout: 60
+";
+
+fn good_files() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("index.html", "<h1>hello</h1>\n"),
+        (
+            "imagedefinitions.json",
+            r#"[{"name": "web", "imageUri": "pipelocal/busybox"}]"#,
+        ),
+        ("template.yaml", TEMPLATE),
+        ("params.json", r#"{"size": "large"}"#),
+        ("appspec.yml", APPSPEC),
+        ("scripts/restart.sh", "echo restarted\n"),
+    ]
+}
+
+const LOCAL_COMMANDS: &str = r#"functions:
+  notify:
+    command: 'echo "notified $USER_PARAMETERS"; echo "{\"outputVariables\": {\"Sent\": \"yes\"}}"'
+actions:
+  Deploy/Custom:
+    command: 'mkdir -p outputs/CustomOut && cp index.html outputs/CustomOut/page.html && echo "config $PIPELOCAL_ACTION_CONFIGURATION"'
+"#;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    state: tempfile::TempDir,
+    _src: tempfile::TempDir,
+    _config: tempfile::TempDir,
+}
+
+impl Run {
+    fn record(&self) -> Value {
+        let dir = self.state.path().join("pipelines");
+        let path = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .flatten()
+            .find(|e| e.file_name() == "execution.json")
+            .expect("an execution record");
+        serde_json::from_str(&std::fs::read_to_string(path.path()).unwrap()).unwrap()
+    }
+
+    fn action(&self, name: &str) -> Value {
+        self.record()["actionExecutions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["actionName"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    fn summary(&self, name: &str) -> String {
+        self.action(name)["output"]["executionResult"]["externalExecutionSummary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn artifact_text(&self, action: &str, output: &str, file: &str) -> String {
+        let a = self.action(action);
+        let art = a["output"]["outputArtifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == output)
+            .unwrap_or_else(|| panic!("{action} has no output {output}: {a}"))
+            .clone();
+        let path = self
+            .state
+            .path()
+            .join("s3")
+            .join(art["s3location"]["bucket"].as_str().unwrap())
+            .join(art["s3location"]["key"].as_str().unwrap());
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(file).unwrap(), &mut text).unwrap();
+        text
+    }
+
+    fn log(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A one-commit repository of `files`.
+fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "deploy files",
+        ],
+    ] {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    dir
+}
+
+/// Runs `pipeline` with a repository of `files` as its source; `wrap` may put
+/// the command line inside another (a pseudo-terminal).
+fn run_deploy(pipeline: &Path, files: &[(&str, &str)], extra: &[&str], stdin: Option<&str>) -> Run {
+    let src = git_repo(files);
+    let state = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let config_file = config.path().join("config.yml");
+    std::fs::write(&config_file, LOCAL_COMMANDS).unwrap();
+    let source = format!("Code={}", src.path().display());
+    let mut args: Vec<String> = vec![
+        env!("CARGO_BIN_EXE_pipelocal").into(),
+        "run".into(),
+        pipeline.display().to_string(),
+        "--source".into(),
+        source,
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut cmd = match stdin {
+        // `script` gives the run a terminal: stdin and stdout are a pseudo-terminal.
+        Some(_) => {
+            let line = args
+                .iter()
+                .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mut c = Command::new("script");
+            c.args(["-q", "-e", "-c", &line, "/dev/null"]);
+            c
+        }
+        None => {
+            let mut c = Command::new(&args[0]);
+            c.args(&args[1..]);
+            c
+        }
+    };
+    cmd.current_dir(repo())
+        .env("PIPELOCAL_CONFIG", &config_file)
+        .env("PIPELOCAL_STATE_DIR", state.path())
+        .env("PIPELOCAL_EXECUTOR", "docker")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            // Give the prompt time to appear before answering it.
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            input.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        state,
+        _src: src,
+        _config: config,
+    }
+}
+
+fn deploy_pipeline() -> PathBuf {
+    fixture("runs/deploy.json")
+}
+
+#[test]
+fn every_deploy_and_invoke_action_does_what_it_can_locally() {
+    if !docker_available() {
+        return;
+    }
+    let r = run_deploy(&deploy_pipeline(), &good_files(), &["--approve"], None);
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert_eq!(r.summary("Gate"), "Approved: --approve");
+
+    // S3: extracted into the local bucket, or the zip as one object.
+    let bucket = r.state.path().join("s3/site-bucket");
+    assert_eq!(
+        std::fs::read_to_string(bucket.join("v1/index.html")).unwrap(),
+        "<h1>hello</h1>\n"
+    );
+    let bundle = std::fs::File::open(bucket.join("bundles/app.zip")).unwrap();
+    assert!(zip::ZipArchive::new(bundle)
+        .unwrap()
+        .by_name("appspec.yml")
+        .is_ok());
+
+    assert_eq!(
+        r.summary("Service"),
+        "Would update service web in cluster main: web=pipelocal/busybox"
+    );
+
+    // CloudFormation: parameters from overrides, Fn::GetParam and Fn::GetArtifactAtt.
+    assert!(
+        r.summary("Stack")
+            .starts_with("Would create or update stack app from template.yaml"),
+        "{}",
+        r.summary("Stack")
+    );
+    assert!(
+        r.stdout.contains("[Deploy/Stack] parameter Size = large"),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("[Deploy/Stack] parameter Bucket = flow-artifacts"));
+    let outputs: Value =
+        serde_json::from_str(&r.artifact_text("Stack", "StackOut", "outputs.json")).unwrap();
+    assert_eq!(outputs["Endpoint"], "https://app.example.com");
+    assert_eq!(
+        r.action("Stack")["output"]["outputVariables"]["Endpoint"],
+        "https://app.example.com"
+    );
+
+    assert_eq!(r.summary("Hosts"), "Would deploy Src to app/hosts");
+    assert!(r
+        .stdout
+        .contains("[Deploy/Hosts] AfterInstall: scripts/restart.sh"));
+    assert!(
+        r.summary("Flow")
+            .starts_with("Recorded a start of arn:aws:states"),
+        "{}",
+        r.summary("Flow")
+    );
+
+    // A Lambda mapped to a local command gets its UserParameters (a variable
+    // of an earlier action) and gives output variables.
+    assert!(
+        r.stdout
+            .contains("[Deploy/Notify] notified https://app.example.com"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.action("Notify")["output"]["outputVariables"]["Sent"],
+        "yes"
+    );
+    assert!(r
+        .summary("Record")
+        .starts_with("Recorded an invocation of unmapped-function"));
+
+    // The escape hatch: a custom action run by a local command, its output collected.
+    assert_eq!(
+        r.artifact_text("Custom", "CustomOut", "page.html"),
+        "<h1>hello</h1>\n"
+    );
+    assert!(
+        r.stdout
+            .contains("config {\"ProjectName\":\"legacy-deploy\"}"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn broken_deploy_inputs_fail_the_way_aws_would() {
+    if !docker_available() {
+        return;
+    }
+    let mut files = good_files();
+    files.retain(|(n, _)| {
+        *n != "template.yaml" && *n != "imagedefinitions.json" && *n != "scripts/restart.sh"
+    });
+    files.push((
+        "imagedefinitions.json",
+        r#"[{"name": "web", "imageURI": "pipelocal/busybox"}]"#,
+    ));
+    let r = run_deploy(&deploy_pipeline(), &files, &["--approve"], None);
+    assert_eq!(r.code, 1, "{}", r.log());
+    let failed = |name: &str| {
+        let a = r.action(name);
+        assert_eq!(a["status"], "Failed", "{name}: {a}");
+        a["output"]["executionResult"]["errorDetails"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        failed("Service"),
+        "imagedefinitions.json: entry 1 has no \"imageUri\" string"
+    );
+    assert_eq!(
+        failed("Stack"),
+        "template.yaml does not exist in input artifact Src"
+    );
+    assert_eq!(
+        failed("Hosts"),
+        "appspec.yml: the AfterInstall hook script scripts/restart.sh is not in the bundle"
+    );
+    // Siblings finish; the next run-order group never starts.
+    assert_eq!(r.action("Site")["status"], "Succeeded");
+    assert!(r.action("Notify").is_null());
+}
+
+#[test]
+fn a_template_path_naming_an_artifact_that_is_not_an_input_stops_before_running() {
+    let text = std::fs::read_to_string(deploy_pipeline()).unwrap();
+    let broken = text.replace("Src::template.yaml", "BuildOutput::template.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pipeline.json");
+    std::fs::write(&file, broken).unwrap();
+    let r = run_deploy(&file, &good_files(), &["--approve"], None);
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(r.stderr.contains("BuildOutput"), "{}", r.stderr);
+    assert!(!r.state.path().join("pipelines").exists());
+}
+
+#[test]
+fn approvals_by_flag_without_a_terminal_and_on_a_terminal() {
+    if !docker_available() {
+        return;
+    }
+    let r = run_deploy(&deploy_pipeline(), &good_files(), &["--reject"], None);
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert_eq!(r.summary("Gate"), "Rejected: --reject");
+    assert!(
+        r.action("Site").is_null(),
+        "the Deploy stage started after a rejection"
+    );
+
+    let r = run_deploy(&deploy_pipeline(), &good_files(), &[], None);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.summary("Gate"),
+        "a manual approval needs an answer: run on a terminal, or pass --approve or --reject"
+    );
+
+    // On a terminal the approval shows CustomData (with its variable resolved)
+    // and the link, and takes an answer and a comment.
+    let r = run_deploy(
+        &deploy_pipeline(),
+        &good_files(),
+        &[],
+        Some("y\nlooks good\n"),
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(
+        r.stdout.contains("Approval needed: Approve/Gate"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("CustomData: Ship commit "),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("ExternalEntityLink: https://example.com/review"));
+    let gate = r.action("Gate");
+    assert_eq!(gate["status"], "Succeeded");
+    assert_eq!(r.summary("Gate"), "Approved: looks good");
+    assert!(gate["lastUpdateTime"].as_f64().unwrap() >= gate["startTime"].as_f64().unwrap());
+}
