@@ -43,6 +43,9 @@ enum Command {
     /// Exit 0 when the execution succeeds, 1 when it fails or is stopped, 2
     /// when it could not start.
     Run(Box<run::RunArgs>),
+    /// Retry a failed stage of an execution, in the same execution, as
+    /// retry-stage-execution does: the stages before it are not run again.
+    Retry(Box<run::RetryArgs>),
     /// The state of a pipeline, as `aws codepipeline get-pipeline-state` shows it.
     State {
         /// A pipeline name or definition file; default the only pipeline run here.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build(args) => build::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Retry(args) => run::retry(&args),
         Command::State {
             pipeline,
             json,

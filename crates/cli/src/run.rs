@@ -4,17 +4,20 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use pipelocal_model::config::{Config, Executor};
 use pipelocal_model::pipeline::load_pipeline;
+use pipelocal_model::pipeline::Pipeline;
 use pipelocal_model::project::load_projects;
 use pipelocal_orchestrator::actions::approval::ApprovalPolicy;
 use pipelocal_orchestrator::actions::build::BuildSettings;
 use pipelocal_orchestrator::actions::source::GitContent;
 use pipelocal_orchestrator::events::PipelineEvents;
+use pipelocal_orchestrator::history::History;
+use pipelocal_orchestrator::resume::{base_execution, retry_stage, RetryMode, Start};
 use pipelocal_orchestrator::run::{run_pipeline, LocalCommands, RunError, RunOptions};
 use pipelocal_orchestrator::status::ExecutionStatus;
 use pipelocal_runner::build::stop_channel;
@@ -30,6 +33,44 @@ pub struct RunArgs {
     /// Pipeline JSON (get-pipeline output, create-pipeline input or the bare
     /// pipeline), or a CloudFormation / CDK template holding one.
     pipeline: PathBuf,
+    /// Start at this stage, with the artifacts and variables of an earlier
+    /// execution (--execution, default the newest): nothing before it runs.
+    #[arg(long = "from-stage", value_name = "STAGE", conflicts_with = "only")]
+    from_stage: Option<String>,
+    /// Run one action (`Action` or `Stage/Action`) with its inputs from an
+    /// earlier execution (--execution, default the newest).
+    #[arg(long, value_name = "ACTION")]
+    only: Option<String>,
+    /// The execution whose artifacts --from-stage or --only reuse.
+    #[arg(long, value_name = "ID")]
+    execution: Option<String>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// `pipelocal retry`: a failed stage of an execution again, in the same execution.
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    execution_id: String,
+    /// The stage to retry; default the execution's failed or stopped stage.
+    #[arg(long)]
+    stage: Option<String>,
+    /// Re-run the failed (and abandoned) actions, or every action of the stage.
+    #[arg(long, value_enum, default_value_t = RetryModeArg::FailedActions)]
+    mode: RetryModeArg,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RetryModeArg {
+    FailedActions,
+    AllActions,
+}
+
+/// The settings `run` and `retry` share (each also a configuration key).
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
     /// Which pipeline, when the template holds several.
     #[arg(long)]
     name: Option<String>,
@@ -85,8 +126,17 @@ fn name_value(text: &str) -> Result<(String, String), String> {
 }
 
 /// The configuration files, then the flags on top.
-fn options(args: &RunArgs) -> Result<RunOptions, String> {
-    let config = load_config()?;
+fn options(
+    pipeline: &Path,
+    args: &SettingsArgs,
+    recorded: Option<Config>,
+) -> Result<RunOptions, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("the current folder: {e}"))?;
+    let mut config = load_config()?;
+    // A retry runs with the settings of the run it retries, over the files'.
+    if let Some(recorded) = recorded {
+        config = recorded.over(config);
+    }
     let flags = Config {
         default_image: args.default_image.clone(),
         image_map: args.image_map.iter().cloned().collect(),
@@ -106,15 +156,16 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
         uncommitted: args.uncommitted,
         ..Config::default()
     };
-    let config = flags.over(config);
-    let loaded = load_pipeline(&args.pipeline, args.name.as_deref())
+    let config = flags.absolute(&cwd).over(config);
+    let kept = config.clone();
+    let loaded = load_pipeline(pipeline, args.name.as_deref())
         .and_then(|l| l.into_valid())
         .map_err(|e| e.summary())?;
     let mut projects = loaded.projects.clone();
     for file in &config.projects {
         projects.extend(load_projects(file).map_err(|e| e.summary())?);
     }
-    let workdir = std::env::current_dir().map_err(|e| format!("the current folder: {e}"))?;
+    let workdir = cwd;
     let mut variables: Vec<(String, String)> = config.variables.clone().into_iter().collect();
     variables.extend(args.variables.iter().cloned());
     Ok(RunOptions {
@@ -145,6 +196,7 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
             actions: config.actions,
             functions: config.functions,
         },
+        config: kept,
         approvals: if args.approve {
             ApprovalPolicy::Approve
         } else if args.reject {
@@ -158,11 +210,82 @@ fn options(args: &RunArgs) -> Result<RunOptions, String> {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    let plain = args.plain;
-    let opts = match options(args) {
+    let opts = match options(&args.pipeline, &args.settings, None) {
         Ok(o) => o,
         Err(e) => return unusable(e),
     };
+    let history = History::new(&opts.settings.state_dir);
+    let name = opts.pipeline.name.clone();
+    let base = || base_execution(&history, &name, args.execution.as_deref());
+    let start = if let Some(stage) = &args.from_stage {
+        base().map(|base| Start::FromStage {
+            stage: stage.clone(),
+            base: Box::new(base),
+        })
+    } else if let Some(only) = &args.only {
+        only_action(&opts.pipeline, only).and_then(|(stage, action)| {
+            base().map(|base| Start::Only {
+                stage,
+                action,
+                base: Box::new(base),
+            })
+        })
+    } else {
+        Ok(Start::Fresh)
+    };
+    match start {
+        Ok(start) => execute(opts, start, args.settings.plain),
+        Err(e) => unusable(e),
+    }
+}
+
+pub fn retry(args: &RetryArgs) -> ExitCode {
+    let state_dir = match args.settings.state_dir.clone() {
+        Some(d) => Ok(d),
+        None => load_config().map(|c| c.state_dir.unwrap_or_else(|| PathBuf::from(".pipelocal"))),
+    };
+    let record = match state_dir.map(|d| History::new(&d).find(&args.execution_id)) {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return unusable(e),
+        Err(e) => return unusable(e),
+    };
+    let opts = match options(
+        Path::new(&record.pipeline_file),
+        &args.settings,
+        Some(record.settings.clone()),
+    ) {
+        Ok(o) => o,
+        Err(e) => return unusable(e),
+    };
+    let history = History::new(&opts.settings.state_dir);
+    let stage = match retry_stage(&history, &opts.pipeline, &record, args.stage.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return unusable(e),
+    };
+    let start = Start::Retry {
+        stage,
+        mode: match args.mode {
+            RetryModeArg::FailedActions => RetryMode::FailedActions,
+            RetryModeArg::AllActions => RetryMode::AllActions,
+        },
+        execution: Box::new(record),
+    };
+    execute(opts, start, args.settings.plain)
+}
+
+/// `Action` or `Stage/Action` of the pipeline.
+fn only_action(p: &Pipeline, text: &str) -> Result<(String, String), RunError> {
+    let found = p
+        .actions()
+        .find(|(s, a)| a.name == text || format!("{}/{}", s.name, a.name) == text);
+    found
+        .map(|(s, a)| (s.name.clone(), a.name.clone()))
+        .ok_or_else(|| {
+            RunError::Unusable(format!("--only {text}: the pipeline has no such action"))
+        })
+}
+
+fn execute(opts: RunOptions, start: Start, plain: bool) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
@@ -189,7 +312,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
             eprintln!("pipelocal: stopping ({reason}): running actions are abandoned");
             stop.stop();
         });
-        let result = run_pipeline(opts, events, signal).await;
+        let result = run_pipeline(opts, start, events, signal).await;
         let _ = printer.await;
         match result {
             Ok(record) if record.status == ExecutionStatus::Succeeded => ExitCode::SUCCESS,

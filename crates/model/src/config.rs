@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
 use crate::locate::DocPath;
 use crate::problem::LoadError;
 
 /// One configuration file, its paths made relative to where it lies.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Config {
     /// The image of builds whose project names none, and of Commands actions.
@@ -48,7 +48,7 @@ pub struct Config {
 }
 
 /// A local command standing in for an action or a function.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LocalCommand {
     /// Shell command line; the action's inputs are folders beside it.
@@ -57,7 +57,7 @@ pub struct LocalCommand {
     pub image: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Executor {
     Docker,
@@ -65,6 +65,21 @@ pub enum Executor {
 }
 
 impl Config {
+    /// The same settings with every path absolute (against `base`), so they
+    /// still mean the same files from another folder.
+    pub fn absolute(mut self, base: &Path) -> Config {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        self.projects.iter_mut().for_each(fix);
+        self.sources.values_mut().for_each(fix);
+        self.secrets_file.iter_mut().for_each(fix);
+        self.state_dir.iter_mut().for_each(fix);
+        self
+    }
+
     /// Reads a configuration file; an empty file is an empty configuration.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
         let doc = Document::read(path)?;
@@ -72,21 +87,11 @@ impl Config {
             serde_json::Value::Null => return Ok(Config::default()),
             v => v.clone(),
         };
-        let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
             let at = DocPath::root().join_serde(e.path());
             LoadError::invalid(doc.error(&at, e.inner().to_string()))
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let rebase = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        };
-        config.projects.iter_mut().for_each(rebase);
-        config.sources.values_mut().for_each(rebase);
-        config.secrets_file.iter_mut().for_each(rebase);
-        config.state_dir.iter_mut().for_each(rebase);
-        Ok(config)
+        Ok(config.absolute(path.parent().unwrap_or(Path::new("."))))
     }
 
     /// `self` over `lower`: scalars from `self` when set, maps merged with

@@ -38,6 +38,24 @@ pub struct SourceRevision {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct ArtifactRevision {
+    pub name: String,
+    pub revision_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageRetry {
+    pub stage_name: String,
+    /// `FAILED_ACTIONS` or `ALL_ACTIONS`.
+    pub retry_mode: String,
+    /// `ManualStageRetry` or `AutomatedStageRetry`.
+    pub trigger: String,
+    pub time: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StageExecution {
     pub stage_name: String,
     pub status: StageStatus,
@@ -136,6 +154,16 @@ pub struct ExecutionRecord {
     pub execution_type: String,
     pub variables: Vec<ResolvedVariable>,
     pub source_revisions: Vec<SourceRevision>,
+    /// The revision (a commit, an object version) each artifact carries.
+    #[serde(default)]
+    pub artifact_revisions: Vec<ArtifactRevision>,
+    /// The settings the execution ran with (projects, images, sources, ...),
+    /// so a retry uses the same.
+    #[serde(default)]
+    pub settings: pipelocal_model::config::Config,
+    /// Retries of stages of this execution (`pipelocal retry`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage_retries: Vec<StageRetry>,
     pub stages: Vec<StageExecution>,
     pub action_executions: Vec<ActionExecution>,
     /// The definition file the execution ran.

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod events;
 pub mod history;
 pub mod plan;
+pub mod resume;
 pub mod run;
 pub mod state;
 pub mod status;

@@ -27,10 +27,11 @@ use crate::actions::source::{ecr_source, is_git_provider, run_source, GitContent
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::history::{
     epoch_now, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord, ArtifactDetail,
-    ErrorDetails, ExecutionRecord, ExecutionResult, History, HistoryError, ResolvedVariable,
-    SourceRevision, StageExecution, Trigger,
+    ArtifactRevision, ErrorDetails, ExecutionRecord, ExecutionResult, History, HistoryError,
+    ResolvedVariable, SourceRevision, StageExecution, StageRetry, Trigger,
 };
 use crate::plan::Plan;
+use crate::resume::{seed, Start};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
 use crate::store::{ArtifactStore, S3Location};
 
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub local: LocalCommands,
     /// How manual approvals are answered.
     pub approvals: ApprovalPolicy,
+    /// The settings as given (configuration and flags), kept in the record.
+    pub config: pipelocal_model::config::Config,
 }
 
 /// The configuration's `actions:` and `functions:`.
@@ -128,8 +131,9 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
             )));
         }
     }
-    for (_, a) in p.actions() {
-        if a.action_type_id.is(Owner::Aws, "CodeBuild") {
+    for (stage, a) in p.actions() {
+        let mapped = mapping(&opts.local.actions, &stage.name, &a.name).is_some();
+        if a.action_type_id.is(Owner::Aws, "CodeBuild") && !mapped {
             let name = a.config("ProjectName").unwrap_or_default();
             let has_refs = name.contains("#{");
             if !has_refs && opts.settings.project(name).is_none() {
@@ -199,14 +203,25 @@ impl Shared {
     }
 }
 
-/// Runs the pipeline to its end (or until stopped) and returns the final record.
+/// Runs the pipeline from `start` to its end (or until stopped) and returns
+/// the final record.
 pub async fn run_pipeline(
     opts: RunOptions,
+    start: Start,
     events: PipelineEvents,
     stop: StopSignal,
 ) -> Result<ExecutionRecord, RunError> {
     let variables = preflight(&opts)?;
     let p = &opts.pipeline;
+    if let Some(first) = start.first_stage() {
+        if !p.stages.iter().any(|s| s.name == first) {
+            let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+            return Err(RunError::Unusable(format!(
+                "the pipeline has no stage {first} (its stages: {})",
+                names.join(", ")
+            )));
+        }
+    }
     let bucket = p
         .artifact_store
         .as_ref()
@@ -218,40 +233,47 @@ pub async fn run_pipeline(
         })
         .unwrap_or_else(|| "pipelocal-artifacts".into());
     let now = epoch_now();
-    let record = ExecutionRecord {
-        pipeline_name: p.name.clone(),
-        pipeline_version: p.version.unwrap_or(1),
-        pipeline_execution_id: uuid::Uuid::new_v4().to_string(),
-        status: ExecutionStatus::InProgress,
-        status_summary: None,
-        start_time: now,
-        last_update_time: now,
-        trigger: Trigger {
-            trigger_type: "StartPipelineExecution".into(),
-            trigger_detail: "pipelocal run".into(),
-        },
-        execution_mode: p.execution_mode().as_str().into(),
-        execution_type: "STANDARD".into(),
-        variables,
-        source_revisions: Vec::new(),
-        stages: Vec::new(),
-        action_executions: Vec::new(),
-        pipeline_file: p.origin.file.display().to_string(),
-        stage_names: p.stages.iter().map(|s| s.name.clone()).collect(),
-        stage_actions: p
-            .stages
-            .iter()
-            .map(|s| s.actions.iter().map(|a| a.name.clone()).collect())
-            .collect(),
+    let record = match &start {
+        Start::Retry {
+            execution,
+            stage,
+            mode,
+        } => {
+            let mut r = (**execution).clone();
+            r.status = ExecutionStatus::InProgress;
+            r.status_summary = None;
+            r.stage_retries.push(StageRetry {
+                stage_name: stage.clone(),
+                retry_mode: mode.as_str().into(),
+                trigger: "ManualStageRetry".into(),
+                time: now,
+            });
+            r
+        }
+        _ => new_record(&opts.config, p, variables, &opts.variables, &start, now),
     };
+    let (seeded, namespaces) = start.base().map(seed).unwrap_or_default();
     let history = History::new(&opts.settings.state_dir);
     history.save(&record)?;
     let shared = Arc::new(Shared {
         store: ArtifactStore::new(&opts.settings.state_dir, &bucket),
         history,
         record: Mutex::new(record.clone()),
-        artifacts: Mutex::default(),
-        namespaces: Mutex::default(),
+        artifacts: Mutex::new(
+            seeded
+                .into_iter()
+                .map(|(name, a)| {
+                    (
+                        name,
+                        StoredArtifact {
+                            location: a.location,
+                            revision: a.revision,
+                        },
+                    )
+                })
+                .collect(),
+        ),
+        namespaces: Mutex::new(namespaces),
         events: events.clone(),
         stop,
         opts,
@@ -262,9 +284,13 @@ pub async fn run_pipeline(
     });
     let pipeline = shared.opts.pipeline.clone();
     let plan = Plan::new(&pipeline);
+    let first = start
+        .first_stage()
+        .and_then(|f| plan.stages.iter().position(|s| s.stage.name == f))
+        .unwrap_or(0);
     let mut outcome = ExecutionStatus::Succeeded;
     let mut summary = None;
-    for stage in &plan.stages {
+    for stage in &plan.stages[first..] {
         if shared.stop.is_stopped() {
             outcome = ExecutionStatus::Stopped;
             break;
@@ -290,6 +316,7 @@ pub async fn run_pipeline(
             let runs = group
                 .actions
                 .iter()
+                .filter(|a| start.runs(&name, &a.name))
                 .map(|a| run_action(shared.clone(), name.clone(), (*a).clone()));
             let results = join_all(runs).await;
             let mut statuses = Vec::new();
@@ -325,6 +352,7 @@ pub async fn run_pipeline(
                 outcome = ExecutionStatus::Stopped;
                 break;
             }
+            _ if start.is_single() => break,
             _ => {}
         }
     }
@@ -341,6 +369,84 @@ pub async fn run_pipeline(
     });
     let record = shared.record.lock().expect("record lock").clone();
     Ok(record)
+}
+
+/// A new execution's record.
+fn new_record(
+    config: &pipelocal_model::config::Config,
+    p: &Pipeline,
+    variables: Vec<ResolvedVariable>,
+    given: &[(String, String)],
+    start: &Start,
+    now: f64,
+) -> ExecutionRecord {
+    let detail = match start {
+        Start::FromStage { stage, base } => format!(
+            "pipelocal run --from-stage {stage} (artifacts of {})",
+            base.pipeline_execution_id
+        ),
+        Start::Only {
+            stage,
+            action,
+            base,
+        } => format!(
+            "pipelocal run --only {stage}/{action} (artifacts of {})",
+            base.pipeline_execution_id
+        ),
+        _ => "pipelocal run".into(),
+    };
+    // A resumed execution keeps the base's variables, but for those given again.
+    let variables = match start.base() {
+        Some(base) => variables
+            .into_iter()
+            .map(|v| {
+                let kept = base.variables.iter().find(|b| b.name == v.name);
+                match kept {
+                    Some(b) if !given.iter().any(|(n, _)| n == &v.name) => b.clone(),
+                    _ => v,
+                }
+            })
+            .collect(),
+        None => variables,
+    };
+    ExecutionRecord {
+        pipeline_name: p.name.clone(),
+        pipeline_version: p.version.unwrap_or(1),
+        pipeline_execution_id: uuid::Uuid::new_v4().to_string(),
+        status: ExecutionStatus::InProgress,
+        status_summary: None,
+        start_time: now,
+        last_update_time: now,
+        trigger: Trigger {
+            trigger_type: "StartPipelineExecution".into(),
+            trigger_detail: detail,
+        },
+        execution_mode: p.execution_mode().as_str().into(),
+        execution_type: "STANDARD".into(),
+        variables,
+        source_revisions: start
+            .base()
+            .map(|b| b.source_revisions.clone())
+            .unwrap_or_default(),
+        artifact_revisions: start
+            .base()
+            .map(|b| b.artifact_revisions.clone())
+            .unwrap_or_default(),
+        stage_retries: Vec::new(),
+        settings: config.clone(),
+        stages: Vec::new(),
+        action_executions: Vec::new(),
+        pipeline_file: std::fs::canonicalize(&p.origin.file)
+            .unwrap_or_else(|_| p.origin.file.clone())
+            .display()
+            .to_string(),
+        stage_names: p.stages.iter().map(|s| s.name.clone()).collect(),
+        stage_actions: p
+            .stages
+            .iter()
+            .map(|s| s.actions.iter().map(|a| a.name.clone()).collect())
+            .collect(),
+    }
 }
 
 /// The result of an action, before it is written down.
@@ -466,6 +572,16 @@ async fn run_action(
                     name: name.clone(),
                     s3location: location,
                 });
+                if let Some(revision) = revision {
+                    let (name, revision) = (name.clone(), revision.clone());
+                    shared.update(|r| {
+                        r.artifact_revisions.retain(|a| a.name != name);
+                        r.artifact_revisions.push(ArtifactRevision {
+                            name,
+                            revision_id: revision,
+                        });
+                    })?;
+                }
             }
             Err(e) => {
                 finished = Finished::failed("JobFailed", format!("storing artifact {name}: {e}"));

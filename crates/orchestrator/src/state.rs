@@ -27,6 +27,16 @@ pub struct StageState {
     pub action_states: Vec<ActionState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_execution: Option<StageExecutionState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_stage_metadata: Option<RetryStageMetadata>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryStageMetadata {
+    pub auto_stage_retry_attempt: usize,
+    pub manual_stage_retry_attempt: usize,
+    pub latest_retry_trigger: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +89,24 @@ pub fn pipeline_state(executions: &[ExecutionRecord]) -> Option<PipelineState> {
                 .iter()
                 .find(|e| e.stages.iter().any(|s| &s.stage_name == stage));
             let actions = newest.stage_actions.get(i).cloned().unwrap_or_default();
+            let retries: Vec<_> = reached
+                .iter()
+                .flat_map(|e| e.stage_retries.iter())
+                .filter(|r| &r.stage_name == stage)
+                .collect();
+            let retry_stage_metadata = retries.last().map(|last| RetryStageMetadata {
+                auto_stage_retry_attempt: retries
+                    .iter()
+                    .filter(|r| r.trigger == "AutomatedStageRetry")
+                    .count(),
+                manual_stage_retry_attempt: retries
+                    .iter()
+                    .filter(|r| r.trigger == "ManualStageRetry")
+                    .count(),
+                latest_retry_trigger: last.trigger.clone(),
+            });
             StageState {
+                retry_stage_metadata,
                 stage_name: stage.clone(),
                 inbound_transition_state: TransitionState { enabled: true },
                 latest_execution: reached.and_then(|e| {

@@ -1,0 +1,243 @@
+//! `pipelocal retry`, `run --from-stage` and `run --only`: a failed stage
+//! runs again with the stored artifacts and variables of the stages before
+//! it, and nothing before it runs again.
+
+mod common;
+
+use std::process::Command;
+
+use common::{docker_available, fixture, repo};
+use serde_json::Value;
+
+struct Setup {
+    src: tempfile::TempDir,
+    state: tempfile::TempDir,
+    config: tempfile::TempDir,
+    marker: std::path::PathBuf,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("app.txt"), "hello\n").unwrap();
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "app",
+            ],
+        ] {
+            assert!(Command::new("git")
+                .arg("-C")
+                .arg(src.path())
+                .args(args)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let config = tempfile::tempdir().unwrap();
+        let marker = config.path().join("fixed");
+        // The Check action fails until the marker file exists: the "fix".
+        std::fs::write(
+            config.path().join("config.yml"),
+            format!(
+                "actions:\n  Test/Check:\n    command: 'cat bin.txt; echo \"$PIPELOCAL_ACTION_CONFIGURATION\"; test -f {}'\n",
+                marker.display()
+            ),
+        )
+        .unwrap();
+        Setup {
+            src,
+            state: tempfile::tempdir().unwrap(),
+            config,
+            marker,
+        }
+    }
+
+    fn pipelocal(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .current_dir(repo())
+            .env("PIPELOCAL_CONFIG", self.config.path().join("config.yml"))
+            .env("PIPELOCAL_STATE_DIR", self.state.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn run(&self, extra: &[&str]) -> (i32, String, String) {
+        let source = format!("Code={}", self.src.path().display());
+        let projects = fixture("runs/projects.json").display().to_string();
+        let pipeline = fixture("runs/retry.json").display().to_string();
+        let mut args = vec![
+            "run",
+            &pipeline,
+            "--projects",
+            &projects,
+            "--source",
+            &source,
+        ];
+        args.extend_from_slice(extra);
+        self.pipelocal(&args)
+    }
+
+    fn executions(&self) -> Vec<Value> {
+        let dir = self.state.path().join("pipelines/retry/executions");
+        let mut list: Vec<Value> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                serde_json::from_str(
+                    &std::fs::read_to_string(e.path().join("execution.json")).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        list.sort_by(|a: &Value, b: &Value| {
+            a["startTime"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["startTime"].as_f64().unwrap())
+        });
+        list
+    }
+}
+
+/// The statuses of each attempt of `action` in `record`.
+fn attempts(record: &Value, action: &str) -> Vec<String> {
+    record["actionExecutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["actionName"] == action)
+        .map(|a| a["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn fix(setup: &Setup) {
+    std::fs::write(&setup.marker, "").unwrap();
+}
+
+#[test]
+fn retry_reruns_only_the_failed_actions_of_the_same_execution() {
+    if !docker_available() {
+        return;
+    }
+    let s = Setup::new();
+    let (code, out, err) = s.run(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    let first = &s.executions()[0];
+    let id = first["pipelineExecutionId"].as_str().unwrap().to_string();
+    assert_eq!(attempts(first, "Check"), vec!["Failed"]);
+    assert_eq!(attempts(first, "Lint"), vec!["Succeeded"]);
+
+    fix(&s);
+    let (code, out, err) = s.pipelocal(&["retry", &id]);
+    assert_eq!(code, 0, "{out}{err}");
+    let all = s.executions();
+    assert_eq!(all.len(), 1, "a retry is the same execution");
+    let record = &all[0];
+    assert_eq!(record["pipelineExecutionId"], id.as_str());
+    assert_eq!(record["status"], "Succeeded");
+    // Nothing before the stage ran again, and in FAILED_ACTIONS mode nor did Lint.
+    assert_eq!(attempts(record, "Code"), vec!["Succeeded"]);
+    assert_eq!(attempts(record, "Compile"), vec!["Succeeded"]);
+    assert_eq!(attempts(record, "Lint"), vec!["Succeeded"]);
+    assert_eq!(attempts(record, "Check"), vec!["Failed", "Succeeded"]);
+    assert!(
+        !out.contains("-> Source/Code") && !out.contains("-> Build/Compile"),
+        "{out}"
+    );
+    // The stored artifact and variable of the Build stage were used.
+    assert!(out.contains("[Test/Check] compiled hello"), "{out}");
+    assert!(out.contains("2.0.1"), "the VERSION Compile exported: {out}");
+    assert_eq!(record["stageRetries"][0]["retryMode"], "FAILED_ACTIONS");
+    let (_, state, _) = s.pipelocal(&["state", "--json"]);
+    let state: Value = serde_json::from_str(&state).unwrap();
+    let test = &state["stageStates"][2];
+    assert_eq!(test["latestExecution"]["status"], "Succeeded");
+    assert_eq!(test["retryStageMetadata"]["manualStageRetryAttempt"], 1);
+    assert_eq!(
+        test["retryStageMetadata"]["latestRetryTrigger"],
+        "ManualStageRetry"
+    );
+
+    // Nothing left to retry.
+    let (code, _, err) = s.pipelocal(&["retry", &id]);
+    assert_eq!(code, 2);
+    assert!(err.contains("has no failed or stopped stage"), "{err}");
+
+    // ALL_ACTIONS re-runs the whole stage.
+    let (code, _, err) = s.pipelocal(&["retry", &id, "--stage", "Test", "--mode", "all-actions"]);
+    assert_eq!(code, 2, "a succeeded stage cannot be retried: {err}");
+}
+
+#[test]
+fn from_stage_and_only_start_new_executions_with_stored_artifacts() {
+    if !docker_available() {
+        return;
+    }
+    let s = Setup::new();
+    let (code, ..) = s.run(&[]);
+    assert_eq!(code, 1);
+    let first_id = s.executions()[0]["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fix(&s);
+
+    let (code, out, err) = s.run(&["--from-stage", "Test"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let second = s.executions()[1].clone();
+    assert_ne!(second["pipelineExecutionId"], first_id.as_str());
+    assert!(attempts(&second, "Code").is_empty() && attempts(&second, "Compile").is_empty());
+    assert_eq!(attempts(&second, "Check"), vec!["Succeeded"]);
+    assert_eq!(attempts(&second, "Lint"), vec!["Succeeded"]);
+    assert!(second["trigger"]["triggerDetail"]
+        .as_str()
+        .unwrap()
+        .contains(&first_id));
+
+    let (code, out, err) = s.run(&["--only", "Check", "--execution", &first_id]);
+    assert_eq!(code, 0, "{out}{err}");
+    let third = s.executions()[2].clone();
+    let ran: Vec<&str> = third["actionExecutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["actionName"].as_str().unwrap())
+        .collect();
+    assert_eq!(ran, vec!["Check"]);
+
+    // The first execution is no longer the latest to reach Test: no retry.
+    std::fs::remove_file(&s.marker).unwrap();
+    let (code, ..) = s.run(&[]);
+    assert_eq!(code, 1);
+    let failed = s.executions()[3]["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, ..) = s.run(&["--from-stage", "Test", "--execution", &failed]);
+    assert_eq!(code, 1);
+    let (code, _, err) = s.pipelocal(&["retry", &failed]);
+    assert_eq!(code, 2);
+    assert!(err.contains("NotLatestPipelineExecutionException"), "{err}");
+
+    let (code, _, err) = s.run(&["--from-stage", "Nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the pipeline has no stage Nope (its stages: Source, Build, Test)"),
+        "{err}"
+    );
+}
