@@ -191,6 +191,7 @@ impl Transcript {
                 out
             }
             PipelineEventKind::ApprovalRequested(_) => String::new(),
+            PipelineEventKind::Note(text) => format!("{text}\n"),
             PipelineEventKind::StageFinished { stage, status } => {
                 format!("== Stage {stage} {status}\n")
             }

@@ -34,6 +34,8 @@ pub enum PipelineEventKind {
         status: ActionStatus,
         summary: Option<String>,
     },
+    /// Something the execution as a whole has to say (a rollback that cannot run, ...).
+    Note(String),
     /// A manual approval waits for an answer (with the Ask policy).
     ApprovalRequested(ApprovalRequest),
     StageFinished {

@@ -45,6 +45,24 @@ pub struct ArtifactRevision {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct ConditionRecord {
+    pub stage_name: String,
+    /// `BEFORE_ENTRY`, `ON_SUCCESS` or `ON_FAILURE`.
+    pub hook: String,
+    pub status: String,
+    pub summary: String,
+    pub rules: Vec<crate::conditions::RuleOutcome>,
+    pub time: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackMetadata {
+    pub rollback_target_pipeline_execution_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StageRetry {
     pub stage_name: String,
     /// `FAILED_ACTIONS` or `ALL_ACTIONS`.
@@ -161,6 +179,12 @@ pub struct ExecutionRecord {
     /// so a retry uses the same.
     #[serde(default)]
     pub settings: pipelocal_model::config::Config,
+    /// Stage conditions evaluated in this execution.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionRecord>,
+    /// For a ROLLBACK execution: the execution whose artifacts it used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_metadata: Option<RollbackMetadata>,
     /// Retries of stages of this execution (`pipelocal retry`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stage_retries: Vec<StageRetry>,

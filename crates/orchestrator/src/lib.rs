@@ -3,6 +3,7 @@
 //! between actions, and the history every execution leaves.
 
 pub mod actions;
+pub mod conditions;
 pub mod events;
 pub mod history;
 pub mod plan;

@@ -50,6 +50,11 @@ pub enum Start {
         mode: RetryMode,
         execution: Box<ExecutionRecord>,
     },
+    /// A ROLLBACK execution: `stage` alone, with `target`'s artifacts and variables.
+    Rollback {
+        stage: String,
+        target: Box<ExecutionRecord>,
+    },
 }
 
 impl Start {
@@ -59,6 +64,7 @@ impl Start {
             Start::Fresh => None,
             Start::FromStage { base, .. } | Start::Only { base, .. } => Some(base),
             Start::Retry { execution, .. } => Some(execution),
+            Start::Rollback { target, .. } => Some(target),
         }
     }
 
@@ -68,7 +74,8 @@ impl Start {
             Start::Fresh => None,
             Start::FromStage { stage, .. }
             | Start::Only { stage, .. }
-            | Start::Retry { stage, .. } => Some(stage),
+            | Start::Retry { stage, .. }
+            | Start::Rollback { stage, .. } => Some(stage),
         }
     }
 
@@ -91,9 +98,9 @@ impl Start {
         }
     }
 
-    /// Only one action, then stop.
+    /// One stage (or one action), then stop.
     pub fn is_single(&self) -> bool {
-        matches!(self, Start::Only { .. })
+        matches!(self, Start::Only { .. } | Start::Rollback { .. })
     }
 }
 

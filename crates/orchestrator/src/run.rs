@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::join_all;
 use pipelocal_model::config::LocalCommand;
 use pipelocal_model::pipeline::variables::substitute;
-use pipelocal_model::pipeline::{Action, Category, Owner, Pipeline};
+use pipelocal_model::pipeline::{Action, Category, ConditionResult, Owner, Pipeline, Stage};
 use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
@@ -24,14 +24,16 @@ use crate::actions::build::{
 use crate::actions::deploy::{emulated, Context};
 use crate::actions::mapped::{lambda_event, mapping, run_mapped, Invocation};
 use crate::actions::source::{ecr_source, is_git_provider, run_source, GitContent, SourceInput};
+use crate::conditions::evaluate;
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::history::{
     epoch_now, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord, ArtifactDetail,
-    ArtifactRevision, ErrorDetails, ExecutionRecord, ExecutionResult, History, HistoryError,
-    ResolvedVariable, SourceRevision, StageExecution, StageRetry, Trigger,
+    ArtifactRevision, ConditionRecord, ErrorDetails, ExecutionRecord, ExecutionResult, History,
+    HistoryError, ResolvedVariable, RollbackMetadata, SourceRevision, StageExecution, StageRetry,
+    Trigger,
 };
-use crate::plan::Plan;
-use crate::resume::{seed, Start};
+use crate::plan::{Plan, StagePlan};
+use crate::resume::{seed, RetryMode, Start};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
 use crate::store::{ArtifactStore, S3Location};
 
@@ -290,6 +292,7 @@ pub async fn run_pipeline(
         .unwrap_or(0);
     let mut outcome = ExecutionStatus::Succeeded;
     let mut summary = None;
+    let mut rollback = None;
     for stage in &plan.stages[first..] {
         if shared.stop.is_stopped() {
             outcome = ExecutionStatus::Stopped;
@@ -307,29 +310,42 @@ pub async fn run_pipeline(
         events.send(PipelineEventKind::StageStarted {
             stage: name.clone(),
         });
-        let mut stage_status = StageStatus::Succeeded;
-        for group in &stage.groups {
-            if shared.stop.is_stopped() {
-                stage_status = StageStatus::Stopped;
-                break;
+        let mut stage_status = match check_conditions(&shared, &name, Hook::BeforeEntry)? {
+            Some(ConditionResult::Skip) => StageStatus::Skipped,
+            Some(_) => StageStatus::Failed,
+            None => run_groups(&shared, stage, &start).await?,
+        };
+        if stage_status == StageStatus::Succeeded {
+            match check_conditions(&shared, &name, Hook::OnSuccess)? {
+                Some(ConditionResult::Rollback) => {
+                    stage_status = StageStatus::Failed;
+                    rollback = Some(name.clone());
+                }
+                Some(_) => stage_status = StageStatus::Failed,
+                None => {}
             }
-            let runs = group
-                .actions
-                .iter()
-                .filter(|a| start.runs(&name, &a.name))
-                .map(|a| run_action(shared.clone(), name.clone(), (*a).clone()));
-            let results = join_all(runs).await;
-            let mut statuses = Vec::new();
-            for r in results {
-                statuses.push(r?);
-            }
-            if statuses.contains(&ActionStatus::Abandoned) || shared.stop.is_stopped() {
-                stage_status = StageStatus::Stopped;
-                break;
-            }
-            if statuses.contains(&ActionStatus::Failed) {
-                stage_status = StageStatus::Failed;
-                break;
+        } else if stage_status == StageStatus::Failed {
+            match on_failure(&shared, stage.stage)? {
+                Some((ConditionResult::Retry, mode)) => {
+                    let (stage_name, mode_name) = (name.clone(), mode.as_str().to_string());
+                    shared.update(|r| {
+                        r.stage_retries.push(StageRetry {
+                            stage_name,
+                            retry_mode: mode_name,
+                            trigger: "AutomatedStageRetry".into(),
+                            time: epoch_now(),
+                        })
+                    })?;
+                    let record = shared.record.lock().expect("record lock").clone();
+                    let again = Start::Retry {
+                        stage: name.clone(),
+                        mode,
+                        execution: Box::new(record),
+                    };
+                    stage_status = run_groups(&shared, stage, &again).await?;
+                }
+                Some((ConditionResult::Rollback, _)) => rollback = Some(name.clone()),
+                _ => {}
             }
         }
         shared.update(|r| {
@@ -368,7 +384,187 @@ pub async fn run_pipeline(
         summary,
     });
     let record = shared.record.lock().expect("record lock").clone();
+    // A rollback that fails does not roll back again.
+    if let (Some(stage), false) = (rollback, matches!(start, Start::Rollback { .. })) {
+        roll_back(&shared, &record, &stage).await?;
+    }
     Ok(record)
+}
+
+/// Runs a stage's run-order groups (the actions `start` lets run) and says
+/// how the stage ended.
+async fn run_groups(
+    shared: &Arc<Shared>,
+    stage: &StagePlan<'_>,
+    start: &Start,
+) -> Result<StageStatus, RunError> {
+    let name = &stage.stage.name;
+    for group in &stage.groups {
+        if shared.stop.is_stopped() {
+            return Ok(StageStatus::Stopped);
+        }
+        let runs = group
+            .actions
+            .iter()
+            .filter(|a| start.runs(name, &a.name))
+            .map(|a| run_action(shared.clone(), name.clone(), (*a).clone()));
+        let mut statuses = Vec::new();
+        for r in join_all(runs).await {
+            statuses.push(r?);
+        }
+        if statuses.contains(&ActionStatus::Abandoned) || shared.stop.is_stopped() {
+            return Ok(StageStatus::Stopped);
+        }
+        if statuses.contains(&ActionStatus::Failed) {
+            return Ok(StageStatus::Failed);
+        }
+    }
+    Ok(StageStatus::Succeeded)
+}
+
+/// Evaluates a stage's conditions for `hook` and records them; the result of
+/// the first condition not met, if any.
+fn check_conditions(
+    shared: &Shared,
+    stage: &str,
+    hook: Hook,
+) -> Result<Option<ConditionResult>, RunError> {
+    let Some(declared) = shared.opts.pipeline.stages.iter().find(|s| s.name == stage) else {
+        return Ok(None);
+    };
+    let conditions = match hook {
+        Hook::BeforeEntry => declared.before_entry.as_ref().map(|c| &c.conditions),
+        Hook::OnSuccess => declared.on_success.as_ref().map(|c| &c.conditions),
+        Hook::OnFailure => declared.on_failure.as_ref().map(|c| &c.conditions),
+    };
+    let scope = Scope::of(shared);
+    let mut failed = None;
+    for condition in conditions.into_iter().flatten() {
+        let outcome = evaluate(condition, |ns, key| scope.get(ns, key));
+        let met = outcome.met;
+        let record = ConditionRecord {
+            stage_name: stage.to_string(),
+            hook: hook.as_str().into(),
+            status: if met { "Succeeded" } else { "Failed" }.into(),
+            summary: outcome.summary(),
+            rules: outcome.rules,
+            time: epoch_now(),
+        };
+        shared.update(|r| r.conditions.push(record))?;
+        if !met && failed.is_none() {
+            let default = match hook {
+                Hook::BeforeEntry | Hook::OnSuccess => ConditionResult::Fail,
+                Hook::OnFailure => ConditionResult::Fail,
+            };
+            failed = Some(condition.result.unwrap_or(default));
+        }
+    }
+    Ok(failed)
+}
+
+/// What `onFailure` asks for: its result when its conditions (if any) are all met.
+fn on_failure(
+    shared: &Shared,
+    stage: &Stage,
+) -> Result<Option<(ConditionResult, RetryMode)>, RunError> {
+    let Some(on) = &stage.on_failure else {
+        return Ok(None);
+    };
+    if !on.conditions.is_empty()
+        && check_conditions(shared, &stage.name, Hook::OnFailure)?.is_some()
+    {
+        return Ok(None);
+    }
+    let mode = match on.retry_configuration.as_ref().and_then(|c| c.retry_mode) {
+        Some(pipelocal_model::pipeline::RetryMode::AllActions) => RetryMode::AllActions,
+        _ => RetryMode::FailedActions,
+    };
+    // One automatic retry per stage and execution.
+    let retried = shared
+        .record
+        .lock()
+        .expect("record lock")
+        .stage_retries
+        .iter()
+        .any(|r| r.stage_name == stage.name && r.trigger == "AutomatedStageRetry");
+    Ok(match on.result {
+        Some(ConditionResult::Retry) if retried => None,
+        Some(result) => Some((result, mode)),
+        None => None,
+    })
+}
+
+/// ROLLBACK: a new execution of the stage with the artifacts and variables
+/// of the last execution that succeeded in it (codepipeline.md §3.9).
+async fn roll_back(
+    shared: &Arc<Shared>,
+    failed: &ExecutionRecord,
+    stage: &str,
+) -> Result<(), RunError> {
+    let note = |text: String| shared.events.send(PipelineEventKind::Note(text));
+    if shared
+        .opts
+        .pipeline
+        .stages
+        .first()
+        .is_some_and(|s| s.name == stage)
+    {
+        note(format!(
+            "UnableToRollbackStageException: stage {stage} is a source stage"
+        ));
+        return Ok(());
+    }
+    let target = shared
+        .history
+        .executions(&failed.pipeline_name)?
+        .into_iter()
+        .filter(|e| {
+            e.pipeline_execution_id != failed.pipeline_execution_id
+                && e.execution_type != "ROLLBACK"
+        })
+        .find(|e| {
+            e.stages
+                .iter()
+                .rev()
+                .find(|s| s.stage_name == stage)
+                .is_some_and(|s| s.status == StageStatus::Succeeded)
+        });
+    let Some(target) = target else {
+        note(format!(
+            "UnableToRollbackStageException: no earlier execution succeeded in stage {stage}"
+        ));
+        return Ok(());
+    };
+    let start = Start::Rollback {
+        stage: stage.to_string(),
+        target: Box::new(target),
+    };
+    Box::pin(run_pipeline(
+        shared.opts.clone(),
+        start,
+        shared.events.clone(),
+        shared.stop.clone(),
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// The moments a stage's conditions are checked.
+#[derive(Debug, Clone, Copy)]
+enum Hook {
+    BeforeEntry,
+    OnSuccess,
+    OnFailure,
+}
+
+impl Hook {
+    fn as_str(self) -> &'static str {
+        match self {
+            Hook::BeforeEntry => "BEFORE_ENTRY",
+            Hook::OnSuccess => "ON_SUCCESS",
+            Hook::OnFailure => "ON_FAILURE",
+        }
+    }
 }
 
 /// A new execution's record.
@@ -392,6 +588,10 @@ fn new_record(
         } => format!(
             "pipelocal run --only {stage}/{action} (artifacts of {})",
             base.pipeline_execution_id
+        ),
+        Start::Rollback { stage, target } => format!(
+            "rollback of stage {stage} to the artifacts of {}",
+            target.pipeline_execution_id
         ),
         _ => "pipelocal run".into(),
     };
@@ -418,11 +618,19 @@ fn new_record(
         start_time: now,
         last_update_time: now,
         trigger: Trigger {
-            trigger_type: "StartPipelineExecution".into(),
+            trigger_type: match start {
+                Start::Rollback { .. } => "AutomatedRollback",
+                _ => "StartPipelineExecution",
+            }
+            .into(),
             trigger_detail: detail,
         },
         execution_mode: p.execution_mode().as_str().into(),
-        execution_type: "STANDARD".into(),
+        execution_type: match start {
+            Start::Rollback { .. } => "ROLLBACK",
+            _ => "STANDARD",
+        }
+        .into(),
         variables,
         source_revisions: start
             .base()
@@ -433,6 +641,13 @@ fn new_record(
             .map(|b| b.artifact_revisions.clone())
             .unwrap_or_default(),
         stage_retries: Vec::new(),
+        conditions: Vec::new(),
+        rollback_metadata: match start {
+            Start::Rollback { target, .. } => Some(RollbackMetadata {
+                rollback_target_pipeline_execution_id: target.pipeline_execution_id.clone(),
+            }),
+            _ => None,
+        },
         settings: config.clone(),
         stages: Vec::new(),
         action_executions: Vec::new(),
@@ -621,22 +836,44 @@ async fn run_action(
     Ok(status)
 }
 
-/// The action with every `#{...}` replaced in its configuration (and in a
-/// Commands action's commands and environment variables), or AWS's message.
-fn resolve_action(shared: &Shared, action: &Action) -> Result<Action, String> {
-    let execution_id = shared.execution_id();
-    let variables = shared.record.lock().expect("record lock").variables.clone();
-    let namespaces = shared.namespaces.lock().expect("namespaces lock").clone();
-    let lookup = |ns: &str, key: &str| -> Option<String> {
+/// The variables a reference can name at this moment of the execution.
+struct Scope {
+    execution_id: String,
+    variables: Vec<ResolvedVariable>,
+    namespaces: HashMap<String, BTreeMap<String, String>>,
+}
+
+impl Scope {
+    fn of(shared: &Shared) -> Scope {
+        Scope {
+            execution_id: shared.execution_id(),
+            variables: shared.record.lock().expect("record lock").variables.clone(),
+            namespaces: shared.namespaces.lock().expect("namespaces lock").clone(),
+        }
+    }
+
+    fn get(&self, ns: &str, key: &str) -> Option<String> {
         match ns {
-            "codepipeline" if key == "PipelineExecutionId" => Some(execution_id.clone()),
-            "variables" => variables
+            "codepipeline" if key == "PipelineExecutionId" => Some(self.execution_id.clone()),
+            "variables" => self
+                .variables
                 .iter()
                 .find(|v| v.name == key)
                 .map(|v| v.resolved_value.clone()),
-            _ => namespaces.get(ns).and_then(|vars| vars.get(key)).cloned(),
+            _ => self
+                .namespaces
+                .get(ns)
+                .and_then(|vars| vars.get(key))
+                .cloned(),
         }
-    };
+    }
+}
+
+/// The action with every `#{...}` replaced in its configuration (and in a
+/// Commands action's commands and environment variables), or AWS's message.
+fn resolve_action(shared: &Shared, action: &Action) -> Result<Action, String> {
+    let scope = Scope::of(shared);
+    let lookup = |ns: &str, key: &str| scope.get(ns, key);
     let resolve =
         |text: &str| substitute(text, lookup).map_err(|_| unresolved_message(&action.name));
     let mut resolved = action.clone();

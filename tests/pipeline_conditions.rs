@@ -1,0 +1,225 @@
+//! V2 stage behaviours in `pipelocal run`: `beforeEntry` conditions with
+//! VariableCheck rules (SKIP), the automatic `onFailure` RETRY, and ROLLBACK
+//! to the artifacts of the last execution that succeeded in the stage.
+
+mod common;
+
+use std::process::Command;
+
+use common::{docker_available, fixture, repo};
+use serde_json::Value;
+
+struct Setup {
+    src: tempfile::TempDir,
+    state: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let s = Setup {
+            src: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
+            work: tempfile::tempdir().unwrap(),
+        };
+        s.commit("hello\n");
+        let w = s.work.path().display();
+        // Flaky fails on its first attempt only; Verify passes while the marker exists.
+        std::fs::write(
+            s.work.path().join("config.yml"),
+            format!(
+                "actions:\n  Staging/Stage:\n    command: echo staging\n  Prod/Flaky:\n    command: 'n=$(cat {w}/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > {w}/count; echo \"attempt $n\"; [ $n -ge 2 ]'\n  Prod/Steady:\n    command: 'echo steady >> {w}/steady'\n  Verify/Verify:\n    command: 'echo \"verifying $PIPELOCAL_ACTION_CONFIGURATION\"; test -f {w}/healthy'\n"
+            ),
+        )
+        .unwrap();
+        s
+    }
+
+    fn commit(&self, text: &str) -> String {
+        std::fs::write(self.src.path().join("app.txt"), text).unwrap();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(self.src.path())
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        if !self.src.path().join(".git").exists() {
+            git(&["init", "-q", "-b", "main"]);
+        }
+        git(&["add", "-A"]);
+        git(&[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "change",
+        ]);
+        git(&["rev-parse", "HEAD"])
+    }
+
+    fn run(&self, extra: &[&str]) -> (i32, String) {
+        let source = format!("Code={}", self.src.path().display());
+        let projects = fixture("runs/projects.json").display().to_string();
+        let pipeline = fixture("runs/conditions.json").display().to_string();
+        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .current_dir(repo())
+            .env("PIPELOCAL_CONFIG", self.work.path().join("config.yml"))
+            .env("PIPELOCAL_STATE_DIR", self.state.path())
+            .args([
+                "run",
+                &pipeline,
+                "--projects",
+                &projects,
+                "--source",
+                &source,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
+    /// Every execution, oldest first.
+    fn executions(&self) -> Vec<Value> {
+        let dir = self.state.path().join("pipelines/conditions/executions");
+        let mut list: Vec<Value> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                serde_json::from_str(
+                    &std::fs::read_to_string(e.path().join("execution.json")).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        list.sort_by(|a: &Value, b: &Value| {
+            a["startTime"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["startTime"].as_f64().unwrap())
+        });
+        list
+    }
+}
+
+fn stage_status(record: &Value, stage: &str) -> String {
+    record["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|s| s["stageName"] == stage)
+        .map(|s| s["status"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+fn attempts(record: &Value, action: &str) -> Vec<String> {
+    record["actionExecutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["actionName"] == action)
+        .map(|a| a["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_variable_check_skips_a_stage_and_a_failed_stage_retries_once() {
+    if !docker_available() {
+        return;
+    }
+    let s = Setup::new();
+    std::fs::write(s.work.path().join("healthy"), "").unwrap();
+    let (code, out) = s.run(&["--variable", "Deploy=no"]);
+    assert_eq!(code, 0, "{out}");
+    let record = &s.executions()[0];
+    assert_eq!(stage_status(record, "Staging"), "Skipped");
+    assert!(attempts(record, "Stage").is_empty());
+    let skip = record["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stageName"] == "Staging")
+        .unwrap();
+    assert_eq!(skip["status"], "Failed");
+    assert_eq!(skip["summary"], "rule WantDeploy failed: no is not EQ yes");
+    // Prod's beforeEntry check passed on the exported VERSION.
+    let prod_check = record["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["stageName"] == "Prod")
+        .unwrap();
+    assert_eq!(prod_check["status"], "Succeeded");
+    // Flaky failed, the stage retried its failed action once, automatically.
+    assert_eq!(attempts(record, "Flaky"), vec!["Failed", "Succeeded"]);
+    assert_eq!(attempts(record, "Steady"), vec!["Succeeded"]);
+    assert_eq!(record["stageRetries"][0]["trigger"], "AutomatedStageRetry");
+    assert_eq!(stage_status(record, "Prod"), "Succeeded");
+    assert_eq!(record["status"], "Succeeded");
+}
+
+#[test]
+fn a_failed_stage_rolls_back_to_the_last_execution_that_succeeded_in_it() {
+    if !docker_available() {
+        return;
+    }
+    let s = Setup::new();
+    let first_commit = s.src.path().join(".git");
+    assert!(first_commit.exists());
+    std::fs::write(s.work.path().join("healthy"), "").unwrap();
+    std::fs::write(s.work.path().join("count"), "5").unwrap();
+    let (code, out) = s.run(&[]);
+    assert_eq!(code, 0, "{out}");
+    let good = s.executions()[0]["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let good_commit = s.executions()[0]["sourceRevisions"][0]["revisionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // A new commit whose Verify fails: the stage rolls back.
+    s.commit("broken\n");
+    std::fs::remove_file(s.work.path().join("healthy")).unwrap();
+    let (code, out) = s.run(&[]);
+    assert_eq!(code, 1, "{out}");
+    let all = s.executions();
+    assert_eq!(all.len(), 3, "the failed execution and its rollback: {out}");
+    let (failed, rollback) = (&all[1], &all[2]);
+    assert_eq!(failed["status"], "Failed");
+    assert_eq!(rollback["executionType"], "ROLLBACK");
+    assert_eq!(rollback["trigger"]["triggerType"], "AutomatedRollback");
+    assert_eq!(
+        rollback["rollbackMetadata"]["rollbackTargetPipelineExecutionId"],
+        good.as_str()
+    );
+    // Only the Verify stage ran, with the target's variables (its commit).
+    let ran: Vec<&str> = rollback["actionExecutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["actionName"].as_str().unwrap())
+        .collect();
+    assert_eq!(ran, vec!["Verify"]);
+    let config = rollback["actionExecutions"][0]["input"]["resolvedConfiguration"]
+        ["EnvironmentVariables"]
+        .as_str()
+        .unwrap();
+    assert!(config.contains(&good_commit), "{config}");
+}
