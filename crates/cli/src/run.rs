@@ -318,7 +318,7 @@ fn execute(opts: RunOptions, start: Start, plain: bool) -> ExitCode {
             Ok(record) if record.status == ExecutionStatus::Succeeded => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(EXIT_FAILED),
             Err(RunError::Unusable(message)) => unusable(message),
-            Err(e @ RunError::History(_)) => unusable(e),
+            Err(e) => unusable(e),
         }
     })
 }

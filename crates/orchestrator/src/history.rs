@@ -243,6 +243,11 @@ impl History {
             .join(id)
     }
 
+    /// Where the stage locks of a pipeline's executions live.
+    pub fn lock_dir(&self, pipeline: &str) -> PathBuf {
+        self.pipelines_dir().join(safe_name(pipeline)).join("locks")
+    }
+
     /// Where an action's log is kept.
     pub fn log_path(&self, pipeline: &str, id: &str, stage: &str, action: &str) -> PathBuf {
         self.execution_dir(pipeline, id)

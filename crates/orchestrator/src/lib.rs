@@ -6,6 +6,7 @@ pub mod actions;
 pub mod conditions;
 pub mod events;
 pub mod history;
+pub mod locks;
 pub mod plan;
 pub mod resume;
 pub mod run;

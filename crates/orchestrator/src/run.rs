@@ -32,6 +32,7 @@ use crate::history::{
     HistoryError, ResolvedVariable, RollbackMetadata, SourceRevision, StageExecution, StageRetry,
     Trigger,
 };
+use crate::locks::{enter_stage, Entry};
 use crate::plan::{Plan, StagePlan};
 use crate::resume::{seed, RetryMode, Start};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
@@ -72,6 +73,12 @@ pub enum RunError {
     Unusable(String),
     #[error(transparent)]
     History(#[from] HistoryError),
+    #[error("stage lock in {}: {source}", dir.display())]
+    Lock {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The message AWS gives when a reference cannot be resolved (codepipeline.md §3.4).
@@ -293,12 +300,40 @@ pub async fn run_pipeline(
     let mut outcome = ExecutionStatus::Succeeded;
     let mut summary = None;
     let mut rollback = None;
+    let lock_dir = shared.history.lock_dir(&record.pipeline_name);
+    let mode = shared.opts.pipeline.execution_mode();
     for stage in &plan.stages[first..] {
         if shared.stop.is_stopped() {
             outcome = ExecutionStatus::Stopped;
             break;
         }
         let name = stage.stage.name.clone();
+        let entry = enter_stage(
+            &lock_dir,
+            &name,
+            mode,
+            &record.pipeline_execution_id,
+            record.start_time,
+            &shared.stop,
+        )
+        .await
+        .map_err(|source| RunError::Lock {
+            dir: lock_dir.clone(),
+            source,
+        })?;
+        // Held until this stage ends: the next execution waits for it.
+        let _stage_lock = match entry {
+            Entry::Entered(lock) => lock,
+            Entry::Superseded { by } => {
+                outcome = ExecutionStatus::Superseded;
+                summary = Some(format!("Superseded at stage {name} by execution {by}"));
+                break;
+            }
+            Entry::Stopped => {
+                outcome = ExecutionStatus::Stopped;
+                break;
+            }
+        };
         shared.update(|r| {
             r.stages.push(StageExecution {
                 stage_name: name.clone(),

@@ -1,0 +1,186 @@
+//! Execution modes across executions that share a state folder: SUPERSEDED
+//! (one waiter per stage boundary, the newest), QUEUED (all wait, in order)
+//! and PARALLEL (no stage locks). Timings come from the history, never from
+//! wall-clock limits.
+
+mod common;
+
+use std::process::{Child, Command};
+
+use common::{fixture, repo};
+use serde_json::Value;
+
+struct Setup {
+    src: tempfile::TempDir,
+    state: tempfile::TempDir,
+    work: tempfile::TempDir,
+    pipeline: std::path::PathBuf,
+}
+
+impl Setup {
+    fn new(mode: &str) -> Setup {
+        let src = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("app.txt"), "hello\n").unwrap();
+        for args in [
+            &["init", "-q", "-b", "main"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "app",
+            ],
+        ] {
+            assert!(Command::new("git")
+                .arg("-C")
+                .arg(src.path())
+                .args(args)
+                .status()
+                .unwrap()
+                .success());
+        }
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(
+            work.path().join("config.yml"),
+            "actions:\n  Build/Work:\n    command: sleep 2\n",
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(fixture("runs/modes.json"))
+            .unwrap()
+            .replace("\"SUPERSEDED\"", &format!("\"{mode}\""));
+        let pipeline = work.path().join("pipeline.json");
+        std::fs::write(&pipeline, text).unwrap();
+        Setup {
+            src,
+            state: tempfile::tempdir().unwrap(),
+            work,
+            pipeline,
+        }
+    }
+
+    fn start(&self) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .current_dir(repo())
+            .env("PIPELOCAL_CONFIG", self.work.path().join("config.yml"))
+            .env("PIPELOCAL_STATE_DIR", self.state.path())
+            .args([
+                "run",
+                self.pipeline.to_str().unwrap(),
+                "--plain",
+                "--source",
+            ])
+            .arg(format!("Code={}", self.src.path().display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Three executions, each started after the one before it has begun.
+    fn three(&self) -> Vec<Value> {
+        let mut children = Vec::new();
+        for n in 1..=3 {
+            children.push(self.start());
+            // Wait until this execution is recorded, so start order is certain.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while self.executions().len() < n && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        for mut c in children {
+            c.wait().unwrap();
+        }
+        self.executions()
+    }
+
+    fn executions(&self) -> Vec<Value> {
+        let dir = self.state.path().join("pipelines/modes/executions");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut list: Vec<Value> = entries
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("execution.json")).ok())
+            .filter_map(|t| serde_json::from_str(&t).ok())
+            .collect();
+        list.sort_by(|a: &Value, b: &Value| {
+            a["startTime"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["startTime"].as_f64().unwrap())
+        });
+        list
+    }
+}
+
+/// (start, end) of an execution's Work action, if it ran.
+fn work_span(record: &Value) -> Option<(f64, f64)> {
+    record["actionExecutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["actionName"] == "Work")
+        .map(|a| {
+            (
+                a["startTime"].as_f64().unwrap(),
+                a["lastUpdateTime"].as_f64().unwrap(),
+            )
+        })
+}
+
+fn statuses(list: &[Value]) -> Vec<&str> {
+    list.iter().map(|e| e["status"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn superseded_lets_the_newest_waiting_execution_through() {
+    let s = Setup::new("SUPERSEDED");
+    let list = s.three();
+    assert_eq!(
+        statuses(&list),
+        vec!["Succeeded", "Superseded", "Succeeded"]
+    );
+    let second = &list[1];
+    assert!(
+        work_span(second).is_none(),
+        "a superseded execution never entered Build"
+    );
+    let third_id = list[2]["pipelineExecutionId"].as_str().unwrap();
+    assert_eq!(
+        second["statusSummary"],
+        format!("Superseded at stage Build by execution {third_id}").as_str()
+    );
+    let (a, c) = (work_span(&list[0]).unwrap(), work_span(&list[2]).unwrap());
+    assert!(c.0 >= a.1, "one execution at a time in Build: {a:?} {c:?}");
+}
+
+#[test]
+fn queued_runs_every_execution_in_arrival_order() {
+    let s = Setup::new("QUEUED");
+    let list = s.three();
+    assert_eq!(statuses(&list), vec!["Succeeded", "Succeeded", "Succeeded"]);
+    let spans: Vec<(f64, f64)> = list.iter().map(|e| work_span(e).unwrap()).collect();
+    assert!(
+        spans[1].0 >= spans[0].1 && spans[2].0 >= spans[1].1,
+        "in order, one at a time: {spans:?}"
+    );
+}
+
+#[test]
+fn parallel_executions_do_not_wait_for_each_other() {
+    let s = Setup::new("PARALLEL");
+    let list = s.three();
+    assert_eq!(statuses(&list), vec!["Succeeded", "Succeeded", "Succeeded"]);
+    let spans: Vec<(f64, f64)> = list.iter().map(|e| work_span(e).unwrap()).collect();
+    let latest_start = spans.iter().map(|s| s.0).fold(f64::MIN, f64::max);
+    let earliest_end = spans.iter().map(|s| s.1).fold(f64::MAX, f64::min);
+    assert!(
+        latest_start < earliest_end,
+        "all three in Build at once: {spans:?}"
+    );
+}
