@@ -13,6 +13,7 @@ use pipelocal_runner::batch::make_executor;
 use pipelocal_runner::build::{run_build, StopSignal};
 use pipelocal_runner::environment::SourceVersions;
 use pipelocal_runner::events::EventSink;
+use pipelocal_runner::executor::ExecError;
 use pipelocal_runner::local::{prepare, ExecutorKind, LocalBuild, PipelineStart, DEFAULT_IMAGE};
 use pipelocal_runner::record::BuildRecord;
 
@@ -299,7 +300,12 @@ async fn run(
         .map_err(|e| e.to_string())?;
     let record = run_build(&mut executor, &prepared.request, events, stop)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            ExecError::ImageUnavailable { ref image, .. } => format!(
+                "{e}: map it to a local image with --image-map {image}=LOCAL-IMAGE (or under image-map: in .pipelocal.yml)"
+            ),
+            other => other.to_string(),
+        })?;
     let succeeded = record.build_status == "SUCCEEDED";
     let mut outputs = Vec::new();
     let mut failure = (!succeeded).then(|| build_summary(&record));
