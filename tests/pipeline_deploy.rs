@@ -352,6 +352,30 @@ fn broken_deploy_inputs_fail_the_way_aws_would() {
 }
 
 #[test]
+fn an_image_that_is_neither_local_nor_pullable_fails_the_ecs_deploy() {
+    if !docker_available() {
+        return;
+    }
+    let mut files = good_files();
+    files.retain(|(n, _)| *n != "imagedefinitions.json");
+    files.push((
+        "imagedefinitions.json",
+        r#"[{"name": "web", "imageUri": "pipelocal-test/no-such-image:1"}]"#,
+    ));
+    let r = run_deploy(&deploy_pipeline(), &files, &["--approve"], None);
+    assert_eq!(r.code, 1, "{}", r.log());
+    let service = r.action("Service");
+    assert_eq!(service["status"], "Failed");
+    let message = service["output"]["executionResult"]["errorDetails"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("pipelocal-test/no-such-image:1") && message.contains("cannot be pulled"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_template_path_naming_an_artifact_that_is_not_an_input_stops_before_running() {
     let text = std::fs::read_to_string(deploy_pipeline()).unwrap();
     let broken = text.replace("Src::template.yaml", "BuildOutput::template.yaml");

@@ -1062,7 +1062,11 @@ async fn perform(
         if let Err(e) = std::fs::create_dir_all(&out_dir) {
             return Finished::failed("JobFailed", e.to_string());
         }
-        return match emulate(&cx) {
+        let result = match emulate(&cx) {
+            Ok(done) => check_images(&done.images, sink).await.map(|()| done),
+            Err(message) => Err(message),
+        };
+        return match result {
             Ok(done) => {
                 for line in &done.lines {
                     note(sink, line.clone());
@@ -1120,6 +1124,23 @@ async fn perform(
         outputs,
         variables: outcome.variables,
     }
+}
+
+/// Checks that each image is in the local engine or can be pulled, as the
+/// service would need to pull it.
+async fn check_images(images: &[String], sink: &EventSink) -> Result<(), String> {
+    if images.is_empty() {
+        return Ok(());
+    }
+    let docker = pipelocal_runner::executor::connect()
+        .await
+        .map_err(|e| format!("checking images: {e}"))?;
+    for image in images {
+        pipelocal_runner::executor::DockerExecutor::ensure_image(&docker, image, sink)
+            .await
+            .map_err(|e| format!("{e}: the service could not start it either"))?;
+    }
+    Ok(())
 }
 
 /// A manual approval: answered by the run's policy, or by a person within

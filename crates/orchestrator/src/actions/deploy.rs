@@ -22,6 +22,8 @@ pub struct Done {
     pub lines: Vec<String>,
     pub outputs: Vec<(String, PathBuf)>,
     pub variables: BTreeMap<String, String>,
+    /// Images the deploy would run: each must be local or pullable.
+    pub images: Vec<String>,
 }
 
 /// Everything an emulated action may read.
@@ -219,6 +221,7 @@ fn ecs_deploy(cx: &Context) -> Result<Done, String> {
     let mut done = Done::default();
     for (name, uri) in &images {
         done.lines.push(format!("container {name}: image {uri}"));
+        done.images.push(uri.clone());
     }
     done.summary = format!(
         "Would update service {service} in cluster {cluster}: {}",
