@@ -171,6 +171,28 @@ fn a_variable_check_skips_a_stage_and_a_failed_stage_retries_once() {
     assert_eq!(record["stageRetries"][0]["trigger"], "AutomatedStageRetry");
     assert_eq!(stage_status(record, "Prod"), "Succeeded");
     assert_eq!(record["status"], "Succeeded");
+    // get-pipeline-state shows the conditions and the retry.
+    let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .env("PIPELOCAL_CONFIG", s.work.path().join("config.yml"))
+        .args(["state", "--json", "--state-dir"])
+        .arg(s.state.path())
+        .output()
+        .unwrap();
+    let state: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let staging = &state["stageStates"][2];
+    assert_eq!(staging["latestExecution"]["status"], "Skipped");
+    let before = &staging["beforeEntryConditionState"];
+    assert_eq!(before["latestExecution"]["status"], "Failed");
+    assert_eq!(
+        before["conditionStates"][0]["ruleStates"][0]["ruleName"],
+        "WantDeploy"
+    );
+    let prod = &state["stageStates"][3];
+    assert_eq!(prod["retryStageMetadata"]["autoStageRetryAttempt"], 1);
+    assert_eq!(
+        prod["retryStageMetadata"]["latestRetryTrigger"],
+        "AutomatedStageRetry"
+    );
 }
 
 #[test]

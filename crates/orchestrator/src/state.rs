@@ -29,6 +29,94 @@ pub struct StageState {
     pub latest_execution: Option<StageExecutionState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_stage_metadata: Option<RetryStageMetadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_entry_condition_state: Option<StageConditionState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_success_condition_state: Option<StageConditionState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_failure_condition_state: Option<StageConditionState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageConditionState {
+    pub latest_execution: ConditionExecution,
+    pub condition_states: Vec<ConditionState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionExecution {
+    pub status: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionState {
+    pub latest_execution: ConditionStateExecution,
+    pub rule_states: Vec<RuleState>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionStateExecution {
+    pub status: String,
+    pub summary: String,
+    pub last_status_change: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleState {
+    pub rule_name: String,
+    pub latest_execution: ConditionExecution,
+}
+
+/// The conditions of `hook` the latest execution to reach `stage` evaluated.
+fn condition_state(
+    reached: Option<&ExecutionRecord>,
+    stage: &str,
+    hook: &str,
+) -> Option<StageConditionState> {
+    let records: Vec<_> = reached?
+        .conditions
+        .iter()
+        .filter(|c| c.stage_name == stage && c.hook == hook)
+        .collect();
+    let last = records.last()?;
+    let failed = records.iter().find(|c| c.status != "Succeeded");
+    Some(StageConditionState {
+        latest_execution: ConditionExecution {
+            status: failed
+                .map(|c| c.status.clone())
+                .unwrap_or_else(|| last.status.clone()),
+            summary: failed
+                .map(|c| c.summary.clone())
+                .unwrap_or_else(|| last.summary.clone()),
+        },
+        condition_states: records
+            .iter()
+            .map(|c| ConditionState {
+                latest_execution: ConditionStateExecution {
+                    status: c.status.clone(),
+                    summary: c.summary.clone(),
+                    last_status_change: c.time,
+                },
+                rule_states: c
+                    .rules
+                    .iter()
+                    .map(|r| RuleState {
+                        rule_name: r.rule_name.clone(),
+                        latest_execution: ConditionExecution {
+                            status: format!("{:?}", r.status),
+                            summary: r.summary.clone(),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +194,9 @@ pub fn pipeline_state(executions: &[ExecutionRecord]) -> Option<PipelineState> {
                 latest_retry_trigger: last.trigger.clone(),
             });
             StageState {
+                before_entry_condition_state: condition_state(reached, stage, "BEFORE_ENTRY"),
+                on_success_condition_state: condition_state(reached, stage, "ON_SUCCESS"),
+                on_failure_condition_state: condition_state(reached, stage, "ON_FAILURE"),
                 retry_stage_metadata,
                 stage_name: stage.clone(),
                 inbound_transition_state: TransitionState { enabled: true },
