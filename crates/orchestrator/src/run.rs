@@ -1163,20 +1163,14 @@ async fn approval_action(shared: &Shared, stage: &str, action: &Action) -> Finis
             shared
                 .events
                 .send(PipelineEventKind::ApprovalRequested(request));
-            let mut stop = shared.stop.clone();
-            tokio::select! {
-                answer = answer => match answer {
-                    Ok(a) if a.approved => ApprovalOutcome::Approved(a.comment),
-                    Ok(a) => ApprovalOutcome::Rejected(a.comment),
-                    Err(_) => ApprovalOutcome::Unanswerable,
-                },
-                _ = tokio::time::sleep(wait) => ApprovalOutcome::TimedOut(wait),
-                _ = stop.stopped() => {
+            match approval::wait_for(answer, wait, shared.stop.clone()).await {
+                Some(outcome) => outcome,
+                None => {
                     return Finished {
                         status: Some(ActionStatus::Abandoned),
                         summary: Some("Stopped while waiting for approval".into()),
                         ..Finished::default()
-                    };
+                    }
                 }
             }
         }

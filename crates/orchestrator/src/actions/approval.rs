@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use pipelocal_runner::build::StopSignal;
 use tokio::sync::oneshot;
 
 /// How approvals are answered in this run.
@@ -98,7 +99,66 @@ fn with_comment(word: &str, comment: &str) -> String {
     }
 }
 
+/// Waits for a person's answer until `wait` has passed; `None` when the
+/// execution is stopped meanwhile.
+pub async fn wait_for(
+    answer: oneshot::Receiver<ApprovalAnswer>,
+    wait: Duration,
+    mut stop: StopSignal,
+) -> Option<ApprovalOutcome> {
+    tokio::select! {
+        answer = answer => Some(match answer {
+            Ok(a) if a.approved => ApprovalOutcome::Approved(a.comment),
+            Ok(a) => ApprovalOutcome::Rejected(a.comment),
+            Err(_) => ApprovalOutcome::Unanswerable,
+        }),
+        _ = tokio::time::sleep(wait) => Some(ApprovalOutcome::TimedOut(wait)),
+        _ = stop.stopped() => None,
+    }
+}
+
 /// `timeoutInMinutes` of an approval, default 7 days.
 pub fn timeout(minutes: Option<i64>) -> Duration {
     Duration::from_secs(minutes.unwrap_or(7 * 24 * 60).max(1) as u64 * 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipelocal_runner::build::stop_channel;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_approval_times_out() {
+        let (request, answer) =
+            ApprovalRequest::new("Gate", "Approve", None, None, timeout(Some(5)));
+        let (_stop, signal) = stop_channel();
+        let outcome = wait_for(answer, request.timeout, signal).await;
+        assert_eq!(
+            outcome,
+            Some(ApprovalOutcome::TimedOut(Duration::from_secs(300)))
+        );
+        assert_eq!(
+            outcome.unwrap().summary(),
+            "Approval timed out after 5 minutes"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_and_a_stop_end_the_wait() {
+        let (request, answer) = ApprovalRequest::new("Gate", "Approve", None, None, timeout(None));
+        request.answer(ApprovalAnswer {
+            approved: false,
+            comment: " not today ".into(),
+        });
+        let (_stop, signal) = stop_channel();
+        let outcome = wait_for(answer, request.timeout, signal).await.unwrap();
+        assert_eq!(outcome.summary(), "Rejected: not today");
+        let (_request, answer) = ApprovalRequest::new("Gate", "Approve", None, None, timeout(None));
+        let (stop, signal) = stop_channel();
+        stop.stop();
+        assert_eq!(
+            wait_for(answer, Duration::from_secs(60), signal).await,
+            None
+        );
+    }
 }
