@@ -163,6 +163,13 @@ fn retry_reruns_only_the_failed_actions_of_the_same_execution() {
     assert!(out.contains("[Test/Check] compiled hello"), "{out}");
     assert!(out.contains("2.0.1"), "the VERSION Compile exported: {out}");
     assert_eq!(record["stageRetries"][0]["retryMode"], "FAILED_ACTIONS");
+    // One log for the action, both attempts in it.
+    let (_, logs, _) = s.pipelocal(&["logs", &id, "Check"]);
+    assert_eq!(logs.matches("==> Test/Check").count(), 1, "{logs}");
+    assert!(
+        logs.contains("==> Test/Check Failed, then Succeeded <=="),
+        "{logs}"
+    );
     let (_, state, _) = s.pipelocal(&["state", "--json"]);
     let state: Value = serde_json::from_str(&state).unwrap();
     let test = &state["stageStates"][2];
@@ -220,11 +227,31 @@ fn from_stage_and_only_start_new_executions_with_stored_artifacts() {
         .collect();
     assert_eq!(ran, vec!["Check"]);
 
+    // That execution holds no Bin: starting from it, Check cannot have its input.
+    let third_id = third["pipelineExecutionId"].as_str().unwrap().to_string();
+    let (code, out, _) = s.run(&["--from-stage", "Test", "--execution", &third_id]);
+    assert_eq!(code, 1, "{out}");
+    let fourth = s.executions()[3].clone();
+    let check = fourth["actionExecutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["actionName"] == "Check")
+        .unwrap()
+        .clone();
+    let message = check["output"]["executionResult"]["errorDetails"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with("input artifact Bin is not available"),
+        "{message}"
+    );
+
     // The first execution is no longer the latest to reach Test: no retry.
     std::fs::remove_file(&s.marker).unwrap();
     let (code, ..) = s.run(&[]);
     assert_eq!(code, 1);
-    let failed = s.executions()[3]["pipelineExecutionId"]
+    let failed = s.executions()[4]["pipelineExecutionId"]
         .as_str()
         .unwrap()
         .to_string();

@@ -669,7 +669,8 @@ fn the_repository_configuration_and_the_default_git_source() {
     std::fs::copy(fixture("runs/projects.json"), root.join("projects.json")).unwrap();
     std::fs::write(
         root.join(".pipelocal.yml"),
-        "projects:\n  - projects.json\nstate-dir: state\n",
+        // Shared files may map other pipelines' sources and variables.
+        "projects:\n  - projects.json\nstate-dir: state\nsources:\n  SomeOtherSource: /nowhere\nvariables:\n  NotDeclaredHere: x\n",
     )
     .unwrap();
     let committed = src.commit("pipeline");

@@ -165,8 +165,25 @@ pub fn logs(state: Option<&Path>, id: &str, action: Option<&str>) -> ExitCode {
             names.join(", ")
         ));
     }
-    for a in chosen {
-        println!("==> {}/{} {} <==", a.stage_name, a.action_name, a.status);
+    // One log per action: its attempts (retries) were appended to it in turn.
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for a in &chosen {
+        let key = (a.stage_name.as_str(), a.action_name.as_str());
+        if shown.contains(&key) {
+            continue;
+        }
+        shown.push(key);
+        let attempts: Vec<_> = chosen
+            .iter()
+            .filter(|b| (b.stage_name.as_str(), b.action_name.as_str()) == key)
+            .collect();
+        let statuses: Vec<String> = attempts.iter().map(|b| b.status.to_string()).collect();
+        println!(
+            "==> {}/{} {} <==",
+            a.stage_name,
+            a.action_name,
+            statuses.join(", then ")
+        );
         let path = history.log_path(&record.pipeline_name, id, &a.stage_name, &a.action_name);
         if let Ok(text) = std::fs::read_to_string(&path) {
             print!("{text}");
@@ -174,7 +191,8 @@ pub fn logs(state: Option<&Path>, id: &str, action: Option<&str>) -> ExitCode {
                 println!();
             }
         }
-        if let Some(s) = &a.output.execution_result.external_execution_summary {
+        let last = attempts.last().map_or(*a, |b| **b);
+        if let Some(s) = &last.output.execution_result.external_execution_summary {
             println!("{s}");
         }
     }

@@ -32,7 +32,9 @@ impl<W: Write> PlainRenderer<W> {
         let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();
         if let PipelineEventKind::ApprovalRequested(request) = &event.kind {
-            request.answer(tokio::task::block_in_place(|| ask(request)));
+            if let Some(answer) = tokio::task::block_in_place(|| ask(request)) {
+                request.answer(answer);
+            }
         }
     }
 }
@@ -92,7 +94,9 @@ impl LiveRenderer {
                 let answer = self
                     .multi
                     .suspend(|| tokio::task::block_in_place(|| ask(request)));
-                request.answer(answer);
+                if let Some(answer) = answer {
+                    request.answer(answer);
+                }
             }
             PipelineEventKind::ExecutionFinished { .. } => {
                 // The summary says what the status lines said: they go.

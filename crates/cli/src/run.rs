@@ -153,14 +153,26 @@ fn options(
         }),
         state_dir: args.state_dir.clone(),
         variables: BTreeMap::new(),
-        uncommitted: args.uncommitted,
+        uncommitted: args.uncommitted.then_some(true),
         ..Config::default()
     };
-    let config = flags.absolute(&cwd).over(config);
-    let kept = config.clone();
     let loaded = load_pipeline(pipeline, args.name.as_deref())
         .and_then(|l| l.into_valid())
         .map_err(|e| e.summary())?;
+    // A shared file may map sources and variables of other pipelines: only
+    // flags must name this pipeline's.
+    let p = &loaded.pipeline;
+    config.sources.retain(|name, _| {
+        p.actions().any(|(_, a)| {
+            a.action_type_id.category == pipelocal_model::pipeline::Category::Source
+                && (&a.name == name || a.outputs().any(|o| o == name))
+        })
+    });
+    config
+        .variables
+        .retain(|name, _| p.variables.iter().any(|v| &v.name == name));
+    let config = flags.absolute(&cwd).over(config);
+    let kept = config.clone();
     let mut projects = loaded.projects.clone();
     for file in &config.projects {
         projects.extend(load_projects(file).map_err(|e| e.summary())?);
@@ -187,7 +199,7 @@ fn options(
         sources: config.sources.into_iter().collect(),
         workdir,
         variables,
-        git_content: if config.uncommitted {
+        git_content: if config.uncommitted == Some(true) {
             GitContent::WorkingTree
         } else {
             GitContent::Committed

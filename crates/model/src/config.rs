@@ -36,8 +36,7 @@ pub struct Config {
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     /// Git sources with their uncommitted changes (`--uncommitted`).
-    #[serde(default)]
-    pub uncommitted: bool,
+    pub uncommitted: Option<bool>,
     /// Actions run by a local command instead of their service, by action
     /// name or `Stage/Action`: the escape hatch for anything not emulated.
     #[serde(default)]
@@ -68,8 +67,11 @@ impl Config {
     /// The same settings with every path absolute (against `base`), so they
     /// still mean the same files from another folder.
     pub fn absolute(mut self, base: &Path) -> Config {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
         let fix = |p: &mut PathBuf| {
-            if p.is_relative() {
+            if let (Ok(rest), Some(home)) = (p.strip_prefix("~"), &home) {
+                *p = home.join(rest);
+            } else if p.is_relative() {
                 *p = base.join(&*p);
             }
         };
@@ -106,7 +108,7 @@ impl Config {
             executor: self.executor.or(lower.executor),
             state_dir: self.state_dir.or(lower.state_dir),
             variables: merge(lower.variables, self.variables),
-            uncommitted: self.uncommitted || lower.uncommitted,
+            uncommitted: self.uncommitted.or(lower.uncommitted),
             actions: merge(lower.actions, self.actions),
             functions: merge(lower.functions, self.functions),
         }

@@ -266,9 +266,18 @@ impl History {
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let text = serde_json::to_string_pretty(record).expect("records serialize");
-        let partial = dir.join(".execution.json.partial");
-        std::fs::write(&partial, text + "\n").map_err(io)?;
-        std::fs::rename(&partial, &path).map_err(io)
+        // A name of its own, so two writers never mix their bytes in one file.
+        let partial = dir.join(format!(".execution.json.{}.partial", uuid::Uuid::new_v4()));
+        let written = (|| {
+            let mut file = std::fs::File::create(&partial)?;
+            std::io::Write::write_all(&mut file, (text + "\n").as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&partial, &path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        written.map_err(io)
     }
 
     /// Names of the pipelines that have run here.

@@ -34,11 +34,24 @@ pub enum Entry {
     Stopped,
 }
 
-/// One waiter: execution id and start time.
+/// One waiter: execution id, start time and the process that waits.
 #[derive(Debug, Clone, PartialEq)]
 struct Waiter {
     id: String,
     start: f64,
+    pid: u32,
+}
+
+impl Waiter {
+    /// Whether the waiting process still exists (a killed run leaves its line).
+    fn alive(&self) -> bool {
+        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let answer = unsafe { libc::kill(pid, 0) };
+        answer == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
 }
 
 fn open(path: &Path) -> std::io::Result<File> {
@@ -57,10 +70,11 @@ fn read_waiters(file: &mut File) -> std::io::Result<Vec<Waiter>> {
     Ok(text
         .lines()
         .filter_map(|l| {
-            let (id, start) = l.split_once(' ')?;
+            let mut parts = l.split(' ');
             Some(Waiter {
-                id: id.to_string(),
-                start: start.parse().ok()?,
+                id: parts.next()?.to_string(),
+                start: parts.next()?.parse().ok()?,
+                pid: parts.next()?.parse().ok()?,
             })
         })
         .collect())
@@ -70,7 +84,7 @@ fn write_waiters(file: &mut File, waiters: &[Waiter]) -> std::io::Result<()> {
     file.set_len(0)?;
     file.rewind()?;
     for w in waiters {
-        writeln!(file, "{} {}", w.id, w.start)?;
+        writeln!(file, "{} {} {}", w.id, w.start, w.pid)?;
     }
     file.sync_all()
 }
@@ -108,6 +122,7 @@ impl StageFiles {
         meta.lock()?;
         let mut file = open(&self.waiting)?;
         let mut waiters = read_waiters(&mut file)?;
+        waiters.retain(Waiter::alive);
         let out = change(&mut waiters);
         write_waiters(&mut file, &waiters)?;
         Ok(out)
@@ -131,6 +146,7 @@ pub async fn enter_stage(
     let me = Waiter {
         id: id.to_string(),
         start,
+        pid: std::process::id(),
     };
     // Arrive: in SUPERSEDED one waiter per boundary, the newest; in QUEUED, a line.
     let superseded_now = files.with_waiters(|waiters| match mode {

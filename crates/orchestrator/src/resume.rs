@@ -162,11 +162,21 @@ pub fn base_execution(
     id: Option<&str>,
 ) -> Result<ExecutionRecord, RunError> {
     match id {
-        Some(id) => Ok(history.find(id)?),
+        Some(id) => {
+            let found = history.find(id)?;
+            if found.pipeline_name != pipeline {
+                return Err(RunError::Unusable(format!(
+                    "execution {id} is an execution of pipeline {}, not {pipeline}",
+                    found.pipeline_name
+                )));
+            }
+            Ok(found)
+        }
+        // A rollback holds one stage's outputs: the newest standard execution is the base.
         None => history
             .executions(pipeline)?
             .into_iter()
-            .next()
+            .find(|e| e.execution_type != "ROLLBACK")
             .ok_or_else(|| {
                 RunError::Unusable(format!(
                     "pipeline {pipeline} has no earlier execution to take artifacts from: run it once first"

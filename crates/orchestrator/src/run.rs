@@ -36,7 +36,7 @@ use crate::locks::{enter_stage, Entry};
 use crate::plan::{Plan, StagePlan};
 use crate::resume::{seed, RetryMode, Start};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
-use crate::store::{ArtifactStore, S3Location};
+use crate::store::{s3_path, ArtifactStore, S3Location};
 
 /// Everything a run needs besides the stop signal.
 #[derive(Debug, Clone)]
@@ -313,7 +313,8 @@ pub async fn run_pipeline(
             &name,
             mode,
             &record.pipeline_execution_id,
-            record.start_time,
+            // A retry arrives now, not when its execution first started.
+            now,
             &shared.stop,
         )
         .await
@@ -345,21 +346,14 @@ pub async fn run_pipeline(
         events.send(PipelineEventKind::StageStarted {
             stage: name.clone(),
         });
-        let mut stage_status = match check_conditions(&shared, &name, Hook::BeforeEntry)? {
+        // A gate that fails is the stage's end: onFailure is for failed actions.
+        let gate = check_conditions(&shared, &name, Hook::BeforeEntry)?;
+        let mut stage_status = match gate {
             Some(ConditionResult::Skip) => StageStatus::Skipped,
             Some(_) => StageStatus::Failed,
             None => run_groups(&shared, stage, &start).await?,
         };
-        if stage_status == StageStatus::Succeeded {
-            match check_conditions(&shared, &name, Hook::OnSuccess)? {
-                Some(ConditionResult::Rollback) => {
-                    stage_status = StageStatus::Failed;
-                    rollback = Some(name.clone());
-                }
-                Some(_) => stage_status = StageStatus::Failed,
-                None => {}
-            }
-        } else if stage_status == StageStatus::Failed {
+        if gate.is_none() && stage_status == StageStatus::Failed {
             match on_failure(&shared, stage.stage)? {
                 Some((ConditionResult::Retry, mode)) => {
                     let (stage_name, mode_name) = (name.clone(), mode.as_str().to_string());
@@ -381,6 +375,17 @@ pub async fn run_pipeline(
                 }
                 Some((ConditionResult::Rollback, _)) => rollback = Some(name.clone()),
                 _ => {}
+            }
+        }
+        // onSuccess is checked however the stage came to succeed (a retry too).
+        if gate.is_none() && stage_status == StageStatus::Succeeded {
+            match check_conditions(&shared, &name, Hook::OnSuccess)? {
+                Some(ConditionResult::Rollback) => {
+                    stage_status = StageStatus::Failed;
+                    rollback = Some(name.clone());
+                }
+                Some(_) => stage_status = StageStatus::Failed,
+                None => {}
             }
         }
         shared.update(|r| {
@@ -733,12 +738,18 @@ async fn run_action(
 ) -> Result<ActionStatus, RunError> {
     let execution_id = shared.execution_id();
     let action_execution_id = uuid::Uuid::new_v4().to_string();
-    let inputs: Vec<(String, StoredArtifact)> = {
+    let (inputs, missing): (Vec<(String, StoredArtifact)>, Vec<String>) = {
         let artifacts = shared.artifacts.lock().expect("artifacts lock");
-        action
+        let inputs = action
             .inputs()
             .filter_map(|n| artifacts.get(n).map(|a| (n.to_string(), a.clone())))
-            .collect()
+            .collect();
+        let missing = action
+            .inputs()
+            .filter(|n| !artifacts.contains_key(*n))
+            .map(String::from)
+            .collect();
+        (inputs, missing)
     };
     let t = &action.action_type_id;
     let start = epoch_now();
@@ -793,6 +804,13 @@ async fn run_action(
         .prefix("work-")
         .tempdir_in(work_root(&shared.opts.settings.state_dir));
     let finished = match (&work, resolve_action(&shared, &action)) {
+        _ if !missing.is_empty() => Finished::failed(
+            "ConfigurationError",
+            format!(
+                "input artifact {} is not available: the action that makes it did not run or did not succeed in this execution (or in the one --from-stage/--only took artifacts from)",
+                missing.join(", ")
+            ),
+        ),
         (Err(e), _) => Finished::failed("JobFailed", format!("making a work folder: {e}")),
         (Ok(_), Err(message)) => Finished::failed("ConfigurationError", message),
         (Ok(work), Ok(resolved)) => {
@@ -1219,28 +1237,19 @@ async fn source_action(
     let result = if t.is(Owner::Aws, "ECR") {
         ecr_source(config, &zip).await
     } else {
-        let input = if t.is(Owner::Aws, "S3") {
-            SourceInput::File(mapped.unwrap_or_else(|| {
-                shared
-                    .opts
-                    .settings
-                    .state_dir
-                    .join("s3")
-                    .join(
-                        config
-                            .get("S3Bucket")
-                            .map(String::as_str)
-                            .unwrap_or_default(),
-                    )
-                    .join(
-                        config
-                            .get("S3ObjectKey")
-                            .map(String::as_str)
-                            .unwrap_or_default(),
-                    )
-            }))
-        } else {
-            SourceInput::Folder(mapped.unwrap_or_else(|| shared.opts.workdir.clone()))
+        let get = |key: &str| config.get(key).map(String::as_str).unwrap_or_default();
+        let input = match (t.is(Owner::Aws, "S3"), mapped) {
+            (true, Some(file)) => SourceInput::File(file),
+            (true, None) => {
+                let s3 = shared.opts.settings.state_dir.join("s3");
+                match s3_path(&s3, get("S3Bucket"), get("S3ObjectKey")) {
+                    Ok(file) => SourceInput::File(file),
+                    Err(message) => return Finished::failed("ConfigurationError", message),
+                }
+            }
+            (false, mapped) => {
+                SourceInput::Folder(mapped.unwrap_or_else(|| shared.opts.workdir.clone()))
+            }
         };
         let action = action.clone();
         let config = config.clone();

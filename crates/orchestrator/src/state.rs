@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::history::{ErrorDetails, ExecutionRecord, SourceRevision, Trigger};
+use crate::history::{ErrorDetails, ExecutionRecord, RollbackMetadata, SourceRevision, Trigger};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
 
 #[derive(Debug, Clone, Serialize)]
@@ -262,6 +262,8 @@ pub struct ExecutionSummary {
     pub trigger: Trigger,
     pub execution_mode: String,
     pub execution_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_metadata: Option<RollbackMetadata>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,6 +287,7 @@ pub fn execution_list(executions: &[ExecutionRecord]) -> ExecutionList {
                 trigger: e.trigger.clone(),
                 execution_mode: e.execution_mode.clone(),
                 execution_type: e.execution_type.clone(),
+                rollback_metadata: e.rollback_metadata.clone(),
             })
             .collect(),
     }

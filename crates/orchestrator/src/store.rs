@@ -19,6 +19,22 @@ impl S3Location {
     }
 }
 
+/// `<s3 root>/<bucket>/<key>` for names from a definition, refusing any that
+/// would leave the bucket's folder (`..`, or a bucket with `/`).
+pub fn s3_path(s3_root: &Path, bucket: &str, key: &str) -> Result<PathBuf, String> {
+    if bucket.is_empty() || bucket.contains(['/', '\\']) || bucket == "." || bucket == ".." {
+        return Err(format!("bucket name {bucket:?} is not a bucket name"));
+    }
+    let mut path = s3_root.join(bucket);
+    for part in key.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            return Err(format!("object key {key:?} leaves the bucket"));
+        }
+        path.push(part);
+    }
+    Ok(path)
+}
+
 #[derive(Debug, Clone)]
 pub struct ArtifactStore {
     /// `<state-dir>/s3`: one folder per bucket.
@@ -28,9 +44,18 @@ pub struct ArtifactStore {
 
 impl ArtifactStore {
     pub fn new(state_dir: &Path, bucket: &str) -> Self {
+        // A name that is no bucket name still gets a folder of its own.
+        let bucket: String = bucket
+            .chars()
+            .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+            .collect();
+        let bucket = match bucket.as_str() {
+            "" | "." | ".." => "pipelocal-artifacts".to_string(),
+            _ => bucket,
+        };
         ArtifactStore {
             s3_root: state_dir.join("s3"),
-            bucket: bucket.to_string(),
+            bucket,
         }
     }
 
@@ -78,6 +103,26 @@ fn random_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_paths_stay_in_their_bucket() {
+        let root = Path::new("/state/s3");
+        assert_eq!(
+            s3_path(root, "b", "/a/./c.zip").unwrap(),
+            Path::new("/state/s3/b/a/c.zip")
+        );
+        assert!(s3_path(root, "b", "../../etc/passwd").is_err());
+        assert!(s3_path(root, "../x", "k").is_err());
+        assert!(s3_path(root, "", "k").is_err());
+        let store = ArtifactStore::new(Path::new("/state"), "../up");
+        assert_eq!(
+            store.path(&S3Location {
+                bucket: store.bucket.clone(),
+                key: "k".into()
+            }),
+            Path::new("/state/s3/.._up/k")
+        );
+    }
 
     #[test]
     fn keys_follow_the_aws_layout() {

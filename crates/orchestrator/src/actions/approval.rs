@@ -60,6 +60,15 @@ impl ApprovalRequest {
         )
     }
 
+    /// Whether the execution still waits for this answer (not timed out or stopped).
+    pub fn is_waiting(&self) -> bool {
+        self.reply
+            .lock()
+            .expect("reply lock")
+            .as_ref()
+            .is_some_and(|tx| !tx.is_closed())
+    }
+
     pub fn answer(&self, answer: ApprovalAnswer) {
         if let Some(tx) = self.reply.lock().expect("reply lock").take() {
             let _ = tx.send(answer);

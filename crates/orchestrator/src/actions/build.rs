@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pipelocal_model::pipeline::Action;
-use pipelocal_model::project::{EnvironmentVariable, Project};
+use pipelocal_model::project::{EnvironmentVariable, Project, ProjectSource};
 use pipelocal_runner::batch::make_executor;
 use pipelocal_runner::build::{run_build, StopSignal};
 use pipelocal_runner::environment::SourceVersions;
@@ -92,9 +92,13 @@ pub async fn run_codebuild(
         .cloned()
         .ok_or_else(|| missing_project(name))?;
     if let Some(text) = config.get("BuildspecOverride") {
-        if let Some(source) = project.source.as_mut() {
-            source.buildspec = Some(text.clone());
-        }
+        let source = project.source.get_or_insert_with(|| ProjectSource {
+            source_type: "CODEPIPELINE".into(),
+            location: None,
+            buildspec: None,
+            source_identifier: None,
+        });
+        source.buildspec = Some(text.clone());
     }
     let overrides: Vec<EnvironmentVariable> = match config.get("EnvironmentVariables") {
         Some(text) => serde_json::from_str(text).map_err(|e| {

@@ -13,6 +13,7 @@ use pipelocal_runner::artifacts::extract::unzip;
 use serde_json::Value;
 
 use crate::actions::build::InputArtifact;
+use crate::store::s3_path;
 
 /// What an emulated action did.
 #[derive(Debug, Default)]
@@ -125,11 +126,11 @@ fn s3_deploy(cx: &Context) -> Result<Done, String> {
         }
     }
     let input = cx.sole_input()?;
-    let root = cx.state_dir.join("s3").join(safe_component(bucket));
+    let s3 = cx.state_dir.join("s3");
     let mut done = Done::default();
     if extract {
         let prefix = cx.get("ObjectKey").unwrap_or("");
-        let target = root.join(prefix.trim_matches('/'));
+        let target = s3_path(&s3, bucket, prefix)?;
         std::fs::create_dir_all(&target).map_err(|e| format!("{}: {e}", target.display()))?;
         let zip = &cx.input_zips[&input.name];
         let count = unzip(zip, &target).map_err(|e| e.to_string())?;
@@ -143,7 +144,7 @@ fn s3_deploy(cx: &Context) -> Result<Done, String> {
         let key = cx
             .get("ObjectKey")
             .ok_or("ObjectKey is required when Extract is false")?;
-        let target = root.join(key.trim_start_matches('/'));
+        let target = s3_path(&s3, bucket, key)?;
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
@@ -154,11 +155,6 @@ fn s3_deploy(cx: &Context) -> Result<Done, String> {
         done.summary = format!("Deployed {} to s3://{bucket}/{key}", input.name);
     }
     Ok(done)
-}
-
-/// A bucket name as one folder name (`..` and `/` cannot climb out).
-fn safe_component(name: &str) -> String {
-    name.replace(['/', '\\'], "_").replace("..", "_")
 }
 
 /// Reads `path` inside an unpacked artifact, refusing paths that leave it.

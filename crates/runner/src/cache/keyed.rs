@@ -208,9 +208,14 @@ pub(crate) async fn save(
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("copying {folder}: {e}"))?;
         }
-        // The unkeyed entry is replaced; a keyed one appears whole or not at all.
+        // A keyed entry appears whole or not at all; the unkeyed one is
+        // swapped: the old moves aside first, so a reader sees one or the other.
         if cache.key.is_none() && target.exists() {
-            std::fs::remove_dir_all(&target).map_err(|e| e.to_string())?;
+            let old = store.join(format!(".replaced-{}", uuid::Uuid::new_v4()));
+            std::fs::rename(&target, &old).map_err(|e| e.to_string())?;
+            std::fs::rename(&staging, &target).map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_dir_all(&old);
+            return Ok(());
         }
         std::fs::rename(&staging, &target).map_err(|e| e.to_string())
     }
