@@ -245,3 +245,70 @@ fn a_failed_stage_rolls_back_to_the_last_execution_that_succeeded_in_it() {
         .unwrap();
     assert!(config.contains(&good_commit), "{config}");
 }
+
+#[test]
+fn a_failed_gate_and_a_failed_on_success_check_fail_their_stages() {
+    let s = Setup::new();
+    std::fs::write(
+        s.work.path().join("config.yml"),
+        "actions:\n  Gate/Pass:\n    command: echo passing\n  Final/Done:\n    command: echo done\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let source = format!("Code={}", s.src.path().display());
+        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .current_dir(repo())
+            .env("PIPELOCAL_CONFIG", s.work.path().join("config.yml"))
+            .env("PIPELOCAL_STATE_DIR", s.state.path())
+            .args([
+                "run",
+                fixture("runs/gates.json").to_str().unwrap(),
+                "--source",
+                &source,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        out.status.code().unwrap_or(-1)
+    };
+    let newest = || {
+        let dir = s.state.path().join("pipelines/gates/executions");
+        let mut list: Vec<Value> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                serde_json::from_str(
+                    &std::fs::read_to_string(e.path().join("execution.json")).unwrap(),
+                )
+                .unwrap()
+            })
+            .collect();
+        list.sort_by(|a: &Value, b: &Value| {
+            a["startTime"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["startTime"].as_f64().unwrap())
+        });
+        list.pop().unwrap()
+    };
+    // The gate fails: no action of the stage runs, and its onFailure RETRY
+    // does not apply (it is for failed actions).
+    assert_eq!(run(&["--variable", "Go=no"]), 1);
+    let record = newest();
+    assert_eq!(stage_status(&record, "Gate"), "Failed");
+    assert!(attempts(&record, "Pass").is_empty());
+    assert!(record["stageRetries"].is_null(), "{record}");
+    // onSuccess fails the stage after its actions succeeded.
+    assert_eq!(run(&["--variable", "Sure=no"]), 1);
+    let record = newest();
+    assert_eq!(attempts(&record, "Done"), vec!["Succeeded"]);
+    assert_eq!(stage_status(&record, "Final"), "Failed");
+    let on_success = record["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["hook"] == "ON_SUCCESS")
+        .unwrap();
+    assert_eq!(on_success["summary"], "rule Sure failed: no is not EQ yes");
+    assert_eq!(run(&[]), 0);
+}

@@ -435,3 +435,106 @@ fn approvals_by_flag_without_a_terminal_and_on_a_terminal() {
     assert_eq!(r.summary("Gate"), "Approved: looks good");
     assert!(gate["lastUpdateTime"].as_f64().unwrap() >= gate["startTime"].as_f64().unwrap());
 }
+
+const TASKDEF: &str =
+    r#"{"family": "app", "containerDefinitions": [{"name": "web", "image": "<IMAGE1_NAME>"}]}"#;
+const ECS_APPSPEC: &str = "version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: <TASK_DEFINITION>
+        LoadBalancerInfo:
+          ContainerName: web
+          ContainerPort: 80
+";
+
+fn more_files() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("taskdef.json", TASKDEF),
+        ("appspec.yaml", ECS_APPSPEC),
+        ("imageDetail.json", r#"{"ImageURI": "pipelocal/busybox"}"#),
+        ("template.yaml", TEMPLATE),
+        (
+            "config.json",
+            r#"{"Parameters": {"Env": "dev", "Bucket": "b", "Size": "s"}}"#,
+        ),
+        ("sfn-input.json", r#"{"release": "v1"}"#),
+    ]
+}
+
+#[test]
+fn blue_green_beanstalk_change_sets_and_step_functions() {
+    if !docker_available() {
+        return;
+    }
+    let r = run_deploy(&fixture("runs/deploy-more.json"), &more_files(), &[], None);
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert_eq!(
+        r.summary("BlueGreen"),
+        "Would start a blue/green deployment of app to bg"
+    );
+    assert!(
+        r.stdout
+            .contains("[Deploy/BlueGreen] <IMAGE1_NAME> -> pipelocal/busybox"),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .summary("Beanstalk")
+        .starts_with("Recorded a deployment of Src to app/prod"));
+    assert!(
+        r.summary("ChangeSet")
+            .starts_with("Would create a change set for stack app"),
+        "{}",
+        r.summary("ChangeSet")
+    );
+    assert!(
+        r.action("ChangeSet")["output"]["outputVariables"]
+            .as_object()
+            .unwrap()
+            .is_empty(),
+        "no outputs before the change set runs"
+    );
+    assert_eq!(
+        r.summary("Execute"),
+        "Would execute change set cs1 of stack app"
+    );
+    assert_eq!(r.summary("Delete"), "Would delete stack old-app");
+    assert!(
+        r.stdout
+            .contains("[Deploy/Flow] input: {\"release\": \"v1\"}"),
+        "{}",
+        r.stdout
+    );
+
+    // A task definition without the image placeholder, and a state machine input that is not JSON.
+    let mut files = more_files();
+    files.retain(|(n, _)| *n != "taskdef.json" && *n != "sfn-input.json");
+    files.push((
+        "taskdef.json",
+        r#"{"family": "app", "containerDefinitions": [{"name": "web", "image": "nginx"}]}"#,
+    ));
+    files.push(("sfn-input.json", "release=v1"));
+    let r = run_deploy(&fixture("runs/deploy-more.json"), &files, &[], None);
+    assert_eq!(r.code, 1, "{}", r.log());
+    let message = |name: &str| {
+        r.action(name)["output"]["executionResult"]["errorDetails"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        message("BlueGreen"),
+        "taskdef.json has no placeholder <IMAGE1_NAME> for Image1ArtifactName Src"
+    );
+    assert!(
+        message("Flow").starts_with("Input is not valid JSON"),
+        "{}",
+        message("Flow")
+    );
+    assert!(
+        r.action("Execute").is_null(),
+        "the next group never started"
+    );
+}
