@@ -727,3 +727,31 @@ fn the_repository_configuration_and_the_default_git_source() {
         r.stderr
     );
 }
+
+#[test]
+fn a_batch_enabled_action_runs_the_batch_and_combines_its_artifacts() {
+    if !docker_available() {
+        return;
+    }
+    let (_src, _state, r) = run_with_source("batch.json", &[("app.txt", "hello\n")]);
+    assert_eq!(r.code, 0, "{}", r.log());
+    let matrix = r.action("Matrix");
+    assert!(
+        matrix["output"]["executionResult"]["externalExecutionId"]
+            .as_str()
+            .unwrap()
+            .starts_with("flow-batch:"),
+        "{matrix}"
+    );
+    assert!(
+        r.stdout.contains("[Build/Matrix] [windows] [Container]"),
+        "{}",
+        r.stdout
+    );
+    let mut combined = r.artifact("Matrix", "Combined");
+    assert_eq!(read(&mut combined, "linux/target.txt"), "built for linux\n");
+    assert_eq!(
+        read(&mut combined, "windows/target.txt"),
+        "built for windows\n"
+    );
+}

@@ -1121,7 +1121,7 @@ async fn perform(
         Err(message) => return Finished::failed("ConfigurationError", message),
     };
     let revision = unpacked.first().and_then(|i| i.revision.clone());
-    let status = match (outcome.record.build_status.as_str(), &outcome.failure) {
+    let status = match (outcome.status.as_str(), &outcome.failure) {
         ("STOPPED", _) => ActionStatus::Abandoned,
         (_, Some(_)) => ActionStatus::Failed,
         _ => ActionStatus::Succeeded,
@@ -1138,7 +1138,7 @@ async fn perform(
             code: "JobFailed".into(),
             message,
         }),
-        external_id: Some(outcome.record.id.clone()),
+        external_id: Some(outcome.id.clone()),
         outputs,
         variables: outcome.variables,
     }

@@ -523,6 +523,9 @@ pub fn project_name(input: &LocalBuild) -> Result<String, PrepareError> {
     if let Some(name) = &input.project_name {
         return Ok(name.clone());
     }
+    if let Some(start) = &input.pipeline {
+        return Ok(start.project.name.clone());
+    }
     if let Some(file) = &input.project_file {
         return Ok(pick_project(file, None)?.name);
     }

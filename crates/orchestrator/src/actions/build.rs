@@ -7,14 +7,18 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::actions::source::zip_folder;
 use pipelocal_model::pipeline::Action;
 use pipelocal_model::project::{EnvironmentVariable, Project, ProjectSource};
-use pipelocal_runner::batch::make_executor;
+use pipelocal_runner::artifacts::extract::unzip;
+use pipelocal_runner::batch::{make_executor, run_batch};
 use pipelocal_runner::build::{run_build, StopSignal};
 use pipelocal_runner::environment::SourceVersions;
 use pipelocal_runner::events::EventSink;
 use pipelocal_runner::executor::ExecError;
-use pipelocal_runner::local::{prepare, ExecutorKind, LocalBuild, PipelineStart, DEFAULT_IMAGE};
+use pipelocal_runner::local::{
+    batch_section, prepare, ExecutorKind, LocalBuild, PipelineStart, DEFAULT_IMAGE,
+};
 use pipelocal_runner::record::BuildRecord;
 
 use crate::store::S3Location;
@@ -59,7 +63,10 @@ pub struct InputArtifact {
 /// How a build ended, told in the action's terms.
 #[derive(Debug)]
 pub struct BuildOutcome {
-    pub record: BuildRecord,
+    /// The build's (or batch's) id: the action's external execution id.
+    pub id: String,
+    /// `buildStatus` (or `buildBatchStatus`).
+    pub status: String,
     /// Output artifact name and the zip the build made for it.
     pub outputs: Vec<(String, PathBuf)>,
     pub variables: BTreeMap<String, String>,
@@ -110,9 +117,15 @@ pub async fn run_codebuild(
         Some(p) => p.as_str(),
         None => inputs.first().map(|i| i.name.as_str()).unwrap_or_default(),
     };
+    let flag = |key: &str| {
+        config
+            .get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    };
     let target = Target {
         executor: settings.executor,
         out_dir,
+        batch: flag("BatchEnabled").then(|| flag("CombineArtifacts")),
     };
     run(
         settings, action, project, overrides, primary, inputs, target, events, stop,
@@ -201,6 +214,7 @@ pub async fn run_script(
     let target = Target {
         executor: script.executor,
         out_dir,
+        batch: None,
     };
     run(
         settings,
@@ -220,6 +234,8 @@ pub async fn run_script(
 struct Target<'a> {
     executor: ExecutorKind,
     out_dir: &'a Path,
+    /// `BatchEnabled`: run the buildspec's batch; `Some(true)` combines artifacts.
+    batch: Option<bool>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -298,6 +314,9 @@ async fn run(
             sources,
         }),
     };
+    if let Some(combine) = target.batch {
+        return run_batch_build(&input, action, combine, out_dir, events, stop).await;
+    }
     let prepared = prepare(&input).map_err(|e| e.to_string())?;
     let mut executor = make_executor(target.executor, prepared.environment.clone())
         .await
@@ -336,9 +355,67 @@ async fn run(
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
     Ok(BuildOutcome {
-        record,
+        id: record.id.clone(),
+        status: record.build_status.clone(),
         outputs,
         variables,
+        failure,
+    })
+}
+
+/// `BatchEnabled`: the buildspec's batch, each build's artifacts under
+/// `<out>/<identifier>/`; with `CombineArtifacts` they are merged into the one
+/// output, a folder per build identifier.
+async fn run_batch_build(
+    input: &LocalBuild,
+    action: &Action,
+    combine: bool,
+    out_dir: &Path,
+    events: &EventSink,
+    stop: StopSignal,
+) -> Result<BuildOutcome, String> {
+    let section = batch_section(input).map_err(|e| e.to_string())?;
+    let record = run_batch(input, &section, 4, events, stop)
+        .await
+        .map_err(|e| e.to_string())?;
+    let succeeded = record.build_batch_status == "SUCCEEDED";
+    let mut failure = (!succeeded).then(|| {
+        format!(
+            "Build batch terminated with state: {}.",
+            record.build_batch_status
+        )
+    });
+    let mut outputs = Vec::new();
+    let names: Vec<&str> = action.outputs().collect();
+    match (names.as_slice(), combine) {
+        ([], _) => {}
+        ([name], true) => {
+            let merged = out_dir.join("combined");
+            for group in &record.build_groups {
+                let zip = out_dir.join(&group.identifier).join("artifacts.zip");
+                if zip.is_file() {
+                    let dir = merged.join(&group.identifier);
+                    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                    unzip(&zip, &dir).map_err(|e| e.to_string())?;
+                }
+            }
+            std::fs::create_dir_all(&merged).map_err(|e| e.to_string())?;
+            let zip = out_dir.join(format!("{name}.combined.zip"));
+            zip_folder(&merged, &zip)?;
+            outputs.push((name.to_string(), zip));
+        }
+        _ if failure.is_none() => {
+            failure = Some(
+                "a batch build gives one output artifact, with CombineArtifacts \"true\"".into(),
+            )
+        }
+        _ => {}
+    }
+    Ok(BuildOutcome {
+        id: record.id.clone(),
+        status: record.build_batch_status.clone(),
+        outputs,
+        variables: BTreeMap::new(),
         failure,
     })
 }
