@@ -82,6 +82,22 @@ impl Setup {
 
     /// Three executions, each started after the one before it has begun.
     fn three(&self) -> Vec<Value> {
+        self.three_watching(|| {})
+    }
+
+    /// `state --json` now.
+    fn state(&self) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .env("PIPELOCAL_CONFIG", self.work.path().join("config.yml"))
+            .env("PIPELOCAL_STATE_DIR", self.state.path())
+            .args(["state", "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// As `three`, calling `watch` once all three have started.
+    fn three_watching(&self, watch: impl FnOnce()) -> Vec<Value> {
         let mut children = Vec::new();
         for n in 1..=3 {
             children.push(self.start());
@@ -92,6 +108,7 @@ impl Setup {
             }
             std::thread::sleep(std::time::Duration::from_millis(300));
         }
+        watch();
         for mut c in children {
             c.wait().unwrap();
         }
@@ -162,7 +179,35 @@ fn superseded_lets_the_newest_waiting_execution_through() {
 #[test]
 fn queued_runs_every_execution_in_arrival_order() {
     let s = Setup::new("QUEUED");
-    let list = s.three();
+    let mut queue_seen = Vec::new();
+    let list = s.three_watching(|| {
+        // While the first holds Build, the others queue in front of it.
+        for _ in 0..30 {
+            let state = s.state();
+            let queue: Vec<String> = state["stageStates"][1]["inboundExecutions"]
+                .as_array()
+                .map(|q| {
+                    q.iter()
+                        .map(|e| e["pipelineExecutionId"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if queue.len() == 2 {
+                queue_seen = queue;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    let ids: Vec<String> = list
+        .iter()
+        .map(|e| e["pipelineExecutionId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        queue_seen,
+        ids[1..].to_vec(),
+        "the queue in state, in arrival order"
+    );
     assert_eq!(statuses(&list), vec!["Succeeded", "Succeeded", "Succeeded"]);
     let spans: Vec<(f64, f64)> = list.iter().map(|e| work_span(e).unwrap()).collect();
     assert!(

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use pipelocal_model::pipeline::load_pipeline;
 use pipelocal_orchestrator::history::{ExecutionRecord, History};
-use pipelocal_orchestrator::state::{execution_list, pipeline_state};
+use pipelocal_orchestrator::locks::waiting;
+use pipelocal_orchestrator::state::{add_inbound, execution_list, pipeline_state};
 
 use crate::build::unusable;
 use crate::settings::load_config;
@@ -67,9 +68,15 @@ pub fn state(state: Option<&Path>, pipeline: Option<&str>, as_json: bool) -> Exi
         Ok(l) => l,
         Err(e) => return unusable(e),
     };
-    let Some(view) = pipeline_state(&list) else {
+    let Some(mut view) = pipeline_state(&list) else {
         return unusable("no executions yet");
     };
+    if let (Ok(dir), Some(newest)) = (state_dir(state), list.first()) {
+        let locks = History::new(&dir).lock_dir(&newest.pipeline_name);
+        add_inbound(&mut view, &newest.execution_mode, |stage| {
+            waiting(&locks, stage)
+        });
+    }
     if as_json {
         println!("{}", json(&view));
         return ExitCode::SUCCESS;

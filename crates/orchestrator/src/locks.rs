@@ -201,3 +201,19 @@ pub async fn enter_stage(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The executions waiting to enter `stage`, in arrival order (for `state`).
+pub fn waiting(dir: &Path, stage: &str) -> Vec<String> {
+    let Ok(files) = StageFiles::new(dir, stage) else {
+        return Vec::new();
+    };
+    let Ok(mut file) = OpenOptions::new().read(true).open(&files.waiting) else {
+        return Vec::new();
+    };
+    read_waiters(&mut file)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(Waiter::alive)
+        .map(|w| w.id)
+        .collect()
+}

@@ -27,6 +27,12 @@ pub struct StageState {
     pub action_states: Vec<ActionState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_execution: Option<StageExecutionState>,
+    /// The execution waiting to enter (SUPERSEDED).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound_execution: Option<InboundExecution>,
+    /// The executions waiting to enter, in order (QUEUED).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inbound_executions: Vec<InboundExecution>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_stage_metadata: Option<RetryStageMetadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +127,34 @@ fn condition_state(
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct InboundExecution {
+    pub pipeline_execution_id: String,
+    pub status: String,
+    #[serde(rename = "type")]
+    pub execution_type: String,
+}
+
+/// Adds the executions waiting at each stage (from the stage locks).
+pub fn add_inbound(state: &mut PipelineState, mode: &str, waiting: impl Fn(&str) -> Vec<String>) {
+    for stage in &mut state.stage_states {
+        let inbound: Vec<InboundExecution> = waiting(&stage.stage_name)
+            .into_iter()
+            .map(|id| InboundExecution {
+                pipeline_execution_id: id,
+                status: "InProgress".into(),
+                execution_type: "STANDARD".into(),
+            })
+            .collect();
+        if mode == "QUEUED" {
+            stage.inbound_executions = inbound;
+        } else {
+            stage.inbound_execution = inbound.into_iter().next();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetryStageMetadata {
     pub auto_stage_retry_attempt: usize,
     pub manual_stage_retry_attempt: usize,
@@ -194,6 +228,8 @@ pub fn pipeline_state(executions: &[ExecutionRecord]) -> Option<PipelineState> {
                 latest_retry_trigger: last.trigger.clone(),
             });
             StageState {
+                inbound_execution: None,
+                inbound_executions: Vec::new(),
                 before_entry_condition_state: condition_state(reached, stage, "BEFORE_ENTRY"),
                 on_success_condition_state: condition_state(reached, stage, "ON_SUCCESS"),
                 on_failure_condition_state: condition_state(reached, stage, "ON_FAILURE"),
