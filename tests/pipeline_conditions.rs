@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{docker_available, fixture, repo};
+use common::{attempts, docker_available, fixture, git, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -16,6 +16,11 @@ struct Setup {
 }
 
 impl Setup {
+    /// Every execution, oldest first.
+    fn executions(&self) -> Vec<Value> {
+        common::executions(self.state.path(), "conditions")
+    }
+
     fn new() -> Setup {
         let s = Setup {
             src: tempfile::tempdir().unwrap(),
@@ -37,31 +42,13 @@ impl Setup {
 
     fn commit(&self, text: &str) -> String {
         std::fs::write(self.src.path().join("app.txt"), text).unwrap();
-        let git = |args: &[&str]| {
-            let out = Command::new("git")
-                .arg("-C")
-                .arg(self.src.path())
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(out.status.success());
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        };
-        if !self.src.path().join(".git").exists() {
-            git(&["init", "-q", "-b", "main"]);
+        let dir = self.src.path();
+        if !dir.join(".git").exists() {
+            git(dir, &["init", "-q", "-b", "main"]);
         }
-        git(&["add", "-A"]);
-        git(&[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "change",
-        ]);
-        git(&["rev-parse", "HEAD"])
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", "change"]);
+        git(dir, &["rev-parse", "HEAD"])
     }
 
     fn run(&self, extra: &[&str]) -> (i32, String) {
@@ -92,28 +79,6 @@ impl Setup {
             ),
         )
     }
-
-    /// Every execution, oldest first.
-    fn executions(&self) -> Vec<Value> {
-        let dir = self.state.path().join("pipelines/conditions/executions");
-        let mut list: Vec<Value> = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| {
-                serde_json::from_str(
-                    &std::fs::read_to_string(e.path().join("execution.json")).unwrap(),
-                )
-                .unwrap()
-            })
-            .collect();
-        list.sort_by(|a: &Value, b: &Value| {
-            a["startTime"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b["startTime"].as_f64().unwrap())
-        });
-        list
-    }
 }
 
 fn stage_status(record: &Value, stage: &str) -> String {
@@ -125,16 +90,6 @@ fn stage_status(record: &Value, stage: &str) -> String {
         .find(|s| s["stageName"] == stage)
         .map(|s| s["status"].as_str().unwrap().to_string())
         .unwrap_or_default()
-}
-
-fn attempts(record: &Value, action: &str) -> Vec<String> {
-    record["actionExecutions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["actionName"] == action)
-        .map(|a| a["status"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

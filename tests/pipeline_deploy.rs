@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{docker_available, fixture, repo};
+use common::{docker_available, fixture, git_repo, repo};
 use serde_json::Value;
 
 const TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
@@ -97,62 +97,13 @@ impl Run {
     }
 
     fn artifact_text(&self, action: &str, output: &str, file: &str) -> String {
-        let a = self.action(action);
-        let art = a["output"]["outputArtifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"] == output)
-            .unwrap_or_else(|| panic!("{action} has no output {output}: {a}"))
-            .clone();
-        let path = self
-            .state
-            .path()
-            .join("s3")
-            .join(art["s3location"]["bucket"].as_str().unwrap())
-            .join(art["s3location"]["key"].as_str().unwrap());
-        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut zip.by_name(file).unwrap(), &mut text).unwrap();
-        text
+        let mut zip = common::artifact(self.state.path(), &self.action(action), output);
+        common::zip_text(&mut zip, file)
     }
 
     fn log(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
-}
-
-/// A one-commit repository of `files`.
-fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "deploy files",
-        ],
-    ] {
-        let ok = Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    dir
 }
 
 /// Runs `pipeline` with a repository of `files` as its source; `wrap` may put

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::{Child, Command};
 
-use common::{fixture, repo};
+use common::{fixture, git_repo, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -18,31 +18,12 @@ struct Setup {
 }
 
 impl Setup {
+    fn executions(&self) -> Vec<Value> {
+        common::executions(self.state.path(), "modes")
+    }
+
     fn new(mode: &str) -> Setup {
-        let src = tempfile::tempdir().unwrap();
-        std::fs::write(src.path().join("app.txt"), "hello\n").unwrap();
-        for args in [
-            &["init", "-q", "-b", "main"][..],
-            &["add", "-A"],
-            &[
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.com",
-                "commit",
-                "-q",
-                "-m",
-                "app",
-            ],
-        ] {
-            assert!(Command::new("git")
-                .arg("-C")
-                .arg(src.path())
-                .args(args)
-                .status()
-                .unwrap()
-                .success());
-        }
+        let src = git_repo(&[("app.txt", "hello\n")]);
         let work = tempfile::tempdir().unwrap();
         std::fs::write(
             work.path().join("config.yml"),
@@ -113,25 +94,6 @@ impl Setup {
             c.wait().unwrap();
         }
         self.executions()
-    }
-
-    fn executions(&self) -> Vec<Value> {
-        let dir = self.state.path().join("pipelines/modes/executions");
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut list: Vec<Value> = entries
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path().join("execution.json")).ok())
-            .filter_map(|t| serde_json::from_str(&t).ok())
-            .collect();
-        list.sort_by(|a: &Value, b: &Value| {
-            a["startTime"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b["startTime"].as_f64().unwrap())
-        });
-        list
     }
 }
 

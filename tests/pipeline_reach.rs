@@ -46,31 +46,7 @@ fn pipelines() -> Vec<PathBuf> {
 
 /// A git repository to stand in for every git source.
 fn source_repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("README.md"), "source\n").unwrap();
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &["add", "-A"],
-        &[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "source",
-        ],
-    ] {
-        assert!(Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args(args)
-            .status()
-            .unwrap()
-            .success());
-    }
-    dir
+    common::git_repo(&[("README.md", "source\n")])
 }
 
 fn run(file: &Path, src: &Path) -> Option<(i32, String)> {

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{docker_available, fixture, repo};
+use common::{attempts, docker_available, fixture, git_repo, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -17,31 +17,12 @@ struct Setup {
 }
 
 impl Setup {
+    fn executions(&self) -> Vec<Value> {
+        common::executions(self.state.path(), "retry")
+    }
+
     fn new() -> Setup {
-        let src = tempfile::tempdir().unwrap();
-        std::fs::write(src.path().join("app.txt"), "hello\n").unwrap();
-        for args in [
-            &["init", "-q", "-b", "main"][..],
-            &["add", "-A"],
-            &[
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.com",
-                "commit",
-                "-q",
-                "-m",
-                "app",
-            ],
-        ] {
-            assert!(Command::new("git")
-                .arg("-C")
-                .arg(src.path())
-                .args(args)
-                .status()
-                .unwrap()
-                .success());
-        }
+        let src = git_repo(&[("app.txt", "hello\n")]);
         let config = tempfile::tempdir().unwrap();
         let marker = config.path().join("fixed");
         // The Check action fails until the marker file exists: the "fix".
@@ -91,38 +72,6 @@ impl Setup {
         args.extend_from_slice(extra);
         self.pipelocal(&args)
     }
-
-    fn executions(&self) -> Vec<Value> {
-        let dir = self.state.path().join("pipelines/retry/executions");
-        let mut list: Vec<Value> = std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .map(|e| {
-                serde_json::from_str(
-                    &std::fs::read_to_string(e.path().join("execution.json")).unwrap(),
-                )
-                .unwrap()
-            })
-            .collect();
-        list.sort_by(|a: &Value, b: &Value| {
-            a["startTime"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&b["startTime"].as_f64().unwrap())
-        });
-        list
-    }
-}
-
-/// The statuses of each attempt of `action` in `record`.
-fn attempts(record: &Value, action: &str) -> Vec<String> {
-    record["actionExecutions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["actionName"] == action)
-        .map(|a| a["status"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn fix(setup: &Setup) {

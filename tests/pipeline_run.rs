@@ -18,35 +18,13 @@ struct Repo {
 
 impl Repo {
     fn new(files: &[(&str, &str)]) -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            let path = dir.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
+        Repo {
+            dir: common::git_repo(files),
         }
-        let r = Repo { dir };
-        r.git(&["init", "-q", "-b", "main"]);
-        r.commit("first commit");
-        r
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Test")
-            .env("GIT_AUTHOR_EMAIL", "test@example.com")
-            .env("GIT_COMMITTER_NAME", "Test")
-            .env("GIT_COMMITTER_EMAIL", "test@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        common::git(self.dir.path(), args)
     }
 
     fn commit(&self, message: &str) -> String {
@@ -130,20 +108,7 @@ impl Ran {
 
     /// Reads an output artifact's zip from the store: its file names and one file's text.
     fn artifact(&self, action: &str, output: &str) -> zip::ZipArchive<std::fs::File> {
-        let a = self.action(action);
-        let art = a["output"]["outputArtifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"] == output)
-            .unwrap_or_else(|| panic!("{action} has no output {output}: {a}"))
-            .clone();
-        let path = self
-            .state
-            .join("s3")
-            .join(art["s3location"]["bucket"].as_str().unwrap())
-            .join(art["s3location"]["key"].as_str().unwrap());
-        zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap()
+        common::artifact(&self.state, &self.action(action), output)
     }
 
     /// Containers still there from this execution's builds (other tests run
@@ -183,9 +148,7 @@ impl Ran {
 }
 
 fn read(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> String {
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
-    text
+    common::zip_text(zip, name)
 }
 
 fn projects() -> String {

@@ -232,3 +232,90 @@ impl Project {
         }
     }
 }
+
+/// Runs git in `dir` with a fixed identity; its trimmed output.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A git repository of `files` with one commit (on `main`, message `first commit`).
+pub fn git_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "first commit"]);
+    dir
+}
+
+/// Every execution record of `pipeline` in a state folder, oldest first.
+pub fn executions(state: &Path, pipeline: &str) -> Vec<serde_json::Value> {
+    let dir = state.join("pipelines").join(pipeline).join("executions");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut list: Vec<serde_json::Value> = entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("execution.json")).ok())
+        .filter_map(|t| serde_json::from_str(&t).ok())
+        .collect();
+    list.sort_by(|a, b| {
+        let time = |v: &serde_json::Value| v["startTime"].as_f64().unwrap_or(0.0);
+        time(a).total_cmp(&time(b))
+    });
+    list
+}
+
+/// The statuses of each attempt of `action` in an execution record.
+pub fn attempts(record: &serde_json::Value, action: &str) -> Vec<String> {
+    record["actionExecutions"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter(|a| a["actionName"] == action)
+                .map(|a| a["status"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An output artifact of an action execution (from an execution record),
+/// opened from the local artifact store of `state`.
+pub fn artifact(
+    state: &Path,
+    action: &serde_json::Value,
+    output: &str,
+) -> zip::ZipArchive<std::fs::File> {
+    let art = action["output"]["outputArtifacts"]
+        .as_array()
+        .and_then(|list| list.iter().find(|o| o["name"] == output))
+        .unwrap_or_else(|| panic!("no output {output}: {action}"));
+    let path = state
+        .join("s3")
+        .join(art["s3location"]["bucket"].as_str().unwrap())
+        .join(art["s3location"]["key"].as_str().unwrap());
+    zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap()
+}
+
+/// A file of a zip, as text.
+pub fn zip_text(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> String {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+    text
+}

@@ -374,7 +374,9 @@ async fn run_batch_build(
     events: &EventSink,
     stop: StopSignal,
 ) -> Result<BuildOutcome, String> {
-    let section = batch_section(input).map_err(|e| e.to_string())?;
+    let section = batch_section(input).map_err(|e| {
+        format!("{e} (the batch is read from the primary source: map the source action to a folder that has it with --source NAME=DIR)")
+    })?;
     let record = run_batch(input, &section, 4, events, stop)
         .await
         .map_err(|e| e.to_string())?;
