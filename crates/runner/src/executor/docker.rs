@@ -44,8 +44,34 @@ fn candidate_sockets() -> Vec<PathBuf> {
     out
 }
 
-/// Connects to the engine named by `DOCKER_HOST`, or the first local socket
-/// that answers; the error lists everything tried.
+/// The endpoint of the Docker CLI's current context (`DOCKER_CONTEXT`, else
+/// `currentContext` in `~/.docker/config.json`): its name and `Host`. The
+/// `default` context means the usual sockets.
+fn context_endpoint(home: &std::path::Path, chosen: Option<String>) -> Option<(String, String)> {
+    let name = chosen.or_else(|| {
+        let text = std::fs::read_to_string(home.join(".docker/config.json")).ok()?;
+        let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+        config["currentContext"].as_str().map(String::from)
+    })?;
+    if name.is_empty() || name == "default" {
+        return None;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let meta = home
+        .join(".docker/contexts/meta")
+        .join(hex)
+        .join("meta.json");
+    let text = std::fs::read_to_string(meta).ok()?;
+    let meta: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let host = meta["Endpoints"]["docker"]["Host"].as_str()?.to_string();
+    Some((name, host))
+}
+
+/// Connects to the engine named by `DOCKER_HOST`, else the Docker CLI's
+/// current context, else the first local socket that answers; the error
+/// lists everything tried.
 pub async fn connect() -> Result<Docker, ExecError> {
     let mut tried = Vec::new();
     if let Ok(host) = std::env::var("DOCKER_HOST") {
@@ -60,6 +86,28 @@ pub async fn connect() -> Result<Docker, ExecError> {
             "tried {}; start the engine, fix DOCKER_HOST, or use --executor host",
             tried.join(", ")
         )));
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let context = home
+        .as_deref()
+        .and_then(|h| context_endpoint(h, std::env::var("DOCKER_CONTEXT").ok()));
+    if let Some((name, host)) = context {
+        let connected = if let Some(path) = host.strip_prefix("unix://") {
+            Docker::connect_with_socket(path, 120, API_DEFAULT_VERSION)
+        } else if host.starts_with("tcp://") || host.starts_with("http://") {
+            Docker::connect_with_http(&host, 120, API_DEFAULT_VERSION)
+        } else {
+            return Err(ExecError::Unreachable(format!(
+                "Docker context {name} points at {host}, which pipelocal cannot reach (unix:// and tcp:// only); set DOCKER_HOST, or use --executor host"
+            )));
+        };
+        match connected {
+            Ok(d) => match answer(d).await {
+                Ok(d) => return Ok(d),
+                Err(e) => tried.push(format!("Docker context {name} at {host} ({e})")),
+            },
+            Err(e) => tried.push(format!("Docker context {name} at {host} ({e})")),
+        }
     }
     for socket in candidate_sockets() {
         if !socket.exists() {
@@ -538,7 +586,40 @@ fn split_image(image: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_image;
+    use super::{context_endpoint, split_image};
+
+    #[test]
+    fn the_current_context_names_its_endpoint() {
+        use sha2::Digest;
+        let home = tempfile::tempdir().unwrap();
+        let docker = home.path().join(".docker");
+        std::fs::create_dir_all(&docker).unwrap();
+        std::fs::write(
+            docker.join("config.json"),
+            r#"{"currentContext": "colima"}"#,
+        )
+        .unwrap();
+        let hex: String = sha2::Sha256::digest(b"colima")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let meta = docker.join("contexts/meta").join(hex);
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name": "colima", "Endpoints": {"docker": {"Host": "unix:///home/me/.colima/default/docker.sock"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            context_endpoint(home.path(), None),
+            Some((
+                "colima".into(),
+                "unix:///home/me/.colima/default/docker.sock".into()
+            ))
+        );
+        assert_eq!(context_endpoint(home.path(), Some("default".into())), None);
+        assert_eq!(context_endpoint(home.path(), Some("missing".into())), None);
+    }
 
     #[test]
     fn image_tags() {
