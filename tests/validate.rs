@@ -231,3 +231,30 @@ fn a_template_without_pipeline_or_project_is_not_a_definition() {
         out.stderr
     );
 }
+
+/// A project's problem points at the field, not at the project's name.
+#[test]
+fn project_problems_name_the_line_of_their_field() {
+    let out = common::pipelocal(&[
+        "validate",
+        fixture("invalid/projects/timeout-out-of-range.json")
+            .to_str()
+            .unwrap(),
+        fixture("invalid/projects/empty-image.json")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .contains("timeout-out-of-range.json:15: error: project 'app': timeoutInMinutes"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("empty-image.json:11: error: project 'app' has an empty environment.image"),
+        "{}",
+        out.stdout
+    );
+}

@@ -150,7 +150,9 @@ impl Project {
     }
 
     /// Problems CodeBuild's CreateProject would reject.
-    fn check(&self, place: &Place) -> Vec<Problem> {
+    /// `at` gives the place of a field, by its API path (`["timeoutInMinutes"]`,
+    /// `["environment", "environmentVariables", "0", "name"]`).
+    fn check(&self, at: &dyn Fn(&[&str]) -> Place) -> Vec<Problem> {
         let mut out = Vec::new();
         let name_ok = (2..=255).contains(&self.name.len())
             && self
@@ -163,19 +165,19 @@ impl Project {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
-            out.push(Problem::error(place.clone(), format!(
+            out.push(Problem::error(at(&["name"]), format!(
                 "project name '{}' must be 2-255 characters of letters, digits, - and _, starting with a letter or digit", self.name)));
         }
         if self.environment.image.trim().is_empty() {
             out.push(Problem::error(
-                place.clone(),
+                at(&["environment", "image"]),
                 format!("project '{}' has an empty environment.image", self.name),
             ));
         }
         if let Some(t) = self.timeout_in_minutes {
             if !(5..=2160).contains(&t) {
                 out.push(Problem::error(
-                    place.clone(),
+                    at(&["timeoutInMinutes"]),
                     format!(
                         "project '{}': timeoutInMinutes {t} is out of range 5-2160",
                         self.name
@@ -183,14 +185,16 @@ impl Project {
                 ));
             }
         }
-        for v in &self.environment.environment_variables {
+        for (i, v) in self.environment.environment_variables.iter().enumerate() {
+            let index = i.to_string();
+            let place = at(&["environment", "environmentVariables", &index, "name"]);
             if !v.name.trim().is_empty() && !crate::buildspec::is_shell_name(&v.name) {
                 out.push(Problem::warning(place.clone(), format!(
                     "project '{}': environment variable `{}` is not a shell variable name: commands cannot see it", self.name, v.name)));
             }
             if v.name.trim().is_empty() {
                 out.push(Problem::error(
-                    place.clone(),
+                    place,
                     format!(
                         "project '{}' has an environment variable with an empty name",
                         self.name
@@ -248,7 +252,7 @@ pub fn read_projects(doc: &Document) -> Result<(Vec<Project>, Vec<Problem>), Loa
             let path = if indexed { base.index(i) } else { base.clone() };
             match serde_path_to_error::deserialize::<_, Project>(item.clone()) {
                 Ok(p) => {
-                    problems.extend(p.check(&doc.place(&path.key("name"))));
+                    problems.extend(p.check(&|field| doc.place(&field_path(&path, field, false))));
                     out.push(p);
                 }
                 Err(e) => {
@@ -260,6 +264,21 @@ pub fn read_projects(doc: &Document) -> Result<(Vec<Project>, Vec<Problem>), Loa
         out
     };
     Ok((projects, problems))
+}
+
+/// A field below `base`: API names, or CloudFormation's PascalCase ones.
+fn field_path(base: &DocPath, field: &[&str], pascal: bool) -> DocPath {
+    field
+        .iter()
+        .fold(base.clone(), |path, part| match part.parse::<usize>() {
+            Ok(i) => path.index(i),
+            Err(_) if pascal => {
+                let mut chars = part.chars();
+                let first = chars.next().map(|c| c.to_ascii_uppercase());
+                path.key(&first.into_iter().chain(chars).collect::<String>())
+            }
+            Err(_) => path.key(part),
+        })
 }
 
 /// Every `AWS::CodeBuild::Project` in a template, with intrinsics resolved.
@@ -285,7 +304,8 @@ pub fn projects_from_template(
         match serde_path_to_error::deserialize::<_, Project>(api) {
             Ok(mut p) => {
                 p.logical_id = Some(id.to_string());
-                problems.extend(p.check(&template.doc.place(&path)));
+                problems
+                    .extend(p.check(&|field| template.doc.place(&field_path(&path, field, true))));
                 out.push(p);
             }
             Err(e) => {
