@@ -718,3 +718,39 @@ fn a_batch_enabled_action_runs_the_batch_and_combines_its_artifacts() {
         "built for windows\n"
     );
 }
+
+#[test]
+fn json_output_is_one_object_per_event_and_log_line() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/failing.json"),
+        &["--projects", &projects(), "--source", &source, "--json"],
+    );
+    assert_eq!(r.code, 1, "{}", r.log());
+    let events: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let find = |kind: &str, action: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == kind && e["action"] == action)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(find("ActionFinished", "Breaks")["status"], "Failed");
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "Log" && e["action"] == "Breaks" && e["line"] == "breaking"));
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "ExecutionFinished");
+    assert_eq!(last["status"], "Failed");
+    assert!(last["at"].as_f64().unwrap() > 0.0);
+}

@@ -128,6 +128,22 @@ fn seconds(from: SystemTime, to: SystemTime) -> f64 {
 }
 
 impl Transcript {
+    /// The whole lines (without their newline) an action's log event completes.
+    fn log_lines(&mut self, key: &str, line: &ActionLogLine) -> Vec<String> {
+        let (log, pending) = self.logs.entry(key.to_string()).or_default();
+        let text = match line {
+            ActionLogLine::Build(e) => log.render(e),
+            ActionLogLine::Note(n) => format!("{n}\n"),
+        };
+        pending.push_str(&text);
+        let mut out = Vec::new();
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            out.push(line.trim_end_matches('\n').to_string());
+        }
+        out
+    }
+
     /// How long a finished action took, in seconds.
     fn took(&self, key: &str) -> f64 {
         self.finished
@@ -154,19 +170,11 @@ impl Transcript {
                 event: line,
             } => {
                 let key = format!("{stage}/{action}");
-                let (log, pending) = self.logs.entry(key.clone()).or_default();
-                let text = match line {
-                    ActionLogLine::Build(e) => log.render(e),
-                    ActionLogLine::Note(n) => format!("{n}\n"),
-                };
                 // Whole lines only, each with its action's prefix.
-                pending.push_str(&text);
-                let mut out = String::new();
-                while let Some(end) = pending.find('\n') {
-                    let line: String = pending.drain(..=end).collect();
-                    out.push_str(&format!("[{key}] {line}"));
-                }
-                out
+                self.log_lines(&key, line)
+                    .into_iter()
+                    .map(|l| format!("[{key}] {l}\n"))
+                    .collect()
             }
             PipelineEventKind::ActionFinished {
                 stage,
@@ -213,5 +221,81 @@ impl Transcript {
                 out
             }
         }
+    }
+}
+
+/// One JSON object per line and event, for tools: `{"at", "event", ...}`;
+/// log lines come whole, one object each.
+pub struct JsonRenderer<W: Write> {
+    out: W,
+    transcript: Transcript,
+}
+
+impl<W: Write> JsonRenderer<W> {
+    pub fn new(out: W) -> Self {
+        JsonRenderer {
+            out,
+            transcript: Transcript::default(),
+        }
+    }
+
+    pub fn render(&mut self, event: &PipelineEvent) {
+        use serde_json::json;
+        let at = event
+            .at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let objects = match &event.kind {
+            PipelineEventKind::ExecutionStarted {
+                pipeline,
+                execution_id,
+            } => vec![
+                json!({"event": "ExecutionStarted", "pipeline": pipeline, "executionId": execution_id}),
+            ],
+            PipelineEventKind::StageStarted { stage } => {
+                vec![json!({"event": "StageStarted", "stage": stage})]
+            }
+            PipelineEventKind::ActionStarted { stage, action } => {
+                vec![json!({"event": "ActionStarted", "stage": stage, "action": action})]
+            }
+            PipelineEventKind::ActionLog {
+                stage,
+                action,
+                event: line,
+            } => self
+                .transcript
+                .log_lines(&format!("{stage}/{action}"), line)
+                .into_iter()
+                .map(|l| json!({"event": "Log", "stage": stage, "action": action, "line": l}))
+                .collect(),
+            PipelineEventKind::ActionFinished {
+                stage,
+                action,
+                status,
+                summary,
+            } => vec![
+                json!({"event": "ActionFinished", "stage": stage, "action": action, "status": status, "summary": summary}),
+            ],
+            PipelineEventKind::StageFinished { stage, status } => {
+                vec![json!({"event": "StageFinished", "stage": stage, "status": status})]
+            }
+            PipelineEventKind::ExecutionFinished { status, summary } => {
+                vec![json!({"event": "ExecutionFinished", "status": status, "summary": summary})]
+            }
+            PipelineEventKind::Note(text) => vec![json!({"event": "Note", "text": text})],
+            PipelineEventKind::ApprovalRequested(request) => vec![json!({
+                "event": "ApprovalRequested",
+                "stage": request.stage,
+                "action": request.action,
+                "customData": request.custom_data,
+                "externalEntityLink": request.external_entity_link,
+            })],
+        };
+        for mut object in objects {
+            object["at"] = json!(at);
+            let _ = writeln!(self.out, "{object}");
+        }
+        let _ = self.out.flush();
     }
 }

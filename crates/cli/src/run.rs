@@ -24,7 +24,7 @@ use pipelocal_runner::build::stop_channel;
 use pipelocal_runner::local::ExecutorKind;
 
 use crate::build::{stop_request, unusable, ExecutorArg};
-use crate::render::{LiveRenderer, PlainRenderer};
+use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
 use crate::settings::load_config;
 use crate::EXIT_FAILED;
 
@@ -108,8 +108,12 @@ pub struct SettingsArgs {
     #[arg(long)]
     uncommitted: bool,
     /// Plain lines even on a terminal (they are the default elsewhere).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     plain: bool,
+    /// One JSON object per event and log line on standard output, for tools;
+    /// approvals are then answered only by --approve / --reject.
+    #[arg(long)]
+    json: bool,
     /// Where commands run.
     #[arg(long, value_enum, env = "PIPELOCAL_EXECUTOR")]
     executor: Option<ExecutorArg>,
@@ -213,7 +217,7 @@ fn options(
             ApprovalPolicy::Approve
         } else if args.reject {
             ApprovalPolicy::Reject
-        } else if std::io::stdin().is_terminal() {
+        } else if std::io::stdin().is_terminal() && !args.json {
             ApprovalPolicy::Ask
         } else {
             ApprovalPolicy::Unanswerable
@@ -246,7 +250,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(Start::Fresh)
     };
     match start {
-        Ok(start) => execute(opts, start, args.settings.plain),
+        Ok(start) => execute(opts, start, output(&args.settings)),
         Err(e) => unusable(e),
     }
 }
@@ -282,7 +286,7 @@ pub fn retry(args: &RetryArgs) -> ExitCode {
         },
         execution: Box::new(record),
     };
-    execute(opts, start, args.settings.plain)
+    execute(opts, start, output(&args.settings))
 }
 
 /// `Action` or `Stage/Action` of the pipeline.
@@ -297,24 +301,50 @@ fn only_action(p: &Pipeline, text: &str) -> Result<(String, String), RunError> {
         })
 }
 
-fn execute(opts: RunOptions, start: Start, plain: bool) -> ExitCode {
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Live,
+    Plain,
+    Json,
+}
+
+fn output(args: &SettingsArgs) -> Output {
+    if args.json {
+        Output::Json
+    } else if !args.plain && std::io::stdout().is_terminal() {
+        Output::Live
+    } else {
+        Output::Plain
+    }
+}
+
+fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
     };
     runtime.block_on(async {
         let (events, mut rx) = PipelineEvents::channel();
-        let live = !plain && std::io::stdout().is_terminal();
         let printer = tokio::spawn(async move {
-            if live {
-                let mut renderer = LiveRenderer::new();
-                while let Some(event) = rx.recv().await {
-                    renderer.render(&event);
+            match output {
+                Output::Live => {
+                    let mut renderer = LiveRenderer::new();
+                    while let Some(event) = rx.recv().await {
+                        renderer.render(&event);
+                    }
                 }
-            } else {
-                let mut renderer = PlainRenderer::new(std::io::stdout());
-                while let Some(event) = rx.recv().await {
-                    renderer.render(&event);
+                Output::Plain => {
+                    let mut renderer = PlainRenderer::new(std::io::stdout());
+                    while let Some(event) = rx.recv().await {
+                        renderer.render(&event);
+                    }
+                }
+                Output::Json => {
+                    let mut renderer = JsonRenderer::new(std::io::stdout());
+                    while let Some(event) = rx.recv().await {
+                        renderer.render(&event);
+                    }
                 }
             }
         });
