@@ -109,11 +109,22 @@ impl Run {
 /// Runs `pipeline` with a repository of `files` as its source; `wrap` may put
 /// the command line inside another (a pseudo-terminal).
 fn run_deploy(pipeline: &Path, files: &[(&str, &str)], extra: &[&str], stdin: Option<&str>) -> Run {
+    run_configured(LOCAL_COMMANDS, pipeline, files, extra, stdin)
+}
+
+/// As `run_deploy`, with this user configuration.
+fn run_configured(
+    config_text: &str,
+    pipeline: &Path,
+    files: &[(&str, &str)],
+    extra: &[&str],
+    stdin: Option<&str>,
+) -> Run {
     let src = git_repo(files);
     let state = tempfile::tempdir().unwrap();
     let config = tempfile::tempdir().unwrap();
     let config_file = config.path().join("config.yml");
-    std::fs::write(&config_file, LOCAL_COMMANDS).unwrap();
+    std::fs::write(&config_file, config_text).unwrap();
     let source = format!("Code={}", src.path().display());
     let mut args: Vec<String> = vec![
         env!("CARGO_BIN_EXE_pipelocal").into(),
@@ -359,6 +370,12 @@ fn approvals_by_flag_without_a_terminal_and_on_a_terminal() {
         "a manual approval needs an answer: run on a terminal, or pass --approve or --reject"
     );
 
+    // On a terminal a rejection with a comment fails the action.
+    let r = run_deploy(&deploy_pipeline(), &good_files(), &[], Some("n\nnot yet\n"));
+    assert_eq!(r.code, 1, "{}", r.log());
+    assert_eq!(r.summary("Gate"), "Rejected: not yet");
+    assert!(r.action("Site").is_null());
+
     // On a terminal the approval shows CustomData (with its variable resolved)
     // and the link, and takes an answer and a comment.
     let r = run_deploy(
@@ -487,5 +504,27 @@ fn blue_green_beanstalk_change_sets_and_step_functions() {
     assert!(
         r.action("Execute").is_null(),
         "the next group never started"
+    );
+}
+
+#[test]
+fn an_action_nothing_emulates_says_how_to_map_it() {
+    if !docker_available() {
+        return;
+    }
+    let functions_only = LOCAL_COMMANDS.split("actions:").next().unwrap();
+    let r = run_configured(
+        functions_only,
+        &deploy_pipeline(),
+        &good_files(),
+        &["--approve"],
+        None,
+    );
+    assert_eq!(r.code, 1, "{}", r.log());
+    let custom = r.action("Custom");
+    assert_eq!(custom["status"], "Failed");
+    assert_eq!(
+        custom["output"]["executionResult"]["errorDetails"]["message"],
+        "Deploy/Custom/Jenkins actions are not emulated: map this one to a local command in .pipelocal.yml (actions: {Deploy/Custom: {command: ..., image: ...}})"
     );
 }

@@ -134,9 +134,28 @@ fn retry_reruns_only_the_failed_actions_of_the_same_execution() {
     assert_eq!(code, 2);
     assert!(err.contains("has no failed or stopped stage"), "{err}");
 
-    // ALL_ACTIONS re-runs the whole stage.
+    // ALL_ACTIONS re-runs every action of the named stage.
+    std::fs::remove_file(&s.marker).unwrap();
+    let (code, ..) = s.run(&[]);
+    assert_eq!(code, 1);
+    let second = s.executions()[1]["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fix(&s);
+    let (code, out, err) =
+        s.pipelocal(&["retry", &second, "--stage", "Test", "--mode", "all-actions"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let record = s.executions()[1].clone();
+    assert_eq!(attempts(&record, "Lint"), vec!["Succeeded", "Succeeded"]);
+    assert_eq!(attempts(&record, "Check"), vec!["Failed", "Succeeded"]);
+    assert_eq!(attempts(&record, "Compile"), vec!["Succeeded"]);
+    assert_eq!(record["stageRetries"][0]["retryMode"], "ALL_ACTIONS");
+
+    // A stage that succeeded is not retried.
     let (code, _, err) = s.pipelocal(&["retry", &id, "--stage", "Test", "--mode", "all-actions"]);
     assert_eq!(code, 2, "a succeeded stage cannot be retried: {err}");
+    assert!(err.contains("StageNotRetryableException"), "{err}");
 }
 
 #[test]

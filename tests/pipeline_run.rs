@@ -469,6 +469,20 @@ fn unusable_input_exits_2_with_the_flag_that_fixes_it() {
     );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--source Nope: no source action or source artifact has that name (source actions: Code)"), "{}", r.stderr);
+    // An engine that does not answer stops the run before anything runs.
+    let out = command(state.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .arg("run")
+        .arg(fixture("runs/flow.json"))
+        .args(["--projects", &projects(), "--source", "Code=."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach a Docker engine") && err.contains("--executor host"),
+        "{err}"
+    );
     let r = run(state.path(), Path::new("no/such.json"), &[]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("no/such.json"), "{}", r.stderr);

@@ -57,6 +57,11 @@ pub fn ask(request: &ApprovalRequest) -> Option<ApprovalAnswer> {
         "  (times out in {} minutes)\n",
         request.timeout.as_secs().div_ceil(60)
     ));
+    // Lines typed before this question are not its answer.
+    {
+        let rx = lines().lock().expect("stdin lines lock");
+        while rx.try_recv().is_ok() {}
+    }
     prompt(&text);
     let approved = loop {
         prompt("Approve? [y/n]: ");

@@ -146,9 +146,10 @@ impl Transcript {
 
     /// How long a finished action took, in seconds.
     fn took(&self, key: &str) -> f64 {
+        // The latest attempt: a retried action shows its last duration.
         self.finished
             .iter()
-            .find(|(k, _, _)| k == key)
+            .rfind(|(k, _, _)| k == key)
             .map(|f| f.2)
             .unwrap_or(0.0)
     }

@@ -135,6 +135,15 @@ fn options(
     args: &SettingsArgs,
     recorded: Option<Config>,
 ) -> Result<RunOptions, String> {
+    options_named(pipeline, args, recorded, args.name.as_deref())
+}
+
+fn options_named(
+    pipeline: &Path,
+    args: &SettingsArgs,
+    recorded: Option<Config>,
+    name: Option<&str>,
+) -> Result<RunOptions, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("the current folder: {e}"))?;
     let mut config = load_config()?;
     // A retry runs with the settings of the run it retries, over the files'.
@@ -160,7 +169,7 @@ fn options(
         uncommitted: args.uncommitted.then_some(true),
         ..Config::default()
     };
-    let loaded = load_pipeline(pipeline, args.name.as_deref())
+    let loaded = load_pipeline(pipeline, name)
         .and_then(|l| l.into_valid())
         .map_err(|e| e.summary())?;
     // A shared file may map sources and variables of other pipelines: only
@@ -265,10 +274,22 @@ pub fn retry(args: &RetryArgs) -> ExitCode {
         Ok(Err(e)) => return unusable(e),
         Err(e) => return unusable(e),
     };
-    let opts = match options(
+    if !args.settings.variables.is_empty() {
+        return unusable(
+            "--variable: a retry runs with the variables of the execution it retries; start a new execution with `pipelocal run` to change them",
+        );
+    }
+    // A template may hold several pipelines: the execution's is the one.
+    let name = args
+        .settings
+        .name
+        .clone()
+        .unwrap_or_else(|| record.pipeline_name.clone());
+    let opts = match options_named(
         Path::new(&record.pipeline_file),
         &args.settings,
         Some(record.settings.clone()),
+        Some(&name),
     ) {
         Ok(o) => o,
         Err(e) => return unusable(e),
@@ -360,7 +381,11 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
             Ok(record) if record.status == ExecutionStatus::Succeeded => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(EXIT_FAILED),
             Err(RunError::Unusable(message)) => unusable(message),
-            Err(e) => unusable(e),
+            // Actions ran: the execution did not succeed.
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_FAILED)
+            }
         }
     })
 }

@@ -16,6 +16,7 @@ use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
 use pipelocal_runner::events::{BuildEventKind, EventSink, LogText};
+use pipelocal_runner::local::ExecutorKind;
 
 use crate::actions::approval::{self, ApprovalOutcome, ApprovalPolicy, ApprovalRequest};
 use crate::actions::build::{
@@ -157,6 +158,22 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
     Ok(resolved)
 }
 
+/// Whether some action of the pipeline will need the Docker engine.
+fn needs_docker(opts: &RunOptions) -> bool {
+    let docker_builds = opts.settings.executor == ExecutorKind::Docker;
+    opts.pipeline.actions().any(|(stage, a)| {
+        let t = &a.action_type_id;
+        match mapping(&opts.local.actions, &stage.name, &a.name) {
+            Some(command) => command.image.is_some(),
+            None => {
+                (docker_builds && (t.is(Owner::Aws, "CodeBuild") || t.is(Owner::Aws, "Commands")))
+                    || t.is(Owner::Aws, "ECR")
+                    || t.is(Owner::Aws, "ECS")
+            }
+        }
+    })
+}
+
 /// An artifact made in this execution.
 #[derive(Debug, Clone)]
 struct StoredArtifact {
@@ -262,8 +279,17 @@ pub async fn run_pipeline(
         _ => new_record(&opts.config, p, variables, &opts.variables, &start, now),
     };
     let (seeded, namespaces) = start.base().map(seed).unwrap_or_default();
+    // Nothing has run yet: an engine that does not answer, or a state folder
+    // that cannot be written, leaves the pipeline untouched.
+    if needs_docker(&opts) {
+        pipelocal_runner::executor::connect()
+            .await
+            .map_err(|e| RunError::Unusable(e.to_string()))?;
+    }
     let history = History::new(&opts.settings.state_dir);
-    history.save(&record)?;
+    history
+        .save(&record)
+        .map_err(|e| RunError::Unusable(e.to_string()))?;
     let shared = Arc::new(Shared {
         store: ArtifactStore::new(&opts.settings.state_dir, &bucket),
         history,
@@ -353,7 +379,8 @@ pub async fn run_pipeline(
             Some(_) => StageStatus::Failed,
             None => run_groups(&shared, stage, &start).await?,
         };
-        if gate.is_none() && stage_status == StageStatus::Failed {
+        // One action (--only) or a rollback: no automatic retry or rollback.
+        if gate.is_none() && stage_status == StageStatus::Failed && !start.is_single() {
             match on_failure(&shared, stage.stage)? {
                 Some((ConditionResult::Retry, mode)) => {
                     let (stage_name, mode_name) = (name.clone(), mode.as_str().to_string());
@@ -637,6 +664,7 @@ fn new_record(
     };
     // A resumed execution keeps the base's variables, but for those given again.
     let variables = match start.base() {
+        Some(base) if matches!(start, Start::Rollback { .. }) => base.variables.clone(),
         Some(base) => variables
             .into_iter()
             .map(|v| {
@@ -823,9 +851,15 @@ async fn run_action(
     drop(sink);
     let _ = log_task.await;
     let _keep_until_stored = work;
-    // Outputs go to the store, variables to the namespace.
+    // Outputs go to the store, variables to the namespace (a failed action has none).
     let mut output_artifacts = Vec::new();
     let mut finished = finished;
+    if finished
+        .status
+        .is_some_and(|s| s != ActionStatus::Succeeded)
+    {
+        finished.outputs.clear();
+    }
     for (name, zip, revision) in &finished.outputs {
         match shared.store.put(&shared.opts.pipeline.name, name, zip) {
             Ok(location) => {
@@ -1060,6 +1094,12 @@ async fn perform(
         run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
     } else if t.is(Owner::Aws, "Lambda") {
         let name = config.get("FunctionName").cloned().unwrap_or_default();
+        if let Some(output) = action.outputs().next() {
+            return Finished::failed(
+                "ConfigurationError",
+                format!("output artifact {output} comes from running function {name}: map it to a local command under `functions: {{{name}: {{command: ...}}}}` in .pipelocal.yml"),
+            );
+        }
         return Finished {
             status: Some(ActionStatus::Succeeded),
             summary: Some(format!(
@@ -1084,6 +1124,16 @@ async fn perform(
             Ok(done) => check_images(&done.images, sink).await.map(|()| done),
             Err(message) => Err(message),
         };
+        // Every declared output must be made: a consumer cannot run without it.
+        let result = result.and_then(|done| {
+            match action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
+                Some(missing) => Err(format!(
+                    "output artifact {missing} is not made by {t} locally{}: map the action to a local command that writes outputs/{missing}/",
+                    if t.is(Owner::Aws, "CloudFormation") { " without OutputFileName" } else { "" }
+                )),
+                None => Ok(done),
+            }
+        });
         return match result {
             Ok(done) => {
                 for line in &done.lines {
@@ -1271,6 +1321,7 @@ async fn source_action(
         let revision = out.revision.clone();
         let name = action.name.clone();
         let _ = shared.update(|r| {
+            r.source_revisions.retain(|s| s.action_name != name);
             r.source_revisions.push(SourceRevision {
                 action_name: name,
                 revision_id: revision,

@@ -335,14 +335,23 @@ fn cloudformation(cx: &Context) -> Result<Done, String> {
     let mut done = Done::default();
     let needs_template =
         ["CREATE_UPDATE", "REPLACE_ON_FAILURE", "CHANGE_SET_REPLACE"].contains(&mode);
+    if mode == "DELETE_ONLY" {
+        done.summary = format!("Would delete stack {stack}");
+        write_outputs(cx, &mut done, &BTreeMap::new())?;
+        return Ok(done);
+    }
+    let change_set = cx.get("ChangeSetName").unwrap_or_default();
+    let saved = change_set_file(cx.state_dir, stack, change_set);
     if !needs_template {
-        done.summary = match mode {
-            "DELETE_ONLY" => format!("Would delete stack {stack}"),
-            _ => format!(
-                "Would execute change set {} of stack {stack}",
-                cx.config["ChangeSetName"]
-            ),
-        };
+        // CHANGE_SET_EXECUTE: the outputs of the change set an earlier action made.
+        let text = std::fs::read_to_string(&saved).map_err(|_| {
+            format!("ChangeSet [{change_set}] does not exist for stack {stack}: a CHANGE_SET_REPLACE action makes it")
+        })?;
+        let outputs: BTreeMap<String, String> =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", saved.display()))?;
+        done.summary = format!("Would execute change set {change_set} of stack {stack}");
+        done.variables = outputs.clone();
+        write_outputs(cx, &mut done, &outputs)?;
         return Ok(done);
     }
     let (artifact, path) = artifact_path(cx, "TemplatePath", cx.required("TemplatePath")?)?;
@@ -440,25 +449,62 @@ fn cloudformation(cx: &Context) -> Result<Done, String> {
             (k.clone(), value.unwrap_or_default())
         })
         .collect();
-    if mode != "CHANGE_SET_REPLACE" {
+    if mode == "CHANGE_SET_REPLACE" {
+        // Kept for the CHANGE_SET_EXECUTE action that runs this change set.
+        if let Some(dir) = saved.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let text = serde_json::to_string_pretty(&outputs).expect("strings serialize");
+        std::fs::write(&saved, text).map_err(|e| format!("{}: {e}", saved.display()))?;
+    } else {
         done.variables = outputs.clone();
     }
-    if let Some(file) = cx.get("OutputFileName") {
-        let name = cx
-            .action
-            .outputs()
-            .next()
-            .ok_or("OutputFileName needs an output artifact")?
-            .to_string();
-        let dir = cx.out_dir.join(&name);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let text = serde_json::to_string_pretty(&outputs).expect("strings serialize");
-        std::fs::write(dir.join(file), text).map_err(|e| e.to_string())?;
-        let zip = cx.out_dir.join(format!("{name}.zip"));
-        crate::actions::source::zip_folder(&dir, &zip)?;
-        done.outputs.push((name, zip));
-    }
+    write_outputs(cx, &mut done, &outputs)?;
     Ok(done)
+}
+
+/// Where a change set's outputs wait for its CHANGE_SET_EXECUTE.
+fn change_set_file(state_dir: &Path, stack: &str, change_set: &str) -> PathBuf {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    state_dir
+        .join("cloudformation")
+        .join(clean(stack))
+        .join(format!("{}.json", clean(change_set)))
+}
+
+/// `OutputFileName`: the stack's outputs as JSON in the action's output.
+fn write_outputs(
+    cx: &Context,
+    done: &mut Done,
+    outputs: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let Some(file) = cx.get("OutputFileName") else {
+        return Ok(());
+    };
+    let name = cx
+        .action
+        .outputs()
+        .next()
+        .ok_or("OutputFileName needs an output artifact")?
+        .to_string();
+    let dir = cx.out_dir.join(&name);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(outputs).expect("strings serialize");
+    std::fs::write(dir.join(file), text).map_err(|e| e.to_string())?;
+    let zip = cx.out_dir.join(format!("{name}.zip"));
+    crate::actions::source::zip_folder(&dir, &zip)?;
+    done.outputs.push((name, zip));
+    Ok(())
 }
 
 fn scalar(v: &Value) -> String {

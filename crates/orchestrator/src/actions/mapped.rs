@@ -51,7 +51,8 @@ pub async fn run_mapped(
     let line = if invocation.function {
         // The output is both shown and kept, and the command's status decides.
         format!(
-            "{HANDLER_OUTPUT}=\"$({})\"; __status=$?; printf '%s\\n' \"${HANDLER_OUTPUT}\"; [ $__status -eq 0 ]",
+                        // The newline ends a trailing `# comment` before `)` closes.
+            "{HANDLER_OUTPUT}=\"$({}\n)\"; __status=$?; printf '%s\\n' \"${HANDLER_OUTPUT}\"; [ $__status -eq 0 ]",
             command.command
         )
     } else {
