@@ -585,9 +585,12 @@ async fn roll_back(
         .history
         .executions(&failed.pipeline_name)?
         .into_iter()
+        // The target ran under the current structure, and is no rollback itself.
         .filter(|e| {
             e.pipeline_execution_id != failed.pipeline_execution_id
                 && e.execution_type != "ROLLBACK"
+                && e.stage_names == failed.stage_names
+                && e.stage_actions == failed.stage_actions
         })
         .find(|e| {
             e.stages
