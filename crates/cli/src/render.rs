@@ -39,20 +39,63 @@ impl<W: Write> PlainRenderer<W> {
     }
 }
 
+/// One action on a stage's status line.
+struct ActionView {
+    name: String,
+    started: std::time::Instant,
+    finished: Option<(String, f64)>,
+}
+
+/// The actions of each stage, shared with the thread that redraws them.
+type Board = std::sync::Arc<std::sync::Mutex<Vec<(String, ProgressBar, Vec<ActionView>)>>>;
+
+/// A stage's status line: its actions side by side, each with its state and time.
+fn stage_line(actions: &[ActionView]) -> String {
+    actions
+        .iter()
+        .map(|a| match &a.finished {
+            Some((status, took)) => format!("{} {status} {took:.1}s", a.name),
+            None => format!("{} {:.1}s", a.name, a.started.elapsed().as_secs_f64()),
+        })
+        .collect::<Vec<_>>()
+        .join("  |  ")
+}
+
 /// The live view on a terminal: log lines scroll above one status line per
-/// action (parallel actions one under the other, each with its elapsed time).
+/// stage, whose actions (those of a run-order group running at once) stand
+/// side by side with their elapsed times.
 pub struct LiveRenderer {
     multi: MultiProgress,
-    bars: HashMap<String, ProgressBar>,
+    board: Board,
     transcript: Transcript,
+    ticker: Option<std::thread::JoinHandle<()>>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LiveRenderer {
     pub fn new() -> Self {
+        let board: Board = Default::default();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Elapsed times move even while no action logs anything.
+        let ticker = {
+            let (board, done) = (board.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    for (_, bar, actions) in board.lock().expect("board lock").iter() {
+                        if !bar.is_finished() {
+                            bar.set_message(stage_line(actions));
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            })
+        };
         LiveRenderer {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
-            bars: HashMap::new(),
+            board,
             transcript: Transcript::default(),
+            ticker: Some(ticker),
+            done,
         }
     }
 
@@ -60,15 +103,29 @@ impl LiveRenderer {
         let text = self.transcript.text(event);
         match &event.kind {
             PipelineEventKind::ActionStarted { stage, action } => {
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} {prefix:<32} {msg:<10} {elapsed}")
-                        .expect("a valid template"),
-                );
-                bar.set_prefix(format!("{stage}/{action}"));
-                bar.set_message("InProgress");
-                bar.enable_steady_tick(Duration::from_millis(120));
-                self.bars.insert(format!("{stage}/{action}"), bar);
+                let mut board = self.board.lock().expect("board lock");
+                if !board
+                    .iter()
+                    .any(|(s, bar, _)| s == stage && !bar.is_finished())
+                {
+                    let bar = self.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix:<12} {msg}")
+                            .expect("a valid template"),
+                    );
+                    bar.set_prefix(stage.clone());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    board.push((stage.clone(), bar, Vec::new()));
+                }
+                if let Some((_, bar, actions)) = board.iter_mut().rev().find(|(s, _, _)| s == stage)
+                {
+                    actions.push(ActionView {
+                        name: action.clone(),
+                        started: std::time::Instant::now(),
+                        finished: None,
+                    });
+                    bar.set_message(stage_line(actions));
+                }
             }
             PipelineEventKind::ActionFinished {
                 stage,
@@ -76,18 +133,32 @@ impl LiveRenderer {
                 status,
                 ..
             } => {
-                let key = format!("{stage}/{action}");
-                // Lines the action left unfinished go above, before its bar ends.
+                // Lines the action left unfinished go above first.
                 for line in text.lines().filter(|l| !l.starts_with("<- ")) {
                     let _ = self.multi.println(line);
                 }
-                if let Some(bar) = self.bars.get(&key) {
-                    let took = self.transcript.took(&key);
+                let took = self.transcript.took(&format!("{stage}/{action}"));
+                let mut board = self.board.lock().expect("board lock");
+                if let Some((_, bar, actions)) = board.iter_mut().rev().find(|(s, _, _)| s == stage)
+                {
+                    if let Some(view) = actions.iter_mut().rev().find(|a| &a.name == action) {
+                        view.finished = Some((status.to_string(), took));
+                    }
+                    bar.set_message(stage_line(actions));
+                }
+            }
+            PipelineEventKind::StageFinished { stage, status } => {
+                let board = self.board.lock().expect("board lock");
+                if let Some((_, bar, actions)) = board.iter().rev().find(|(s, _, _)| s == stage) {
                     bar.set_style(
-                        ProgressStyle::with_template("  {prefix:<32} {msg}")
+                        ProgressStyle::with_template("  {prefix:<12} {msg}")
                             .expect("a valid template"),
                     );
-                    bar.finish_with_message(format!("{status:<10} {took:.1}s"));
+                    bar.finish_with_message(format!("{status}: {}", stage_line(actions)));
+                }
+                drop(board);
+                for line in text.lines() {
+                    let _ = self.multi.println(line);
                 }
             }
             PipelineEventKind::ApprovalRequested(request) => {
@@ -108,6 +179,15 @@ impl LiveRenderer {
                     let _ = self.multi.println(line);
                 }
             }
+        }
+    }
+}
+
+impl Drop for LiveRenderer {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.join();
         }
     }
 }
