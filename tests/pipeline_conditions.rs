@@ -187,12 +187,7 @@ fn a_failed_stage_rolls_back_to_the_last_execution_that_succeeded_in_it() {
         good.as_str()
     );
     // Only the Verify stage ran, with the target's variables (its commit).
-    let ran: Vec<&str> = rollback["actionExecutions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["actionName"].as_str().unwrap())
-        .collect();
+    let ran = common::ran(rollback);
     assert_eq!(ran, vec!["Verify"]);
     let config = rollback["actionExecutions"][0]["input"]["resolvedConfiguration"]
         ["EnvironmentVariables"]

@@ -70,23 +70,11 @@ struct Run {
 
 impl Run {
     fn record(&self) -> Value {
-        let dir = self.state.path().join("pipelines");
-        let path = walkdir::WalkDir::new(dir)
-            .into_iter()
-            .flatten()
-            .find(|e| e.file_name() == "execution.json")
-            .expect("an execution record");
-        serde_json::from_str(&std::fs::read_to_string(path.path()).unwrap()).unwrap()
+        common::newest_record(self.state.path())
     }
 
     fn action(&self, name: &str) -> Value {
-        self.record()["actionExecutions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["actionName"] == name)
-            .cloned()
-            .unwrap_or(Value::Null)
+        common::action(&self.record(), name)
     }
 
     fn summary(&self, name: &str) -> String {

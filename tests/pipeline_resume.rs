@@ -187,12 +187,7 @@ fn from_stage_and_only_start_new_executions_with_stored_artifacts() {
     let (code, out, err) = s.run(&["--only", "Check", "--execution", &first_id]);
     assert_eq!(code, 0, "{out}{err}");
     let third = s.executions()[2].clone();
-    let ran: Vec<&str> = third["actionExecutions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["actionName"].as_str().unwrap())
-        .collect();
+    let ran = common::ran(&third);
     assert_eq!(ran, vec!["Check"]);
 
     // That execution holds no Bin: starting from it, Check cannot have its input.

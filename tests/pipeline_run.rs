@@ -73,29 +73,11 @@ fn run(state: &Path, pipeline: &Path, extra: &[&str]) -> Ran {
 impl Ran {
     /// The newest execution record in the history.
     fn record(&self) -> Value {
-        let mut found: Vec<Value> = walkdir::WalkDir::new(self.state.join("pipelines"))
-            .into_iter()
-            .flatten()
-            .filter(|e| e.file_name() == "execution.json")
-            .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
-            .collect();
-        found.sort_by(|a: &Value, b: &Value| {
-            b["startTime"]
-                .as_f64()
-                .unwrap()
-                .total_cmp(&a["startTime"].as_f64().unwrap())
-        });
-        found.into_iter().next().expect("an execution record")
+        common::newest_record(&self.state)
     }
 
     fn action(&self, name: &str) -> Value {
-        self.record()["actionExecutions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["actionName"] == name)
-            .cloned()
-            .unwrap_or(Value::Null)
+        common::action(&self.record(), name)
     }
 
     fn span(&self, name: &str) -> (f64, f64) {

@@ -319,3 +319,37 @@ pub fn zip_text(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> String 
     std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
     text
 }
+
+/// The newest execution record in a state folder, whatever the pipeline.
+pub fn newest_record(state: &Path) -> serde_json::Value {
+    let mut found: Vec<serde_json::Value> = walkdir::WalkDir::new(state.join("pipelines"))
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name() == "execution.json")
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect();
+    let time = |v: &serde_json::Value| v["startTime"].as_f64().unwrap_or(0.0);
+    found.sort_by(|a, b| time(b).total_cmp(&time(a)));
+    found.into_iter().next().expect("an execution record")
+}
+
+/// The first execution of `action` in a record (`Null` when it never ran).
+pub fn action(record: &serde_json::Value, name: &str) -> serde_json::Value {
+    record["actionExecutions"]
+        .as_array()
+        .and_then(|list| list.iter().find(|a| a["actionName"] == name))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The actions a record ran, in order.
+pub fn ran(record: &serde_json::Value) -> Vec<String> {
+    record["actionExecutions"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|a| a["actionName"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

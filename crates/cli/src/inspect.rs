@@ -1,7 +1,7 @@
 //! `pipelocal state`, `executions` and `logs`: what the history says, as text
 //! or in AWS's JSON shapes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use pipelocal_model::pipeline::load_pipeline;
@@ -10,17 +10,7 @@ use pipelocal_orchestrator::locks::waiting;
 use pipelocal_orchestrator::state::{add_inbound, execution_list, pipeline_state};
 
 use crate::build::unusable;
-use crate::settings::load_config;
-
-/// The state folder: the flag, else the configuration's, else `.pipelocal`.
-fn state_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(dir) = flag {
-        return Ok(dir.to_path_buf());
-    }
-    Ok(load_config()?
-        .state_dir
-        .unwrap_or_else(|| PathBuf::from(".pipelocal")))
-}
+use crate::settings::state_dir;
 
 /// Which pipeline: a name, a definition file (its pipeline's name), or the
 /// only pipeline that has run with this state folder.

@@ -25,7 +25,7 @@ use pipelocal_runner::local::ExecutorKind;
 
 use crate::build::{stop_request, unusable, ExecutorArg};
 use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
-use crate::settings::load_config;
+use crate::settings::{load_config, state_dir};
 use crate::EXIT_FAILED;
 
 #[derive(Debug, Args)]
@@ -175,12 +175,9 @@ fn options_named(
     // A shared file may map sources and variables of other pipelines: only
     // flags must name this pipeline's.
     let p = &loaded.pipeline;
-    config.sources.retain(|name, _| {
-        p.actions().any(|(_, a)| {
-            a.action_type_id.category == pipelocal_model::pipeline::Category::Source
-                && (&a.name == name || a.outputs().any(|o| o == name))
-        })
-    });
+    config
+        .sources
+        .retain(|name, _| p.source_actions().any(|a| a.answers_to(name)));
     config
         .variables
         .retain(|name, _| p.variables.iter().any(|v| &v.name == name));
@@ -265,11 +262,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
 }
 
 pub fn retry(args: &RetryArgs) -> ExitCode {
-    let state_dir = match args.settings.state_dir.clone() {
-        Some(d) => Ok(d),
-        None => load_config().map(|c| c.state_dir.unwrap_or_else(|| PathBuf::from(".pipelocal"))),
-    };
-    let record = match state_dir.map(|d| History::new(&d).find(&args.execution_id)) {
+    let record = match state_dir(args.settings.state_dir.as_deref())
+        .map(|d| History::new(&d).find(&args.execution_id))
+    {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return unusable(e),
         Err(e) => return unusable(e),

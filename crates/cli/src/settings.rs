@@ -46,3 +46,13 @@ pub fn load_config() -> Result<Config, String> {
     let repo = load(repo_config())?;
     Ok(repo.over(user))
 }
+
+/// The state folder: the flag, else the configuration's, else `.pipelocal`.
+pub fn state_dir(flag: Option<&std::path::Path>) -> Result<PathBuf, String> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    Ok(load_config()?
+        .state_dir
+        .unwrap_or_else(|| PathBuf::from(".pipelocal")))
+}

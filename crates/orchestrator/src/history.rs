@@ -72,6 +72,36 @@ pub struct StageRetry {
     pub time: f64,
 }
 
+impl StageRetry {
+    pub fn new(stage: &str, mode: &str, trigger: &str) -> Self {
+        StageRetry {
+            stage_name: stage.to_string(),
+            retry_mode: mode.to_string(),
+            trigger: trigger.to_string(),
+            time: epoch_now(),
+        }
+    }
+}
+
+/// A pipeline's stage names, and the action names of each stage: what a
+/// record keeps to tell whether the pipeline changed since.
+pub fn structure(p: &pipelocal_model::pipeline::Pipeline) -> (Vec<String>, Vec<Vec<String>>) {
+    (
+        p.stages.iter().map(|s| s.name.clone()).collect(),
+        p.stages
+            .iter()
+            .map(|s| s.actions.iter().map(|a| a.name.clone()).collect())
+            .collect(),
+    )
+}
+
+impl ExecutionRecord {
+    /// Whether this execution ran with the same stages and actions.
+    pub fn same_structure(&self, stage_names: &[String], stage_actions: &[Vec<String>]) -> bool {
+        self.stage_names == stage_names && self.stage_actions == stage_actions
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageExecution {

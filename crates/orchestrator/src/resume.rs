@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use pipelocal_model::pipeline::Pipeline;
 
-use crate::history::{ExecutionRecord, History};
+use crate::history::{structure, ExecutionRecord, History};
 use crate::run::RunError;
 use crate::status::{ActionStatus, StageStatus};
-use crate::store::S3Location;
+use crate::store::StoredArtifact;
 
 /// Which actions a retry runs again (RetryStageExecution's `retryMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,18 +113,11 @@ fn latest_status(record: &ExecutionRecord, stage: &str, action: &str) -> Option<
         .map(|a| a.status)
 }
 
-/// An artifact an earlier execution stored.
-#[derive(Debug, Clone)]
-pub struct Seeded {
-    pub location: S3Location,
-    pub revision: Option<String>,
-}
-
 /// The artifacts (by name) and namespaces the successful actions of `record` left.
 pub fn seed(
     record: &ExecutionRecord,
 ) -> (
-    HashMap<String, Seeded>,
+    HashMap<String, StoredArtifact>,
     HashMap<String, BTreeMap<String, String>>,
 ) {
     let mut artifacts = HashMap::new();
@@ -142,7 +135,7 @@ pub fn seed(
                 .map(|r| r.revision_id.clone());
             artifacts.insert(
                 out.name.clone(),
-                Seeded {
+                StoredArtifact {
                     location: out.s3location.clone(),
                     revision,
                 },
@@ -194,13 +187,8 @@ pub fn retry_stage(
     stage: Option<&str>,
 ) -> Result<String, RunError> {
     let unusable = |m: String| Err(RunError::Unusable(m));
-    let structure: Vec<Vec<String>> = pipeline
-        .stages
-        .iter()
-        .map(|s| s.actions.iter().map(|a| a.name.clone()).collect())
-        .collect();
-    let names: Vec<String> = pipeline.stages.iter().map(|s| s.name.clone()).collect();
-    if names != record.stage_names || structure != record.stage_actions {
+    let (names, actions) = structure(pipeline);
+    if !record.same_structure(&names, &actions) {
         return unusable(format!(
             "StageNotRetryableException: the pipeline's structure changed since execution {} ran: start a new one with `pipelocal run`",
             record.pipeline_execution_id

@@ -13,6 +13,13 @@ pub struct S3Location {
     pub key: String,
 }
 
+/// An artifact in the store, with the revision (a commit, ...) it carries.
+#[derive(Debug, Clone)]
+pub struct StoredArtifact {
+    pub location: S3Location,
+    pub revision: Option<String>,
+}
+
 impl S3Location {
     pub fn arn(&self) -> String {
         format!("arn:aws:s3:::{}/{}", self.bucket, self.key)

@@ -198,6 +198,13 @@ impl Pipeline {
     }
 
     /// Every action with its stage, in declaration order.
+    /// The source actions (which only the first stage may hold).
+    pub fn source_actions(&self) -> impl Iterator<Item = &Action> {
+        self.actions()
+            .map(|(_, a)| a)
+            .filter(|a| a.action_type_id.category == Category::Source)
+    }
+
     pub fn actions(&self) -> impl Iterator<Item = (&Stage, &Action)> {
         self.stages
             .iter()
@@ -434,5 +441,11 @@ impl Action {
 
     pub fn config(&self, key: &str) -> Option<&str> {
         self.configuration.get(key).map(String::as_str)
+    }
+
+    /// Whether `name` is this action's name or one of its output artifacts'
+    /// (the two ways a user names a source to map).
+    pub fn answers_to(&self, name: &str) -> bool {
+        self.name == name || self.outputs().any(|o| o == name)
     }
 }

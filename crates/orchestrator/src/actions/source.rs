@@ -32,7 +32,7 @@ pub enum SourceInput {
     File(PathBuf),
 }
 
-pub fn is_git_provider(action: &Action) -> bool {
+fn is_git_provider(action: &Action) -> bool {
     let t = &action.action_type_id;
     t.is(Owner::Aws, "CodeStarSourceConnection")
         || t.is(Owner::Aws, "CodeCommit")

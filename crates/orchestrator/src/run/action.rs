@@ -16,6 +16,14 @@ struct Finished {
 }
 
 impl Finished {
+    fn succeeded(summary: Option<String>) -> Self {
+        Finished {
+            status: Some(ActionStatus::Succeeded),
+            summary,
+            ..Finished::default()
+        }
+    }
+
     fn failed(code: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Finished {
@@ -332,22 +340,8 @@ async fn perform(
     } else if t.is(Owner::Aws, "Commands") {
         run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
     } else if t.is(Owner::Aws, "Lambda") {
-        let name = config.get("FunctionName").cloned().unwrap_or_default();
-        if let Some(output) = action.outputs().next() {
-            return Finished::failed(
-                "ConfigurationError",
-                format!("output artifact {output} comes from running function {name}: map it to a local command under `functions: {{{name}: {{command: ...}}}}` in .pipelocal.yml"),
-            );
-        }
-        return Finished {
-            status: Some(ActionStatus::Succeeded),
-            summary: Some(format!(
-                "Recorded an invocation of {name} with UserParameters {:?} (not run: map it to a local command under `functions: {{{name}: {{command: ...}}}}` in .pipelocal.yml)",
-                config.get("UserParameters").map(String::as_str).unwrap_or("")
-            )),
-            ..Finished::default()
-        };
-    } else if let Some(emulate) = emulated(action) {
+        return unmapped_function(action);
+    } else if let Some(emulation) = emulated(action) {
         let cx = Context {
             action,
             config,
@@ -356,46 +350,7 @@ async fn perform(
             state_dir: &settings.state_dir,
             out_dir: &out_dir,
         };
-        if let Err(e) = std::fs::create_dir_all(&out_dir) {
-            return Finished::failed("JobFailed", e.to_string());
-        }
-        let result = match emulate(&cx) {
-            Ok(done) => check_images(&done.images, sink).await.map(|()| done),
-            Err(message) => Err(message),
-        };
-        // Every declared output must be made: a consumer cannot run without it.
-        let result = result.and_then(|done| {
-            match action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
-                Some(missing) => Err(format!(
-                    "output artifact {missing} is not made by {t} locally{}: map the action to a local command that writes outputs/{missing}/",
-                    if t.is(Owner::Aws, "CloudFormation") { " without OutputFileName" } else { "" }
-                )),
-                None => Ok(done),
-            }
-        });
-        return match result {
-            Ok(done) => {
-                for line in &done.lines {
-                    note(sink, line.clone());
-                }
-                note(sink, done.summary.clone());
-                Finished {
-                    status: Some(ActionStatus::Succeeded),
-                    summary: Some(done.summary),
-                    outputs: done
-                        .outputs
-                        .into_iter()
-                        .map(|(n, z)| (n, z, None))
-                        .collect(),
-                    variables: done.variables,
-                    ..Finished::default()
-                }
-            }
-            Err(message) => {
-                note(sink, message.clone());
-                Finished::failed("JobFailed", message)
-            }
-        };
+        return emulate(emulation, &cx, sink).await;
     } else {
         return Finished::failed(
             "ConfigurationError",
@@ -430,6 +385,74 @@ async fn perform(
         external_id: Some(outcome.id.clone()),
         outputs,
         variables: outcome.variables,
+    }
+}
+
+/// How to map a Lambda function to a local command.
+fn function_hint(name: &str) -> String {
+    format!("map it to a local command under `functions: {{{name}: {{command: ...}}}}` in .pipelocal.yml")
+}
+
+/// A Lambda invoke no local command stands in for: recorded, unless the
+/// pipeline needs its outputs.
+fn unmapped_function(action: &Action) -> Finished {
+    let name = action.config("FunctionName").unwrap_or_default();
+    match action.outputs().next() {
+        Some(output) => Finished::failed(
+            "ConfigurationError",
+            format!(
+                "output artifact {output} comes from running function {name}: {}",
+                function_hint(name)
+            ),
+        ),
+        None => Finished::succeeded(Some(format!(
+            "Recorded an invocation of {name} with UserParameters {:?} (not run: {})",
+            action.config("UserParameters").unwrap_or(""),
+            function_hint(name)
+        ))),
+    }
+}
+
+/// An emulated deploy or invoke: its checks, the images it would run, and
+/// every declared output made (a consumer cannot run without it).
+async fn emulate(emulation: Emulation, cx: &Context<'_>, sink: &EventSink) -> Finished {
+    let t = &cx.action.action_type_id;
+    if let Err(e) = std::fs::create_dir_all(cx.out_dir) {
+        return Finished::failed("JobFailed", e.to_string());
+    }
+    let result = match emulation(cx) {
+        Ok(done) => check_images(&done.images, sink).await.map(|()| done),
+        Err(message) => Err(message),
+    };
+    let result = result.and_then(|done| {
+        match cx.action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
+            Some(missing) => Err(format!(
+                "output artifact {missing} is not made by {t} locally{}: map the action to a local command that writes outputs/{missing}/",
+                if t.is(Owner::Aws, "CloudFormation") { " without OutputFileName" } else { "" }
+            )),
+            None => Ok(done),
+        }
+    });
+    match result {
+        Ok(done) => {
+            for line in &done.lines {
+                note(sink, line.clone());
+            }
+            note(sink, done.summary.clone());
+            Finished {
+                outputs: done
+                    .outputs
+                    .into_iter()
+                    .map(|(n, z)| (n, z, None))
+                    .collect(),
+                variables: done.variables,
+                ..Finished::succeeded(Some(done.summary))
+            }
+        }
+        Err(message) => {
+            note(sink, message.clone());
+            Finished::failed("JobFailed", message)
+        }
     }
 }
 
@@ -484,11 +507,7 @@ async fn approval_action(shared: &Shared, stage: &str, action: &Action) -> Finis
     };
     let summary = outcome.summary();
     match outcome {
-        ApprovalOutcome::Approved(_) => Finished {
-            status: Some(ActionStatus::Succeeded),
-            summary: Some(summary),
-            ..Finished::default()
-        },
+        ApprovalOutcome::Approved(_) => Finished::succeeded(Some(summary)),
         _ => Finished::failed("JobFailed", summary),
     }
 }
@@ -520,7 +539,7 @@ async fn source_action(
         .sources
         .iter()
         .rev()
-        .find(|(name, _)| name == &action.name || action.outputs().any(|o| o == name))
+        .find(|(name, _)| action.answers_to(name))
         .map(|(_, path)| path.clone());
     let t = &action.action_type_id;
     let result = if t.is(Owner::Aws, "ECR") {
@@ -555,29 +574,27 @@ async fn source_action(
     for line in &out.notes {
         note(sink, line.clone());
     }
-    if is_git_provider(action) || t.is(Owner::Aws, "S3") || t.is(Owner::Aws, "ECR") {
-        let summary = out.revision_summary.clone();
-        let revision = out.revision.clone();
-        let name = action.name.clone();
-        let _ = shared.update(|r| {
-            r.source_revisions.retain(|s| s.action_name != name);
-            r.source_revisions.push(SourceRevision {
-                action_name: name,
-                revision_id: revision,
-                revision_summary: summary,
-            })
-        });
-    }
+    let (name, revision, summary) = (
+        action.name.clone(),
+        out.revision.clone(),
+        out.revision_summary.clone(),
+    );
+    let _ = shared.update(|r| {
+        r.source_revisions.retain(|s| s.action_name != name);
+        r.source_revisions.push(SourceRevision {
+            action_name: name,
+            revision_id: revision,
+            revision_summary: summary,
+        })
+    });
     let outputs = action
         .outputs()
         .map(|name| (name.to_string(), zip.clone(), out.revision.clone()))
         .collect();
     Finished {
-        status: Some(ActionStatus::Succeeded),
-        summary: out.revision_summary.clone(),
         external_id: out.revision.clone(),
         outputs,
         variables: out.variables,
-        ..Finished::default()
+        ..Finished::succeeded(out.revision_summary.clone())
     }
 }

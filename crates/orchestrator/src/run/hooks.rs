@@ -103,8 +103,7 @@ pub(super) async fn roll_back(
         .filter(|e| {
             e.pipeline_execution_id != failed.pipeline_execution_id
                 && e.execution_type != "ROLLBACK"
-                && e.stage_names == failed.stage_names
-                && e.stage_actions == failed.stage_actions
+                && e.same_structure(&failed.stage_names, &failed.stage_actions)
         })
         .find(|e| {
             e.stages

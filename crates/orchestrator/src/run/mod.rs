@@ -22,22 +22,22 @@ use crate::actions::approval::{self, ApprovalOutcome, ApprovalPolicy, ApprovalRe
 use crate::actions::build::{
     missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
 };
-use crate::actions::deploy::{emulated, Context};
+use crate::actions::deploy::{emulated, Context, Emulation};
 use crate::actions::mapped::{lambda_event, mapping, run_mapped, Invocation};
-use crate::actions::source::{ecr_source, is_git_provider, run_source, GitContent, SourceInput};
+use crate::actions::source::{ecr_source, run_source, GitContent, SourceInput};
 use crate::conditions::evaluate;
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::history::{
-    epoch_now, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord, ArtifactDetail,
-    ArtifactRevision, ConditionRecord, ErrorDetails, ExecutionRecord, ExecutionResult, History,
-    HistoryError, ResolvedVariable, RollbackMetadata, SourceRevision, StageExecution, StageRetry,
-    Trigger,
+    epoch_now, structure, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord,
+    ArtifactDetail, ArtifactRevision, ConditionRecord, ErrorDetails, ExecutionRecord,
+    ExecutionResult, History, HistoryError, ResolvedVariable, RollbackMetadata, SourceRevision,
+    StageExecution, StageRetry, Trigger,
 };
 use crate::locks::{enter_stage, Entry};
 use crate::plan::{Plan, StagePlan};
 use crate::resume::{seed, RetryMode, Start};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
-use crate::store::{s3_path, ArtifactStore, S3Location};
+use crate::store::{s3_path, ArtifactStore, StoredArtifact};
 
 mod action;
 mod hooks;
@@ -131,16 +131,8 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
         }
     }
     for (name, _) in &opts.sources {
-        let known = p.actions().any(|(_, a)| {
-            a.action_type_id.category == Category::Source
-                && (&a.name == name || a.outputs().any(|o| o == name))
-        });
-        if !known {
-            let names: Vec<&str> = p
-                .actions()
-                .filter(|(_, a)| a.action_type_id.category == Category::Source)
-                .map(|(_, a)| a.name.as_str())
-                .collect();
+        if !p.source_actions().any(|a| a.answers_to(name)) {
+            let names: Vec<&str> = p.source_actions().map(|a| a.name.as_str()).collect();
             return Err(RunError::Unusable(format!(
                 "--source {name}: no source action or source artifact has that name (source actions: {})",
                 names.join(", ")
@@ -178,13 +170,6 @@ fn needs_docker(opts: &RunOptions) -> bool {
             }
         }
     })
-}
-
-/// An artifact made in this execution.
-#[derive(Debug, Clone)]
-struct StoredArtifact {
-    location: S3Location,
-    revision: Option<String>,
 }
 
 /// What every action of the run shares, behind locks where actions of one
@@ -274,12 +259,8 @@ pub async fn run_pipeline(
             let mut r = (**execution).clone();
             r.status = ExecutionStatus::InProgress;
             r.status_summary = None;
-            r.stage_retries.push(StageRetry {
-                stage_name: stage.clone(),
-                retry_mode: mode.as_str().into(),
-                trigger: "ManualStageRetry".into(),
-                time: now,
-            });
+            r.stage_retries
+                .push(StageRetry::new(stage, mode.as_str(), "ManualStageRetry"));
             r
         }
         _ => new_record(&opts.config, p, variables, &opts.variables, &start, now),
@@ -300,20 +281,7 @@ pub async fn run_pipeline(
         store: ArtifactStore::new(&opts.settings.state_dir, &bucket),
         history,
         record: Mutex::new(record.clone()),
-        artifacts: Mutex::new(
-            seeded
-                .into_iter()
-                .map(|(name, a)| {
-                    (
-                        name,
-                        StoredArtifact {
-                            location: a.location,
-                            revision: a.revision,
-                        },
-                    )
-                })
-                .collect(),
-        ),
+        artifacts: Mutex::new(seeded),
         namespaces: Mutex::new(namespaces),
         events: events.clone(),
         stop,
@@ -389,14 +357,12 @@ pub async fn run_pipeline(
         if gate.is_none() && stage_status == StageStatus::Failed && !start.is_single() {
             match on_failure(&shared, stage.stage)? {
                 Some((ConditionResult::Retry, mode)) => {
-                    let (stage_name, mode_name) = (name.clone(), mode.as_str().to_string());
                     shared.update(|r| {
-                        r.stage_retries.push(StageRetry {
-                            stage_name,
-                            retry_mode: mode_name,
-                            trigger: "AutomatedStageRetry".into(),
-                            time: epoch_now(),
-                        })
+                        r.stage_retries.push(StageRetry::new(
+                            &name,
+                            mode.as_str(),
+                            "AutomatedStageRetry",
+                        ))
                     })?;
                     let record = shared.record.lock().expect("record lock").clone();
                     let again = Start::Retry {
@@ -538,6 +504,7 @@ fn new_record(
             .collect(),
         None => variables,
     };
+    let (stage_names, stage_actions) = structure(p);
     ExecutionRecord {
         pipeline_name: p.name.clone(),
         pipeline_version: p.version.unwrap_or(1),
@@ -584,12 +551,8 @@ fn new_record(
             .unwrap_or_else(|_| p.origin.file.clone())
             .display()
             .to_string(),
-        stage_names: p.stages.iter().map(|s| s.name.clone()).collect(),
-        stage_actions: p
-            .stages
-            .iter()
-            .map(|s| s.actions.iter().map(|a| a.name.clone()).collect())
-            .collect(),
+        stage_names,
+        stage_actions,
     }
 }
 
