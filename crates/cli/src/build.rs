@@ -164,6 +164,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             eprintln!("pipelocal: stopping ({reason})");
             stop.stop();
         });
+        if input.executor == ExecutorKind::Docker {
+            reap_leftovers().await;
+        }
         let code = if args.batch {
             batch(args, &input, &events, signal).await
         } else {
@@ -256,6 +259,13 @@ fn exit_for(status: &str) -> ExitCode {
 
 /// Waits for Ctrl-C, SIGTERM or SIGHUP: each stops the build and removes its
 /// container, so closing a terminal or `kill` leaves nothing behind.
+/// Removes what pipelocal processes that died left in the engine, saying so.
+pub(crate) async fn reap_leftovers() {
+    if let Some(reaped) = pipelocal_runner::executor::owner::reap_leftovers().await {
+        eprintln!("pipelocal: {}", reaped.summary());
+    }
+}
+
 pub(crate) async fn stop_request() -> &'static str {
     use tokio::signal::unix::{signal, Signal, SignalKind};
     async fn next(s: Option<&mut Signal>) {

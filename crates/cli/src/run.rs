@@ -23,7 +23,7 @@ use pipelocal_orchestrator::status::ExecutionStatus;
 use pipelocal_runner::build::stop_channel;
 use pipelocal_runner::local::ExecutorKind;
 
-use crate::build::{stop_request, unusable, ExecutorArg};
+use crate::build::{reap_leftovers, stop_request, unusable, ExecutorArg};
 use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
 use crate::settings::{load_config, state_dir};
 use crate::EXIT_FAILED;
@@ -364,6 +364,9 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
                 }
             }
         });
+        if opts.settings.executor == ExecutorKind::Docker {
+            reap_leftovers().await;
+        }
         let (stop, signal) = stop_channel();
         tokio::spawn(async move {
             let reason = stop_request().await;

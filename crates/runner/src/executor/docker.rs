@@ -1,27 +1,31 @@
 //! The Docker executor: one container per build, the image's entrypoint
-//! replaced (as CodeBuild does), one exec per command, output streamed.
+//! replaced (as CodeBuild does) by the command loop, which runs every command
+//! of the build; output streamed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
+use super::command_loop::{loop_command, CommandLoop};
+use super::owner::{this_process, OWNER_LABEL};
 use super::source_tar::{append_parents, append_tree, single_file};
-use super::utf8::Utf8Chunks;
 use super::{random_digits, CommandRun, EnvironmentSpec, ExecError, Workspace};
 use crate::events::{BuildEventKind, EventSink};
 
 /// The label every container pipelocal makes carries, with the build id.
 pub const BUILD_LABEL: &str = "dev.pipelocal.build-id";
+
+/// The user the build's main command loop runs as.
+const ROOT: &str = "0";
 
 /// Sockets tried after `DOCKER_HOST`: Docker, Docker Desktop, Colima, Podman.
 fn candidate_sockets() -> Vec<PathBuf> {
@@ -147,6 +151,9 @@ pub struct DockerExecutor {
     spec: EnvironmentSpec,
     workspace: Workspace,
     container: Option<String>,
+    /// The command loops, by user: the container's main process for root,
+    /// one exec for each `run-as` user, started when first needed.
+    loops: tokio::sync::Mutex<HashMap<String, CommandLoop>>,
 }
 
 impl DockerExecutor {
@@ -163,6 +170,7 @@ impl DockerExecutor {
             spec,
             workspace,
             container: None,
+            loops: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -258,18 +266,27 @@ impl DockerExecutor {
             .collect();
         let body = ContainerCreateBody {
             image: Some(self.spec.image.clone()),
-            // CodeBuild replaces the entrypoint and keeps the container alive itself.
-            entrypoint: Some(vec!["tail".into(), "-f".into(), "/dev/null".into()]),
+            // CodeBuild replaces the entrypoint and keeps the container alive
+            // itself; here the command loop does, until its stdin closes.
+            entrypoint: Some(loop_command()),
             cmd: Some(Vec::new()),
             user: Some("0".into()),
-            labels: Some(HashMap::from([(
-                BUILD_LABEL.to_string(),
-                self.spec.build_id.clone(),
-            )])),
+            open_stdin: Some(true),
+            // The engine closes the loop's stdin when pipelocal's attachment
+            // ends, however it ends: the loop exits and the container goes.
+            stdin_once: Some(true),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            labels: Some(HashMap::from([
+                (BUILD_LABEL.to_string(), self.spec.build_id.clone()),
+                (OWNER_LABEL.to_string(), this_process()),
+            ])),
             host_config: Some(HostConfig {
                 privileged: Some(self.spec.privileged),
                 binds: (!binds.is_empty()).then_some(binds),
                 init: Some(true),
+                auto_remove: Some(true),
                 ..Default::default()
             }),
             ..Default::default()
@@ -284,6 +301,21 @@ impl DockerExecutor {
                 source,
             })?;
         self.container = Some(created.id.clone());
+        // Attached before it starts, so no output and no stdin is missed.
+        let options = AttachContainerOptionsBuilder::default()
+            .stream(true)
+            .stdin(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let attached = self
+            .docker
+            .attach_container(&created.id, Some(options))
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "attaching to the build container",
+                source,
+            })?;
         self.docker
             .start_container(&created.id, None)
             .await
@@ -291,7 +323,55 @@ impl DockerExecutor {
                 doing: "starting the build container",
                 source,
             })?;
+        let main = CommandLoop::start(attached.input, attached.output).await?;
+        self.loops.lock().await.insert(ROOT.to_string(), main);
         Ok(())
+    }
+
+    /// A command loop running as `user`, one exec started the first time.
+    async fn user_loop(&self, user: &str) -> Result<CommandLoop, ExecError> {
+        let id = self.container.as_deref().unwrap_or_default();
+        let argv = loop_command();
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(argv.iter().map(String::as_str).collect()),
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    user: Some(user),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "starting a command loop for run-as",
+                source,
+            })?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: false,
+                    output_capacity: Some(64 * 1024),
+                }),
+            )
+            .await
+            .map_err(|source| ExecError::Docker {
+                doing: "starting a command loop for run-as",
+                source,
+            })?;
+        match started {
+            StartExecResults::Attached { output, input } => CommandLoop::start(input, output).await,
+            StartExecResults::Detached => Err(ExecError::io(
+                "starting a command loop for run-as",
+                std::io::Error::other("the engine did not attach to it"),
+            )),
+        }
     }
 
     /// One tar stream of every source (unless mounted), extracted at `/`.
@@ -399,80 +479,16 @@ impl DockerExecutor {
         cmd: &CommandRun<'_>,
         output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<i64, ExecError> {
-        let id = self.container.as_deref().unwrap_or_default();
-        let env: Vec<String> = cmd.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let exec = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(vec![cmd.shell, "-c", cmd.script, cmd.script_name]),
-                    env: Some(env.iter().map(String::as_str).collect()),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    user: Some(cmd.user.unwrap_or("0")),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|source| ExecError::Docker {
-                doing: "starting a command",
-                source,
-            })?;
-        let started = self
-            .docker
-            .start_exec(
-                &exec.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: false,
-                    output_capacity: Some(64 * 1024),
-                }),
-            )
-            .await
-            .map_err(|source| ExecError::Docker {
-                doing: "starting a command",
-                source,
-            })?;
-        if let StartExecResults::Attached {
-            output: mut stream, ..
-        } = started
-        {
-            let mut text = Utf8Chunks::default();
-            while let Some(chunk) = stream.next().await {
-                match chunk {
-                    Ok(
-                        LogOutput::StdOut { message }
-                        | LogOutput::StdErr { message }
-                        | LogOutput::Console { message },
-                    ) => output(&text.push(&message)),
-                    Ok(LogOutput::StdIn { .. }) => {}
-                    Err(source) => {
-                        return Err(ExecError::Docker {
-                            doing: "reading command output",
-                            source,
-                        })
-                    }
-                }
-            }
-            output(&text.finish());
+        let user = cmd.user.unwrap_or(ROOT);
+        let mut loops = self.loops.lock().await;
+        if !loops.contains_key(user) {
+            let started = self.user_loop(user).await?;
+            loops.insert(user.to_string(), started);
         }
-        // The exit code can lag the end of the stream (moby#48552).
-        for _ in 0..500 {
-            let inspect =
-                self.docker
-                    .inspect_exec(&exec.id)
-                    .await
-                    .map_err(|source| ExecError::Docker {
-                        doing: "reading a command's exit status",
-                        source,
-                    })?;
-            if inspect.running != Some(true) {
-                return Ok(inspect.exit_code.unwrap_or(-1));
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Ok(-1)
+        let Some(running) = loops.get_mut(user) else {
+            unreachable!("inserted above")
+        };
+        running.run(cmd, output).await
     }
 
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
@@ -490,15 +506,18 @@ impl DockerExecutor {
         }
         ids.sort();
         ids.dedup();
+        let loops = std::mem::take(&mut *self.loops.lock().await);
         for id in ids {
             let options = RemoveContainerOptionsBuilder::default()
                 .force(true)
                 .v(true)
                 .build();
             match self.docker.remove_container(&id, Some(options)).await {
+                // 404: gone already; 409: the engine is removing it (auto-remove).
                 Ok(())
                 | Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
+                    status_code: 404 | 409,
+                    ..
                 }) => {}
                 Err(source) => {
                     return Err(ExecError::Docker {
@@ -507,6 +526,11 @@ impl DockerExecutor {
                     })
                 }
             }
+        }
+        // Closed only now: a loop that ends first would let the engine remove
+        // the container while it is being removed here.
+        for (_, running) in loops {
+            running.close().await;
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! Where a build's commands run: a Docker container (the default, through
 //! bollard) or the host's shell in a private copy of the source.
 
+mod command_loop;
 mod docker;
 mod host;
+pub mod owner;
 mod source_tar;
 mod utf8;
 
