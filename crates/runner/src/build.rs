@@ -11,7 +11,7 @@ use crate::cache::{keyed, local::link_local_cache, CachePlan};
 use crate::clock::epoch_seconds;
 use crate::environment::{build_variables, BuildIdentity, SourceVersions, UserVariables};
 use crate::events::{BuildEventKind, EventSink, PhaseContext};
-use crate::executor::{CommandRun, ExecError, Executor};
+use crate::executor::{CommandRun, ExecError, Executor, NewFile};
 use crate::helpers;
 use crate::mask::StreamMasker;
 use crate::phases::{next_phase, PhaseType, Status};
@@ -539,17 +539,25 @@ async fn download_source(
     );
     let state = StateFiles::under(&ws.state_dir);
     let bin = format!("{}/bin", ws.state_dir);
-    let written = async {
-        helpers::install(executor, &bin).await?;
-        let env = env_file(&vars) + &helpers::path_line(&bin);
-        executor
-            .write_file(&state.env, env.as_bytes(), 0o666)
-            .await?;
-        executor
-            .write_file(&state.cwd, format!("{}\n", ws.src_dir).as_bytes(), 0o666)
-            .await
-    };
-    if let Err(e) = written.await {
+    let env = env_file(&vars) + &helpers::path_line(&bin);
+    let cwd = format!("{}\n", ws.src_dir);
+    let helpers = helpers::files(&bin);
+    let mut files: Vec<NewFile> = helpers
+        .iter()
+        .map(|(path, script)| NewFile {
+            path,
+            contents: script.as_bytes(),
+            mode: 0o755,
+        })
+        .collect();
+    for (path, contents) in [(&state.env, &env), (&state.cwd, &cwd)] {
+        files.push(NewFile {
+            path,
+            contents: contents.as_bytes(),
+            mode: 0o666,
+        });
+    }
+    if let Err(e) = executor.write_files(&files).await {
         return Err(Interruption::Fault(e.to_string()));
     }
     events.info(format!("Moving to directory {}", ws.src_dir));

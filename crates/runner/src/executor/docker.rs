@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 
 use super::command_loop::{loop_command, CommandLoop};
 use super::owner::{this_process, OWNER_LABEL};
-use super::source_tar::{append_parents, append_tree, single_file};
+use super::source_tar::{append_parents, append_tree, small_files};
 use super::{random_digits, CommandRun, EnvironmentSpec, ExecError, Workspace};
 use crate::events::{BuildEventKind, EventSink};
 
@@ -456,14 +456,10 @@ impl DockerExecutor {
             })
     }
 
-    pub async fn write_file(
-        &self,
-        path: &str,
-        contents: &[u8],
-        mode: u32,
-    ) -> Result<(), ExecError> {
-        let tar =
-            single_file(path, contents, mode).map_err(|e| ExecError::io("packing a file", e))?;
+    /// One upload for all the files: each upload costs the engine an
+    /// archive extraction of its own.
+    pub async fn write_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {
+        let tar = small_files(files).map_err(|e| ExecError::io("packing a file", e))?;
         let id = self.container.as_deref().unwrap_or_default();
         self.docker
             .upload_to_container(id, Some(upload_at_root()), bollard::body_full(tar.into()))

@@ -92,12 +92,14 @@ impl HostExecutor {
         .map_err(|e| ExecError::io("copying the sources", e))
     }
 
-    pub async fn write_file(
-        &self,
-        path: &str,
-        contents: &[u8],
-        mode: u32,
-    ) -> Result<(), ExecError> {
+    pub async fn write_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {
+        for file in files {
+            self.write_file(file.path, file.contents, file.mode).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_file(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), ExecError> {
         use std::os::unix::fs::PermissionsExt;
         if let Some(parent) = Path::new(path).parent() {
             tokio::fs::create_dir_all(parent)

@@ -108,6 +108,14 @@ impl LocalTree {
     }
 }
 
+/// A file to write into the build environment, with its Unix permissions.
+#[derive(Debug, Clone, Copy)]
+pub struct NewFile<'a> {
+    pub path: &'a str,
+    pub contents: &'a [u8],
+    pub mode: u32,
+}
+
 /// One command run: what to run and as whom.
 #[derive(Debug, Clone)]
 pub struct CommandRun<'a> {
@@ -154,16 +162,11 @@ impl Executor {
         }
     }
 
-    /// Writes one file (with its parent folders) with Unix permissions `mode`.
-    pub async fn write_file(
-        &self,
-        path: &str,
-        contents: &[u8],
-        mode: u32,
-    ) -> Result<(), ExecError> {
+    /// Writes files (with their parent folders), in one go.
+    pub async fn write_files(&self, files: &[NewFile<'_>]) -> Result<(), ExecError> {
         match self {
-            Executor::Docker(d) => d.write_file(path, contents, mode).await,
-            Executor::Host(h) => h.write_file(path, contents, mode).await,
+            Executor::Docker(d) => d.write_files(files).await,
+            Executor::Host(h) => h.write_files(files).await,
         }
     }
 

@@ -58,17 +58,20 @@ pub fn append_tree<W: std::io::Write>(
     Ok(())
 }
 
-/// One file at `path`, with its parent folders.
-pub fn single_file(path: &str, contents: &[u8], mode: u32) -> std::io::Result<Vec<u8>> {
+/// Files at their paths, with their parent folders, in one archive.
+pub fn small_files(files: &[super::NewFile<'_>]) -> std::io::Result<Vec<u8>> {
     let mut b = Builder::new(Vec::new());
-    if let Some((parent, _)) = path.trim_start_matches('/').rsplit_once('/') {
-        append_parents(&mut b, parent, 0o777)?;
+    for file in files {
+        let path = file.path.trim_start_matches('/');
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            append_parents(&mut b, parent, 0o777)?;
+        }
+        let mut h = Header::new_gnu();
+        h.set_entry_type(EntryType::Regular);
+        h.set_mode(file.mode);
+        h.set_size(file.contents.len() as u64);
+        h.set_mtime(0);
+        b.append_data(&mut h, path, file.contents)?;
     }
-    let mut h = Header::new_gnu();
-    h.set_entry_type(EntryType::Regular);
-    h.set_mode(mode);
-    h.set_size(contents.len() as u64);
-    h.set_mtime(0);
-    b.append_data(&mut h, path.trim_start_matches('/'), contents)?;
     b.into_inner()
 }

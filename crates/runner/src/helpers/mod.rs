@@ -2,7 +2,6 @@
 //! `codebuild-hash-files`, `codebuild-tests-run`), as POSIX shell scripts so
 //! they run in any image, busybox included, and on the host.
 
-use crate::executor::{ExecError, Executor};
 use crate::shell::quote;
 
 const HELPERS: &[(&str, &str)] = &[
@@ -18,14 +17,12 @@ const HELPERS: &[(&str, &str)] = &[
 pub const SHARD_INDEX: &str = "PIPELOCAL_SHARD_INDEX";
 pub const SHARD_COUNT: &str = "PIPELOCAL_SHARD_COUNT";
 
-/// Writes the helpers into `bin` inside the build environment.
-pub async fn install(executor: &Executor, bin: &str) -> Result<(), ExecError> {
-    for (name, script) in HELPERS {
-        executor
-            .write_file(&format!("{bin}/{name}"), script.as_bytes(), 0o755)
-            .await?;
-    }
-    Ok(())
+/// The helpers as files of `bin` inside the build environment: (path, script).
+pub fn files(bin: &str) -> Vec<(String, &'static str)> {
+    HELPERS
+        .iter()
+        .map(|(name, script)| (format!("{bin}/{name}"), *script))
+        .collect()
 }
 
 /// The env-file line putting `bin` in front of the image's PATH. It runs once:
