@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 
 use pipelocal_model::buildspec::{ArtifactSpec, Buildspec};
 
-use crate::artifacts::archive::write_zip;
-use crate::artifacts::select::{select, Selected};
+use std::collections::HashSet;
+
+use crate::artifacts::archive::{hashes, write_zip, ZipSummary};
+use crate::artifacts::from_tar::{zip_from_tar, FromTar};
+use crate::artifacts::parallel_zip::{Planned, ZipBuilder};
+use crate::artifacts::select::{select, Selected, Selector};
 use crate::events::{EventSink, PhaseContext};
 use crate::executor::{Executor, LocalTree};
 use crate::phases::Status;
@@ -102,16 +106,21 @@ pub(crate) struct FileQuery<'a> {
     pub discard_paths: bool,
 }
 
-/// Finds the files a query names: `base-directory` and patterns expanded by
-/// the build's shell, each base folder read on this machine. The trees must
-/// outlive the use of the files.
-pub(crate) async fn collect_files(
+/// A query with its patterns expanded by the build's shell.
+struct Expanded {
+    bases: Vec<String>,
+    files: Vec<String>,
+    exclude: Vec<String>,
+}
+
+/// Expands `base-directory` and the patterns in the build's shell.
+async fn expand_query(
     executor: &Executor,
     spec: &Buildspec,
     state: &StateFiles,
     query: &FileQuery<'_>,
     events: &EventSink,
-) -> Result<(Vec<LocalTree>, Vec<(PathBuf, Selected)>), String> {
+) -> Result<Expanded, String> {
     let src = executor.workspace().src_dir.clone();
     events.info(format!(
         "Expanding base directory path: {}",
@@ -145,28 +154,137 @@ pub(crate) async fn collect_files(
             .await
             .map_err(|e| e.to_string())?
     };
+    Ok(Expanded {
+        bases,
+        files,
+        exclude,
+    })
+}
+
+fn announce_base(base: &str, files: &[String], events: &EventSink) {
+    events.info(format!("Expanding {base}"));
+    events.info(format!("Expanding file paths for base directory {base}"));
+    events.info("Assembling file list");
+    for pattern in files {
+        events.info(format!("Expanding {pattern}"));
+    }
+}
+
+/// Finds the files a query names: `base-directory` and patterns expanded by
+/// the build's shell, each base folder read on this machine. The trees must
+/// outlive the use of the files.
+pub(crate) async fn collect_files(
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    query: &FileQuery<'_>,
+    events: &EventSink,
+) -> Result<(Vec<LocalTree>, Vec<(PathBuf, Selected)>), String> {
+    let q = expand_query(executor, spec, state, query, events).await?;
+    copied_files(executor, &q, query.discard_paths, events).await
+}
+
+/// The files of an expanded query, from copies of the base folders.
+async fn copied_files(
+    executor: &Executor,
+    q: &Expanded,
+    discard_paths: bool,
+    events: &EventSink,
+) -> Result<(Vec<LocalTree>, Vec<(PathBuf, Selected)>), String> {
     let mut trees: Vec<LocalTree> = Vec::new();
     let mut chosen: Vec<(PathBuf, Selected)> = Vec::new();
-    for base in &bases {
-        events.info(format!("Expanding {base}"));
-        events.info(format!("Expanding file paths for base directory {base}"));
-        events.info("Assembling file list");
+    for base in &q.bases {
+        announce_base(base, &q.files, events);
         let tree = executor.fetch_dir(base).await.map_err(|e| e.to_string())?;
-        for pattern in &files {
-            events.info(format!("Expanding {pattern}"));
-        }
         let mut skipped = |p: &str| events.info(format!("Skipping invalid file path {p}"));
         let selected = select(
             &tree.path,
-            &files,
-            &exclude,
-            query.discard_paths,
+            &q.files,
+            &q.exclude,
+            discard_paths,
             &mut skipped,
         )?;
         chosen.extend(selected.into_iter().map(|s| (tree.path.clone(), s)));
         trees.push(tree);
     }
     Ok((trees, chosen))
+}
+
+/// Everything one artifact's stream zipping carries from base to base.
+struct Streaming {
+    zip: ZipBuilder,
+    plan: Vec<Planned>,
+    seen: HashSet<String>,
+    taken: usize,
+}
+
+/// Zips an artifact straight from the container's tar streams; `Ok(None)`
+/// when a link needs the folder copied (see [`FromTar::NeedsCopy`]).
+async fn zip_streamed(
+    executor: &Executor,
+    q: &Expanded,
+    artifact: &ArtifactSpec,
+    dest: &Path,
+    events: &EventSink,
+) -> Result<Option<ZipSummary>, String> {
+    let mut state = Streaming {
+        zip: ZipBuilder::new().map_err(|e| format!("writing the artifact: {e}"))?,
+        plan: Vec::new(),
+        seen: HashSet::new(),
+        taken: 0,
+    };
+    for (index, base) in q.bases.iter().enumerate() {
+        announce_base(base, &q.files, events);
+        let Some(stream) = executor.tar_stream(base) else {
+            return Ok(None);
+        };
+        let mut selector = Selector::new(&q.files, &q.exclude, artifact.discard_paths)?;
+        let (base, files, logged) = (base.clone(), q.files.clone(), events.clone());
+        let enable_symlinks = artifact.enable_symlinks;
+        let (returned, outcome) = tokio::task::spawn_blocking(move || {
+            let mut s = state;
+            let outcome = zip_from_tar(
+                stream,
+                &base,
+                index,
+                &mut selector,
+                enable_symlinks,
+                &mut s.zip,
+                &mut s.plan,
+                &mut s.seen,
+                &mut |m| logged.info(m),
+            );
+            for pattern in selector.unmatched(&files) {
+                logged.info(format!("Skipping invalid file path {pattern}"));
+            }
+            (s, outcome)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        state = returned;
+        match outcome.map_err(|e| format!("reading the artifact from the build container: {e}"))? {
+            FromTar::Done(taken) => state.taken += taken,
+            FromTar::NeedsCopy => return Ok(None),
+        }
+    }
+    if state.taken == 0 {
+        return Err("no matching artifact paths found".into());
+    }
+    events.info(format!("Found {} file(s)", state.taken));
+    let dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || -> std::io::Result<ZipSummary> {
+        let entries = state.zip.finish(&state.plan, &dest)?;
+        let (sha256, md5) = hashes(&dest)?;
+        Ok(ZipSummary {
+            entries,
+            sha256,
+            md5,
+        })
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map(Some)
+    .map_err(|e| format!("writing the artifact: {e}"))
 }
 
 /// Builds one artifact zip; `Err` is the phase context message.
@@ -178,19 +296,17 @@ async fn one_artifact(
     dest: &Path,
     events: &EventSink,
 ) -> Result<(String, String), String> {
-    let (trees, chosen) = collect_files(
-        executor,
-        spec,
-        state,
-        &FileQuery {
-            base_directory: artifact.base_directory.as_deref(),
-            files: &artifact.files,
-            exclude: &artifact.exclude_paths,
-            discard_paths: artifact.discard_paths,
-        },
-        events,
-    )
-    .await?;
+    let query = FileQuery {
+        base_directory: artifact.base_directory.as_deref(),
+        files: &artifact.files,
+        exclude: &artifact.exclude_paths,
+        discard_paths: artifact.discard_paths,
+    };
+    let q = expand_query(executor, spec, state, &query, events).await?;
+    if let Some(summary) = zip_streamed(executor, &q, artifact, dest, events).await? {
+        return Ok((summary.sha256, summary.md5));
+    }
+    let (trees, chosen) = copied_files(executor, &q, artifact.discard_paths, events).await?;
     if chosen.is_empty() {
         return Err("no matching artifact paths found".into());
     }

@@ -1,17 +1,17 @@
-//! Artifact zips: written as a stream (a large artifact is never held in
-//! memory), keeping Unix modes and, with `enable-symlinks`, internal symlinks;
-//! and the hashes a build record reports.
+//! Artifact zips from a folder on this machine (the host executor, and the
+//! fallback for containers): written with every core and never held in
+//! memory, keeping Unix modes and, with `enable-symlinks`, internal
+//! symlinks; and the hashes a build record reports.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
 
+use super::parallel_zip::{Planned, ZipBuilder};
 use super::select::Selected;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +30,9 @@ pub fn write_zip(
     dest: &Path,
     skipped: &mut dyn FnMut(String),
 ) -> std::io::Result<ZipSummary> {
-    let mut zip = ZipWriter::new(BufWriter::new(File::create(dest)?));
+    let mut zip = ZipBuilder::new()?;
+    let mut plan = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut entries = 0;
     for (root, file) in selected {
         let root = std::fs::canonicalize(root)?;
         if !seen.insert(file.name.clone()) {
@@ -58,12 +58,10 @@ pub fn write_zip(
         };
         if let (true, Some(_)) = (enable_symlinks, &target) {
             let link = std::fs::read_link(&file.source)?;
-            zip.add_symlink(
-                &file.name,
-                link.to_string_lossy(),
-                SimpleFileOptions::default(),
-            )?;
-            entries += 1;
+            plan.push(Planned::Symlink {
+                name: file.name.clone(),
+                target: link.to_string_lossy().into_owned(),
+            });
             continue;
         }
         let path = target.as_deref().unwrap_or(&file.source);
@@ -75,15 +73,15 @@ pub fn write_zip(
             ));
             continue;
         }
-        let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .unix_permissions(meta.permissions().mode() & 0o7777)
-            .large_file(meta.len() >= u64::from(u32::MAX));
-        zip.start_file(&file.name, options)?;
-        std::io::copy(&mut File::open(path)?, &mut zip)?;
-        entries += 1;
+        zip.add_file(
+            &file.name,
+            meta.permissions().mode(),
+            meta.len(),
+            &mut File::open(path)?,
+        )?;
+        plan.push(Planned::Entry(file.name.clone()));
     }
-    zip.finish()?.flush()?;
+    let entries = zip.finish(&plan, dest)?;
     let (sha256, md5) = hashes(dest)?;
     Ok(ZipSummary {
         entries,

@@ -2,4 +2,6 @@
 
 pub mod archive;
 pub mod extract;
+pub mod from_tar;
+pub mod parallel_zip;
 pub mod select;

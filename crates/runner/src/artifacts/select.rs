@@ -31,6 +31,70 @@ fn clean(pattern: &str) -> &str {
         .trim_end_matches('/')
 }
 
+/// Decides, path by path, what an artifact takes: a path relative to the
+/// base directory is chosen when a `files` pattern matches it or names a
+/// folder above it, and no `exclude-paths` pattern matches it.
+pub struct Selector {
+    patterns: Vec<(String, GlobMatcher)>,
+    excluded: Vec<GlobMatcher>,
+    discard_paths: bool,
+    matched: Vec<bool>,
+}
+
+impl Selector {
+    pub fn new(files: &[String], exclude: &[String], discard_paths: bool) -> Result<Self, String> {
+        Ok(Selector {
+            patterns: files
+                .iter()
+                .map(|p| Ok((clean(p).to_string(), glob(clean(p))?)))
+                .collect::<Result<_, String>>()?,
+            excluded: exclude
+                .iter()
+                .map(|p| glob(clean(p)))
+                .collect::<Result<_, _>>()?,
+            discard_paths,
+            matched: vec![false; files.len()],
+        })
+    }
+
+    /// The name of `rel` (a file or link, not a folder) inside the artifact,
+    /// or `None` when it is not taken.
+    pub fn choose(&mut self, rel: &str) -> Option<String> {
+        let mut chosen = false;
+        for (i, (p, matcher)) in self.patterns.iter().enumerate() {
+            // Naming a folder takes everything under it.
+            let under = rel
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.starts_with('/'));
+            if matcher.is_match(rel) || under {
+                self.matched[i] = true;
+                chosen = true;
+            }
+        }
+        if !chosen || self.excluded.iter().any(|m| m.is_match(rel)) {
+            return None;
+        }
+        Some(if self.discard_paths {
+            Path::new(rel)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| rel.to_string())
+        } else {
+            rel.to_string()
+        })
+    }
+
+    /// The `files` patterns (as written) that matched nothing so far.
+    pub fn unmatched<'a>(&self, files: &'a [String]) -> Vec<&'a str> {
+        files
+            .iter()
+            .zip(&self.matched)
+            .filter(|(_, m)| !**m)
+            .map(|(p, _)| p.as_str())
+            .collect()
+    }
+}
+
 /// The files under `root` matched by `files` and not by `exclude`, sorted by
 /// name. `skipped` hears each pattern that matched nothing.
 pub fn select(
@@ -40,69 +104,33 @@ pub fn select(
     discard_paths: bool,
     skipped: &mut dyn FnMut(&str),
 ) -> Result<Vec<Selected>, String> {
-    let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
-    let mut dirs: Vec<String> = Vec::new();
+    let mut selector = Selector::new(files, exclude, discard_paths)?;
+    let mut out: Vec<Selected> = Vec::new();
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
         .min_depth(1)
         .sort_by_file_name()
     {
         let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
         let rel = entry
             .path()
             .strip_prefix(root)
             .map_err(|e| e.to_string())?
             .to_string_lossy()
             .into_owned();
-        if entry.file_type().is_dir() {
-            dirs.push(rel);
-        } else {
-            entries.push((
-                rel,
-                entry.path().to_path_buf(),
-                entry.file_type().is_symlink(),
-            ));
+        if let Some(name) = selector.choose(&rel) {
+            out.push(Selected {
+                source: entry.path().to_path_buf(),
+                name,
+                is_symlink: entry.file_type().is_symlink(),
+            });
         }
     }
-    let excluded: Vec<GlobMatcher> = exclude
-        .iter()
-        .map(|p| glob(clean(p)))
-        .collect::<Result<_, _>>()?;
-    let mut chosen = vec![false; entries.len()];
-    for pattern in files {
-        let p = clean(pattern);
-        let matcher = glob(p)?;
-        // Naming a folder takes everything under it.
-        let folder = dirs.iter().any(|d| d == p).then(|| format!("{p}/"));
-        let mut any = false;
-        for (i, (rel, _, _)) in entries.iter().enumerate() {
-            if matcher.is_match(rel) || folder.as_deref().is_some_and(|f| rel.starts_with(f)) {
-                chosen[i] = true;
-                any = true;
-            }
-        }
-        if !any {
-            skipped(pattern);
-        }
-    }
-    let mut out: Vec<Selected> = Vec::new();
-    for (i, (rel, source, is_symlink)) in entries.into_iter().enumerate() {
-        if !chosen[i] || excluded.iter().any(|m| m.is_match(&rel)) {
-            continue;
-        }
-        let name = if discard_paths {
-            Path::new(&rel)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or(rel)
-        } else {
-            rel
-        };
-        out.push(Selected {
-            source,
-            name,
-            is_symlink,
-        });
+    for pattern in selector.unmatched(files) {
+        skipped(pattern);
     }
     Ok(out)
 }

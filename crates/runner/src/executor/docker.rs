@@ -533,6 +533,18 @@ impl DockerExecutor {
 }
 
 impl DockerExecutor {
+    /// A folder of the container as a tar stream (Docker names every entry
+    /// after the folder), read as it arrives.
+    pub fn tar_stream(&self, inside: &str) -> super::blocking_stream::BlockingStream {
+        let id = self.container.as_deref().unwrap_or_default();
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(inside)
+            .build();
+        super::blocking_stream::BlockingStream::new(
+            self.docker.download_from_container(id, Some(options)),
+        )
+    }
+
     /// Copies a folder out of the container as one tar stream.
     pub async fn fetch_dir(&self, inside: &str) -> Result<super::LocalTree, ExecError> {
         use tokio::io::AsyncWriteExt;

@@ -1,6 +1,7 @@
 //! Where a build's commands run: a Docker container (the default, through
 //! bollard) or the host's shell in a private copy of the source.
 
+mod blocking_stream;
 mod command_loop;
 mod docker;
 mod host;
@@ -203,6 +204,15 @@ impl Executor {
                 path: PathBuf::from(inside),
                 _copy: None,
             }),
+        }
+    }
+
+    /// A folder of a build container as one tar stream, read on a blocking
+    /// thread; `None` on the host, where the folder is at hand.
+    pub fn tar_stream(&self, inside: &str) -> Option<impl std::io::Read + Send + 'static> {
+        match self {
+            Executor::Docker(d) => Some(d.tar_stream(inside)),
+            Executor::Host(_) => None,
         }
     }
 
