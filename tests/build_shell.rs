@@ -410,3 +410,23 @@ fn the_host_executor_leaves_no_folder_behind() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn long_lines_invalid_bytes_and_both_streams_arrive_whole_and_in_order() {
+    for exec in executors() {
+        // A 1.5 MB line on stdout, invalid UTF-8 on stderr, then more of each.
+        let b = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - head -c 1500000 /dev/zero | tr '\\0' a; echo\n      - printf 'bad \\377 byte\\n' >&2\n      - echo out-after; sleep 0.2; echo err-after >&2\n").build(exec, &[]);
+        assert_eq!(b.code, 0, "{exec:?}: {}", b.stderr);
+        let out = b.output();
+        let long = out
+            .iter()
+            .find(|l| l.starts_with('a'))
+            .expect("the long line");
+        assert_eq!(long.len(), 1_500_000, "{exec:?}");
+        assert!(long.bytes().all(|c| c == b'a'));
+        assert!(out.contains(&"bad \u{fffd} byte"), "{exec:?}: {out:?}");
+        let pos = |s: &str| out.iter().position(|l| *l == s);
+        assert!(pos("out-after") < pos("err-after"), "{exec:?}: {out:?}");
+        assert!(pos("err-after").is_some());
+    }
+}

@@ -71,7 +71,6 @@ type Input = Pin<Box<dyn AsyncWrite + Send>>;
 pub struct CommandLoop {
     input: Input,
     output: Output,
-    marker: Vec<u8>,
     seq: u64,
     stdout: Framer,
     stderr: Framer,
@@ -94,7 +93,6 @@ impl CommandLoop {
             output,
             stdout: Framer::new(&marker),
             stderr: Framer::new(&marker),
-            marker,
             seq: 0,
         })
     }
@@ -160,7 +158,6 @@ impl CommandLoop {
     /// Closes the loop's stdin: it exits, and its processes with it.
     pub async fn close(mut self) {
         let _ = self.input.shutdown().await;
-        let _ = &self.marker;
     }
 }
 

@@ -477,12 +477,9 @@ impl DockerExecutor {
     ) -> Result<i64, ExecError> {
         let user = cmd.user.unwrap_or(ROOT);
         let mut loops = self.loops.lock().await;
-        if !loops.contains_key(user) {
-            let started = self.user_loop(user).await?;
-            loops.insert(user.to_string(), started);
-        }
-        let Some(running) = loops.get_mut(user) else {
-            unreachable!("inserted above")
+        let running = match loops.entry(user.to_string()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(self.user_loop(user).await?),
         };
         running.run(cmd, output).await
     }
