@@ -34,7 +34,6 @@ pub fn write_zip(
     let mut plan = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (root, file) in selected {
-        let root = std::fs::canonicalize(root)?;
         if !seen.insert(file.name.clone()) {
             skipped(format!(
                 "Skipping duplicate file name {} (discard-paths)",
@@ -43,6 +42,7 @@ pub fn write_zip(
             continue;
         }
         let target = if file.is_symlink {
+            let root = std::fs::canonicalize(root)?;
             match std::fs::canonicalize(&file.source) {
                 Ok(t) if t.starts_with(&root) => Some(t),
                 _ => {

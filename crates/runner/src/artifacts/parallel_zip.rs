@@ -84,10 +84,10 @@ fn work(jobs: Arc<Mutex<Receiver<Job>>>) -> std::io::Result<tempfile::NamedTempF
 }
 
 impl ZipBuilder {
-    /// Starts one worker per core but one (the caller's thread is the last).
+    /// Starts one worker per core: the caller's thread mostly reads (a tar
+    /// stream, small files) and deflates only the rare large file itself.
     pub fn new() -> std::io::Result<Self> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let count = cores.max(2) - 1;
+        let count = std::thread::available_parallelism().map_or(1, |n| n.get());
         let (tx, rx) = sync_channel::<Job>(count * 2);
         let rx = Arc::new(Mutex::new(rx));
         let workers = (0..count)
