@@ -1,15 +1,17 @@
 //! `pipelocal build`: one CodeBuild build, its log on standard output in
 //! CodeBuild's format, its record optionally written as JSON.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use pipelocal_runner::batch::{make_executor, run_batch};
 use pipelocal_runner::build::{run_build, stop_channel, StopSignal};
-use pipelocal_runner::events::{EventSink, LogText};
+use pipelocal_runner::events::{BuildEvent, BuildEventKind, EventSink, LogText};
 use pipelocal_runner::local::{batch_section, parse_duration, prepare, ExecutorKind, LocalBuild};
+use pipelocal_runner::pause::ShellTarget;
+use pipelocal_runner::phases::PhaseType;
 use pipelocal_runner::phases::Status;
 
 use crate::{EXIT_FAILED, EXIT_UNUSABLE};
@@ -78,6 +80,35 @@ pub struct BuildArgs {
     /// Where commands run.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Docker, env = "PIPELOCAL_EXECUTOR")]
     executor: ExecutorArg,
+    /// A debug session (CodeBuild's debugSessionEnabled): `codebuild-breakpoint` pauses the build.
+    #[arg(long = "debug-session")]
+    debug_session: bool,
+    /// When a command fails, pause in its state before the phase goes on.
+    #[arg(long = "break-on-failure")]
+    break_on_failure: bool,
+    /// Pause before PHASE starts (repeatable).
+    #[arg(
+        long = "break-before",
+        value_name = "PHASE",
+        value_enum,
+        ignore_case = true
+    )]
+    break_before: Vec<PhaseArg>,
+    /// Keep the build's container (host executor: its folder) after the build, for `pipelocal shell`.
+    #[arg(long)]
+    keep: bool,
+    /// Go on in a kept build (`--keep`) with its files and shell state, from --from-phase.
+    #[arg(long, value_name = "BUILD-ID", requires = "from_phase")]
+    resume: Option<String>,
+    /// The phase a resumed build starts at; the buildspec is read as it is now.
+    #[arg(
+        long = "from-phase",
+        value_name = "PHASE",
+        value_enum,
+        ignore_case = true,
+        requires = "resume"
+    )]
+    from_phase: Option<PhaseArg>,
     /// Where build numbers are kept.
     #[arg(
         long = "state-dir",
@@ -86,6 +117,33 @@ pub struct BuildArgs {
         env = "PIPELOCAL_STATE_DIR"
     )]
     state_dir: PathBuf,
+}
+
+/// A phase a build can pause before.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PhaseArg {
+    #[value(name = "INSTALL")]
+    Install,
+    #[value(name = "PRE_BUILD")]
+    PreBuild,
+    #[value(name = "BUILD")]
+    Build,
+    #[value(name = "POST_BUILD")]
+    PostBuild,
+    #[value(name = "UPLOAD_ARTIFACTS")]
+    UploadArtifacts,
+}
+
+impl PhaseArg {
+    pub fn phase(self) -> PhaseType {
+        match self {
+            PhaseArg::Install => PhaseType::Install,
+            PhaseArg::PreBuild => PhaseType::PreBuild,
+            PhaseArg::Build => PhaseType::Build,
+            PhaseArg::PostBuild => PhaseType::PostBuild,
+            PhaseArg::UploadArtifacts => PhaseType::UploadArtifacts,
+        }
+    }
 }
 
 pub(crate) fn unusable(message: impl std::fmt::Display) -> ExitCode {
@@ -134,6 +192,16 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         },
         state_dir: args.state_dir.clone(),
         no_cache: args.no_cache,
+        resume: match (&args.resume, args.from_phase) {
+            (Some(id), Some(phase)) => Some(resume_from(&args.state_dir, id, phase)?),
+            _ => None,
+        },
+        debug: pipelocal_runner::pause::DebugOptions {
+            session: args.debug_session,
+            break_on_failure: args.break_on_failure,
+            break_before: args.break_before.iter().map(|p| p.phase()).collect(),
+            keep: args.keep,
+        },
         batch: None,
         pipeline: None,
     })
@@ -150,12 +218,14 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     };
     runtime.block_on(async {
         let (events, mut rx) = EventSink::channel();
+        let state_dir = args.state_dir.clone();
         let printer = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
             let mut log = LogText::default();
             while let Some(event) = rx.recv().await {
                 let _ = stdout.write_all(log.render(&event).as_bytes());
                 let _ = stdout.flush();
+                pauses(&event, &state_dir).await;
             }
         });
         let (stop, signal) = stop_channel();
@@ -196,6 +266,14 @@ async fn single(
         Ok(r) => r,
         Err(e) => return unusable(e),
     };
+    if !args.keep {
+        // A build stopped while paused: there is nothing left to open.
+        ShellTarget::remove(&args.state_dir, &record.id);
+    }
+    if let Some(from) = &args.resume {
+        // Its environment went on in this build (kept again under this id, or removed).
+        ShellTarget::remove(&args.state_dir, from);
+    }
     if let Err(e) = write_record(args, &record) {
         return unusable(e);
     }
@@ -259,6 +337,70 @@ fn exit_for(status: &str) -> ExitCode {
 
 /// Waits for Ctrl-C, SIGTERM or SIGHUP: each stops the build and removes its
 /// container, so closing a terminal or `kill` leaves nothing behind.
+/// The kept build `id` as the environment a resumed build goes on in.
+fn resume_from(
+    state_dir: &std::path::Path,
+    id: &str,
+    phase: PhaseArg,
+) -> Result<pipelocal_runner::local::ResumeFrom, String> {
+    let target = ShellTarget::load(state_dir, id)?.ok_or_else(|| {
+        format!(
+            "no kept build {id} in {}: keep one with `pipelocal build --keep` (`pipelocal shell` lists them)",
+            state_dir.display()
+        )
+    })?;
+    if target.paused {
+        return Err(format!("build {id} is paused, not kept: resume it with `codebuild-resume` in `pipelocal shell {id}`"));
+    }
+    let workspace = target
+        .workspace
+        .clone()
+        .ok_or_else(|| format!("the record of kept build {id} has no workspace: keep it again"))?;
+    Ok(pipelocal_runner::local::ResumeFrom {
+        resume: pipelocal_runner::pause::Resume {
+            from_build: target.build_id.clone(),
+            from_phase: phase.phase(),
+        },
+        adopted: pipelocal_runner::executor::Adopted {
+            container: target.container.clone(),
+            folder: target.folder.as_ref().map(PathBuf::from),
+            workspace,
+        },
+    })
+}
+
+/// A paused build can be reached by `pipelocal shell`; on a terminal its
+/// shell opens here, and leaving it lets the build go on.
+async fn pauses(event: &BuildEvent, state_dir: &std::path::Path) {
+    match &event.kind {
+        BuildEventKind::Paused { target, .. } => {
+            if let Err(e) = target.save(state_dir) {
+                eprintln!("pipelocal: cannot record the paused build for `pipelocal shell`: {e}");
+            }
+            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+                if let Err(e) = crate::shell::attach(target, true).await {
+                    eprintln!(
+                        "pipelocal: the shell could not open: {e}; use `pipelocal shell {}`",
+                        target.build_id
+                    );
+                }
+            } else {
+                eprintln!(
+                    "pipelocal: paused; from a terminal run: pipelocal shell {}",
+                    target.build_id
+                );
+            }
+        }
+        BuildEventKind::Resumed { build_id } => ShellTarget::remove(state_dir, build_id),
+        BuildEventKind::Kept(target) => {
+            if let Err(e) = target.save(state_dir) {
+                eprintln!("pipelocal: cannot record the kept build for `pipelocal shell`: {e}");
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Removes what pipelocal processes that died left in the engine, saying so.
 pub(crate) async fn reap_leftovers() {
     if let Some(reaped) = pipelocal_runner::executor::owner::reap_leftovers().await {

@@ -7,6 +7,7 @@ mod inspect;
 mod render;
 mod run;
 mod settings;
+mod shell;
 mod validate;
 
 use std::path::PathBuf;
@@ -86,6 +87,29 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Open an interactive shell in a paused or kept build; with no id, list them.
+    ///
+    /// In a paused build, `codebuild-resume` lets the build go on.
+    Shell {
+        build_id: Option<String>,
+        #[arg(
+            long = "state-dir",
+            value_name = "DIR",
+            default_value = ".pipelocal",
+            env = "PIPELOCAL_STATE_DIR"
+        )]
+        state_dir: PathBuf,
+    },
+    /// Remove kept builds (`--keep`) and what pipelocal processes that died left behind.
+    Clean {
+        #[arg(
+            long = "state-dir",
+            value_name = "DIR",
+            default_value = ".pipelocal",
+            env = "PIPELOCAL_STATE_DIR"
+        )]
+        state_dir: PathBuf,
+    },
     /// Draw a pipeline: stages, run-order groups and artifact flow.
     Graph {
         file: PathBuf,
@@ -124,5 +148,10 @@ fn main() -> ExitCode {
         } => inspect::logs(state_dir.as_deref(), &execution_id, action.as_deref()),
         Command::Validate { files, name } => validate::run(&files, name.as_deref()),
         Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
+        Command::Shell {
+            build_id,
+            state_dir,
+        } => shell::run(build_id.as_deref(), &state_dir),
+        Command::Clean { state_dir } => shell::clean(&state_dir),
     }
 }

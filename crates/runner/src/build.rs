@@ -14,6 +14,7 @@ use crate::events::{BuildEventKind, EventSink, PhaseContext};
 use crate::executor::{CommandRun, ExecError, Executor, NewFile};
 use crate::helpers;
 use crate::mask::StreamMasker;
+use crate::pause::{self, DebugOptions, PauseReason, Resume, ShellTarget};
 use crate::phases::{next_phase, PhaseType, Status};
 use crate::probe::{build_shell, double_quoted, shell_values};
 use crate::record::*;
@@ -47,6 +48,10 @@ pub struct BuildRequest {
     /// The container's HOME (`/root`), or `None` to keep the host's.
     pub home: Option<String>,
     pub record: RecordDetails,
+    /// Where the build pauses for debugging.
+    pub debug: DebugOptions,
+    /// Going on in a kept build's environment from a phase.
+    pub resume: Option<Resume>,
 }
 
 /// Why a build has no buildspec.
@@ -156,6 +161,8 @@ struct Walk {
     artifacts: Option<ArtifactRecord>,
     secondary_artifacts: Vec<ArtifactRecord>,
     report_arns: Vec<String>,
+    build_id: String,
+    debug: DebugOptions,
 }
 
 impl Walk {
@@ -222,6 +229,8 @@ pub async fn run_build(
         artifacts: None,
         secondary_artifacts: Vec::new(),
         report_arns: Vec::new(),
+        build_id: req.identity.id(),
+        debug: req.debug.clone(),
     };
     walk.instant(PhaseType::Submitted);
     walk.instant(PhaseType::Queued);
@@ -235,6 +244,23 @@ pub async fn run_build(
         }
     };
     let cleanup = executor.cleanup().await;
+    if req.debug.keep {
+        let ws = executor.workspace();
+        let state = StateFiles::under(&ws.state_dir);
+        events.send(BuildEventKind::Kept(Box::new(ShellTarget {
+            build_id: req.identity.id(),
+            container: executor.container_id(),
+            user: None,
+            shell: req.buildspec.as_ref().map_or("sh", build_shell).to_string(),
+            env_file: state.env,
+            cwd_file: state.cwd,
+            pause_dir: pause::pause_dir(&ws.state_dir),
+            paused: false,
+            folder: executor.kept_folder(),
+            workspace: Some(ws.clone()),
+            secrets: Vec::new(),
+        })));
+    }
     let build_status = match interruption {
         Ok(()) if walk.any_failed => Status::Failed,
         Ok(()) => Status::Succeeded,
@@ -323,6 +349,14 @@ fn record(
         artifacts: None,
         secondary_artifacts: Vec::new(),
         report_arns: Vec::new(),
+        debug_session: req.debug.session.then(|| DebugSessionRecord {
+            session_enabled: true,
+            session_target: format!("pipelocal shell {}", who.id()),
+        }),
+        resumed_from: req.resume.as_ref().map(|r| ResumedFromRecord {
+            build_id: r.from_build.clone(),
+            phase: r.from_phase.as_str().to_string(),
+        }),
         encryption_key: format!(
             "arn:aws:kms:{}:{}:alias/aws/s3",
             who.region,
@@ -358,6 +392,8 @@ async fn walk_phases(
     let state =
         StateFiles::under(&executor.workspace().state_dir).with_secrets(req.variables.secrets());
     match &req.cache {
+        // A resumed build's environment has its cache in place already.
+        _ if req.resume.is_some() => {}
         CachePlan::Off => {}
         CachePlan::Linked { root } => {
             link_local_cache(executor, &spec, &state, root, &walk.events).await
@@ -366,8 +402,28 @@ async fn walk_phases(
             keyed::restore(executor, &spec, &state, store, &walk.events).await
         }
     }
-    let mut phase = PhaseType::Install;
+    let mut phase = req
+        .resume
+        .as_ref()
+        .map_or(PhaseType::Install, |r| r.from_phase);
     while phase != PhaseType::Finalizing {
+        if walk.debug.break_before.contains(&phase) {
+            let user = phase
+                .buildspec_phase()
+                .and_then(|name| spec.phase(name))
+                .and_then(|p| p.run_as.as_deref())
+                .or(spec.run_as.as_deref())
+                .filter(|_| executor.supports_run_as());
+            run_pause(
+                walk,
+                executor,
+                &spec,
+                &state,
+                user,
+                PauseReason::BeforePhase(phase),
+            )
+            .await?;
+        }
         walk.begin(phase);
         if let (PhaseType::UploadArtifacts, CachePlan::Keyed { store }) = (phase, &req.cache) {
             keyed::save(executor, &spec, &state, store, &walk.events).await;
@@ -530,13 +586,17 @@ async fn download_source(
         return Ok(None);
     }
     events.info("Processing environment variables");
-    let vars = build_variables(
+    let mut vars = build_variables(
         &req.identity,
         &ws,
         &req.sources,
         &req.variables,
         req.home.as_deref(),
     );
+    let secrets = req.variables.secrets();
+    let secret_names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let debug_vars = pause::variables(&ws.state_dir, &req.debug, &secret_names);
+    vars.extend(debug_vars.clone());
     let state = StateFiles::under(&ws.state_dir);
     let bin = format!("{}/bin", ws.state_dir);
     let env = env_file(&vars) + &helpers::path_line(&bin);
@@ -550,15 +610,43 @@ async fn download_source(
             mode: 0o755,
         })
         .collect();
-    for (path, contents) in [(&state.env, &env), (&state.cwd, &cwd)] {
-        files.push(NewFile {
-            path,
-            contents: contents.as_bytes(),
-            mode: 0o666,
-        });
+    match &req.resume {
+        // The kept build's shell state is where the resumed build goes on from.
+        Some(resume) => events.info(format!(
+            "Resuming build {} from phase {} in its kept build environment, with the buildspec as it is now",
+            resume.from_build,
+            resume.from_phase.as_str()
+        )),
+        None => {
+            for (path, contents) in [(&state.env, &env), (&state.cwd, &cwd)] {
+                files.push(NewFile {
+                    path,
+                    contents: contents.as_bytes(),
+                    mode: 0o666,
+                });
+            }
+        }
     }
     if let Err(e) = executor.write_files(&files).await {
         return Err(Interruption::Fault(e.to_string()));
+    }
+    if req.resume.is_some() {
+        // The kept shell state goes on, with this build's debugging settings.
+        let exports: Vec<String> = debug_vars
+            .iter()
+            .map(|(n, v)| format!("export {n}={}", crate::shell::quote(v)))
+            .collect();
+        let script = command_script(&exports.join("\n"), &state, spec.version, true);
+        let run = CommandRun {
+            shell: build_shell(&spec),
+            script: &script,
+            script_name: &state.script_name,
+            user: None,
+            env: &[],
+        };
+        if let Err(e) = executor.run(&run, &mut |_| {}).await {
+            return Err(Interruption::Fault(e.to_string()));
+        }
     }
     events.info(format!("Moving to directory {}", ws.src_dir));
     events.info(format!("Phases found in YAML: {}", spec.phases.len()));
@@ -688,7 +776,86 @@ async fn run_command(
 ) -> Result<Option<PhaseContext>, Interruption> {
     let events = walk.events.clone();
     events.send(BuildEventKind::CommandStarted(cmd.text.clone()));
-    let script = command_script(&cmd.text, state, spec.version, walk.succeeding);
+    let exit = run_item(
+        walk,
+        executor,
+        spec,
+        state,
+        &cmd.text,
+        user,
+        PauseReason::Breakpoint,
+    )
+    .await?;
+    if exit == 0 {
+        return Ok(None);
+    }
+    let succeeding_before = walk.succeeding;
+    walk.succeeding = false;
+    events.send(BuildEventKind::CommandFailed {
+        command: cmd.text.clone(),
+        exit_code: exit,
+    });
+    if walk.debug.break_on_failure {
+        let pause_dir = pause::pause_dir(&executor.workspace().state_dir);
+        let script = command_script(&cmd.text, state, spec.version, succeeding_before);
+        let rerun = pause::rerun_script(build_shell(spec), &script, &state.script_name, &pause_dir);
+        let written = executor
+            .write_files(&[NewFile {
+                path: &format!("{pause_dir}/rerun.sh"),
+                contents: rerun.as_bytes(),
+                mode: 0o755,
+            }])
+            .await;
+        if let Err(e) = written {
+            return Err(Interruption::Fault(e.to_string()));
+        }
+        let reason = PauseReason::Failure {
+            command: cmd.text.clone(),
+            exit_code: exit,
+        };
+        if run_pause(walk, executor, spec, state, user, reason).await? == 0 {
+            // Run again in the pause's shell, and it succeeded: as if it had.
+            walk.succeeding = succeeding_before;
+            return Ok(None);
+        }
+    }
+    Ok(Some(PhaseContext::new(
+        "COMMAND_EXECUTION_ERROR",
+        format!(
+            "Error while executing command: {}. Reason: exit status {exit}",
+            cmd.text
+        ),
+    )))
+}
+
+/// Pauses the build (pipelocal's own pauses); the exit status of the pause
+/// command: 0 when a failure was run again successfully.
+async fn run_pause(
+    walk: &mut Walk,
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    user: Option<&str>,
+    reason: PauseReason,
+) -> Result<i64, Interruption> {
+    let text = pause::pause_command(&reason);
+    run_item(walk, executor, spec, state, &text, user, reason).await
+}
+
+/// Runs one command text in the build's shell model, streaming its output;
+/// when `codebuild-breakpoint` says it paused, the build reports a pause for
+/// `reason` and, once the command ends, that it resumed.
+async fn run_item(
+    walk: &mut Walk,
+    executor: &Executor,
+    spec: &Buildspec,
+    state: &StateFiles,
+    text: &str,
+    user: Option<&str>,
+    reason: PauseReason,
+) -> Result<i64, Interruption> {
+    let events = walk.events.clone();
+    let script = command_script(text, state, spec.version, walk.succeeding);
     let shell = build_shell(spec);
     let run = CommandRun {
         shell,
@@ -697,12 +864,35 @@ async fn run_command(
         user,
         env: &state.secret_env,
     };
+    let target = ShellTarget {
+        build_id: walk.build_id.clone(),
+        container: executor.container_id(),
+        user: user.map(String::from),
+        shell: shell.to_string(),
+        env_file: state.env.clone(),
+        cwd_file: state.cwd.clone(),
+        pause_dir: pause::pause_dir(&executor.workspace().state_dir),
+        paused: true,
+        folder: None,
+        workspace: None,
+        secrets: state.secret_env.clone(),
+    };
     let sink = events.clone();
     let mut lines = StreamMasker::new(events.masker());
+    let mut watch = pause::Watch::new(&reason);
+    let mut paused = false;
     let mut forward = |text: &str| {
         let ready = lines.push(text);
         if !ready.is_empty() {
+            let seen = watch.push(&ready);
             sink.send(BuildEventKind::Output(ready));
+            if seen && !paused {
+                paused = true;
+                sink.send(BuildEventKind::Paused {
+                    reason: reason.clone(),
+                    target: Box::new(target.clone()),
+                });
+            }
         }
     };
     let exit = executor.run(&run, &mut forward).await;
@@ -710,20 +900,10 @@ async fn run_command(
     if !rest.is_empty() {
         events.send(BuildEventKind::Output(rest));
     }
-    let exit = exit.map_err(|e| Interruption::Fault(e.to_string()))?;
-    if exit == 0 {
-        return Ok(None);
+    if paused {
+        events.send(BuildEventKind::Resumed {
+            build_id: walk.build_id.clone(),
+        });
     }
-    walk.succeeding = false;
-    events.send(BuildEventKind::CommandFailed {
-        command: cmd.text.clone(),
-        exit_code: exit,
-    });
-    Ok(Some(PhaseContext::new(
-        "COMMAND_EXECUTION_ERROR",
-        format!(
-            "Error while executing command: {}. Reason: exit status {exit}",
-            cmd.text
-        ),
-    )))
+    exit.map_err(|e| Interruption::Fault(e.to_string()))
 }

@@ -47,6 +47,17 @@ pub enum BuildEventKind {
         exit_code: i64,
     },
     BuildFinished(Status),
+    /// The build paused for debugging: a shell can be opened at `target`.
+    Paused {
+        reason: crate::pause::PauseReason,
+        target: Box<crate::pause::ShellTarget>,
+    },
+    /// The pause ended (`codebuild-resume`, or the shell was left).
+    Resumed {
+        build_id: String,
+    },
+    /// The build environment was kept (`--keep`): a shell can be opened in it.
+    Kept(Box<crate::pause::ShellTarget>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +179,16 @@ pub fn render(event: &BuildEvent) -> String {
         )),
         // The end of a build has no container line; callers summarise it their way.
         BuildEventKind::BuildFinished(_) => String::new(),
+        BuildEventKind::Paused { reason, target } => line(&format!(
+            "Paused {}: open its shell with `pipelocal shell {}`; `codebuild-resume` there goes on",
+            reason.describe(),
+            target.build_id
+        )),
+        BuildEventKind::Resumed { .. } => line("Resuming the build"),
+        BuildEventKind::Kept(target) => line(&format!(
+            "Kept the build environment: `pipelocal shell {}` opens a shell in it, `pipelocal clean` removes it",
+            target.build_id
+        )),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod helpers;
 pub mod local;
 pub mod mask;
 pub mod numbering;
+pub mod pause;
 pub mod phases;
 mod probe;
 pub mod record;

@@ -57,6 +57,10 @@ pub struct LocalBuild {
     pub state_dir: PathBuf,
     /// `--no-cache`: ignore `cache.paths`.
     pub no_cache: bool,
+    /// Breakpoints and pauses (`--debug-session`, `--break-on-failure`, `--break-before`).
+    pub debug: crate::pause::DebugOptions,
+    /// `--resume`: go on in a kept build's environment from a phase.
+    pub resume: Option<ResumeFrom>,
     /// Set for the builds of a batch: the task's identifier, the batch's ARN,
     /// and the task's `env.variables` (they win over the buildspec's).
     pub batch: Option<BatchMember>,
@@ -65,6 +69,13 @@ pub struct LocalBuild {
 }
 
 /// What a pipeline action gives the build it starts.
+/// A kept build to go on in, and from which phase.
+#[derive(Debug, Clone)]
+pub struct ResumeFrom {
+    pub resume: crate::pause::Resume,
+    pub adopted: crate::executor::Adopted,
+}
+
 #[derive(Debug, Clone)]
 pub struct PipelineStart {
     /// `codepipeline/<pipeline name>`.
@@ -302,6 +313,8 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             mount_source: input.mount_source,
             secondary_sources: secondary,
             volumes,
+            keep: input.debug.keep,
+            adopt: input.resume.as_ref().map(|r| r.adopted.clone()),
         },
         request: BuildRequest {
             cache,
@@ -321,6 +334,8 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             timeout,
             home,
             record,
+            debug: input.debug.clone(),
+            resume: input.resume.as_ref().map(|r| r.resume.clone()),
         },
     })
 }

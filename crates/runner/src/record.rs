@@ -124,5 +124,28 @@ pub struct BuildRecord {
     pub artifacts: Option<ArtifactRecord>,
     pub secondary_artifacts: Vec<ArtifactRecord>,
     pub report_arns: Vec<String>,
+    /// `--debug-session`: AWS's `debugSession`, whose target here is the shell command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_session: Option<DebugSessionRecord>,
+    /// pipelocal's own: the kept build this one went on from (`--resume`).
+    #[serde(
+        rename = "pipelocalResumedFrom",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resumed_from: Option<ResumedFromRecord>,
     pub encryption_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DebugSessionRecord {
+    pub session_enabled: bool,
+    pub session_target: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResumedFromRecord {
+    pub build_id: String,
+    pub phase: String,
 }

@@ -306,6 +306,8 @@ async fn run(
         executor: target.executor,
         state_dir: settings.state_dir.clone(),
         no_cache: false,
+        debug: Default::default(),
+        resume: None,
         batch: None,
         pipeline: Some(PipelineStart {
             initiator: format!("codepipeline/{}", settings.pipeline_name),

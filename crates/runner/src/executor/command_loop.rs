@@ -33,18 +33,26 @@ use crate::shell::quote;
 pub const LOOP_SCRIPT: &str = r#"__pl_read() {
   __pl_v=; __pl_i=0
   while [ "$__pl_i" -lt "$1" ]; do
-    IFS= read -r __pl_l || exit 0
+    IFS= read -r __pl_l || __pl_end
     if [ "$__pl_i" = 0 ]; then __pl_v=$__pl_l; else __pl_v="$__pl_v
 $__pl_l"; fi
     __pl_i=$((__pl_i + 1))
   done
 }
-IFS= read -r __pl_mark || exit 0
+__pl_keep=$1
+__pl_end() {
+  # A kept build's container outlives pipelocal: the loop then only waits.
+  if [ "$__pl_keep" = keep ]; then
+    while :; do sleep 3600; done
+  fi
+  exit 0
+}
+IFS= read -r __pl_mark || __pl_end
 while IFS= read -r __pl_head; do
   set -- $__pl_head
   __pl_seq=$1; __pl_np=$2; __pl_ns=$3
-  IFS= read -r __pl_shell || exit 0
-  IFS= read -r __pl_name || exit 0
+  IFS= read -r __pl_shell || __pl_end
+  IFS= read -r __pl_name || __pl_end
   __pl_read "$__pl_np"; __pl_pre=$__pl_v
   __pl_read "$__pl_ns"; __pl_script=$__pl_v
   ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null
@@ -52,16 +60,22 @@ while IFS= read -r __pl_head; do
   printf '%s%s:%s;' "$__pl_mark" "$__pl_seq" "$__pl_rc"
   printf '%s%s;' "$__pl_mark" "$__pl_seq" >&2
 done
+__pl_end
 "#;
 
-/// The argv that starts a loop.
-pub fn loop_command() -> Vec<String> {
-    vec![
+/// The argv that starts a loop; a kept build's main loop waits forever
+/// when its input closes instead of ending the container.
+pub fn loop_command(keep: bool) -> Vec<String> {
+    let mut argv: Vec<String> = vec![
         "/bin/sh".into(),
         "-c".into(),
         LOOP_SCRIPT.into(),
         "pipelocal-command-loop".into(),
-    ]
+    ];
+    if keep {
+        argv.push("keep".into());
+    }
+    argv
 }
 
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;

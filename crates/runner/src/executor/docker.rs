@@ -16,7 +16,7 @@ use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt;
 
 use super::command_loop::{loop_command, CommandLoop};
-use super::owner::{this_process, OWNER_LABEL};
+use super::owner::{this_process, KEPT_LABEL, OWNER_LABEL};
 use super::source_tar::{append_parents, append_tree, small_files};
 use super::{random_digits, CommandRun, EnvironmentSpec, ExecError, Workspace};
 use crate::events::{BuildEventKind, EventSink};
@@ -164,12 +164,17 @@ impl DockerExecutor {
             .iter()
             .map(|(id, _)| id.clone())
             .collect();
-        let workspace = Workspace::lay_out(&root, "/codebuild/output/tmp", &ids);
+        let mut workspace = Workspace::lay_out(&root, "/codebuild/output/tmp", &ids);
+        let mut container = None;
+        if let Some(adopted) = &spec.adopt {
+            workspace = adopted.workspace.clone();
+            container = adopted.container.clone();
+        }
         DockerExecutor {
             docker,
             spec,
             workspace,
-            container: None,
+            container,
             loops: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -237,6 +242,27 @@ impl DockerExecutor {
     }
 
     pub async fn provision(&mut self, events: &EventSink) -> Result<(), ExecError> {
+        if let Some(adopted) = &self.spec.adopt {
+            // A kept build's container: its main loop only waits; ours is an exec.
+            let id = adopted.container.clone().unwrap_or_default();
+            let running = self
+                .docker
+                .inspect_container(&id, None)
+                .await
+                .map_err(|source| ExecError::Docker {
+                    doing: "finding the kept build container",
+                    source,
+                })?;
+            if running.state.and_then(|s| s.running) != Some(true) {
+                return Err(ExecError::io(
+                    "resuming a kept build",
+                    std::io::Error::other(format!("its container {id} is not running")),
+                ));
+            }
+            let main = self.user_loop(ROOT).await?;
+            self.loops.lock().await.insert(ROOT.to_string(), main);
+            return Ok(());
+        }
         Self::ensure_image(&self.docker, &self.spec.image, events).await?;
         let mut binds: Vec<String> = self
             .spec
@@ -268,7 +294,7 @@ impl DockerExecutor {
             image: Some(self.spec.image.clone()),
             // CodeBuild replaces the entrypoint and keeps the container alive
             // itself; here the command loop does, until its stdin closes.
-            entrypoint: Some(loop_command()),
+            entrypoint: Some(loop_command(self.spec.keep)),
             cmd: Some(Vec::new()),
             user: Some("0".into()),
             open_stdin: Some(true),
@@ -278,15 +304,24 @@ impl DockerExecutor {
             attach_stdin: Some(true),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
-            labels: Some(HashMap::from([
-                (BUILD_LABEL.to_string(), self.spec.build_id.clone()),
-                (OWNER_LABEL.to_string(), this_process()),
-            ])),
+            labels: Some(
+                [
+                    (BUILD_LABEL.to_string(), self.spec.build_id.clone()),
+                    (OWNER_LABEL.to_string(), this_process()),
+                ]
+                .into_iter()
+                .chain(
+                    self.spec
+                        .keep
+                        .then(|| (KEPT_LABEL.to_string(), "true".to_string())),
+                )
+                .collect(),
+            ),
             host_config: Some(HostConfig {
                 privileged: Some(self.spec.privileged),
                 binds: (!binds.is_empty()).then_some(binds),
                 init: Some(true),
-                auto_remove: Some(true),
+                auto_remove: Some(!self.spec.keep),
                 ..Default::default()
             }),
             ..Default::default()
@@ -331,7 +366,7 @@ impl DockerExecutor {
     /// A command loop running as `user`, one exec started the first time.
     async fn user_loop(&self, user: &str) -> Result<CommandLoop, ExecError> {
         let id = self.container.as_deref().unwrap_or_default();
-        let argv = loop_command();
+        let argv = loop_command(false);
         let exec = self
             .docker
             .create_exec(
@@ -376,6 +411,10 @@ impl DockerExecutor {
 
     /// One tar stream of every source (unless mounted), extracted at `/`.
     pub async fn copy_sources(&self) -> Result<(), ExecError> {
+        if self.spec.adopt.is_some() {
+            // A resumed build goes on with the files the kept build left.
+            return Ok(());
+        }
         let mut trees: Vec<(PathBuf, String)> = Vec::new();
         if !self.spec.mount_source {
             trees.push((
@@ -485,6 +524,20 @@ impl DockerExecutor {
     }
 
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
+        if self.spec.keep && self.container.is_some() {
+            if self.spec.adopt.is_some() {
+                // Resumed and kept again: the main loop waits on; only ours goes.
+                for (_, running) in std::mem::take(&mut *self.loops.lock().await) {
+                    running.close().await;
+                }
+                return Ok(());
+            }
+            // Kept: its loop waits on; `pipelocal clean` removes it.
+            for (_, running) in std::mem::take(&mut *self.loops.lock().await) {
+                running.close().await;
+            }
+            return Ok(());
+        }
         // By label too: a build stopped while its container was being created
         // never learnt the container's id.
         let mut ids: Vec<String> = self.container.take().into_iter().collect();

@@ -20,6 +20,8 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(100);
 pub struct HostExecutor {
     spec: EnvironmentSpec,
     root: Option<tempfile::TempDir>,
+    /// The build folder, once kept.
+    kept: Option<PathBuf>,
     workspace: Workspace,
     /// Process groups of commands, killed at cleanup with whatever they left running.
     groups: Mutex<Vec<libc::pid_t>>,
@@ -27,6 +29,27 @@ pub struct HostExecutor {
 
 impl HostExecutor {
     pub fn new(spec: EnvironmentSpec) -> Result<Self, ExecError> {
+        if let Some(adopted) = &spec.adopt {
+            let folder = adopted.folder.clone().ok_or_else(|| {
+                ExecError::io(
+                    "resuming a kept build",
+                    std::io::Error::other("the kept build has no folder"),
+                )
+            })?;
+            if !folder.is_dir() {
+                return Err(ExecError::io(
+                    "resuming a kept build",
+                    std::io::Error::other(format!("{} is gone", folder.display())),
+                ));
+            }
+            return Ok(HostExecutor {
+                workspace: adopted.workspace.clone(),
+                spec,
+                root: None,
+                kept: Some(folder),
+                groups: Mutex::new(Vec::new()),
+            });
+        }
         let root = tempfile::Builder::new()
             .prefix("pipelocal-build-")
             .tempdir()
@@ -54,6 +77,7 @@ impl HostExecutor {
         Ok(HostExecutor {
             spec,
             root: Some(root),
+            kept: None,
             workspace,
             groups: Mutex::new(Vec::new()),
         })
@@ -63,7 +87,14 @@ impl HostExecutor {
         &self.workspace
     }
 
+    pub fn kept_folder(&self) -> Option<String> {
+        self.kept.as_ref().map(|p| p.display().to_string())
+    }
+
     pub async fn copy_sources(&mut self) -> Result<(), ExecError> {
+        if self.spec.adopt.is_some() {
+            return Ok(());
+        }
         let mut copies: Vec<(PathBuf, PathBuf)> = Vec::new();
         if !self.spec.mount_source {
             copies.push((
@@ -196,6 +227,21 @@ impl HostExecutor {
     }
 
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
+        if self.spec.keep {
+            // Kept: the folder stays for `pipelocal shell`; `pipelocal clean` removes it.
+            for pgid in self
+                .groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain(..)
+            {
+                kill_group(pgid);
+            }
+            if let Some(root) = self.root.take() {
+                self.kept = Some(root.keep());
+            }
+            return Ok(());
+        }
         // The build is over: background processes go with it, as with a container.
         for pgid in self
             .groups
@@ -208,6 +254,11 @@ impl HostExecutor {
         if let Some(root) = self.root.take() {
             root.close()
                 .map_err(|e| ExecError::io("removing the build folder", e))?;
+        }
+        // A resumed build not kept again: its adopted folder goes now.
+        if let Some(folder) = self.kept.take() {
+            std::fs::remove_dir_all(&folder)
+                .map_err(|e| ExecError::io(format!("removing {}", folder.display()), e))?;
         }
         Ok(())
     }

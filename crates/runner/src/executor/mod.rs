@@ -6,6 +6,7 @@ mod command_loop;
 mod docker;
 mod host;
 pub mod owner;
+pub mod shell_session;
 mod source_tar;
 mod utf8;
 
@@ -58,10 +59,23 @@ pub struct EnvironmentSpec {
     pub secondary_sources: Vec<(String, PathBuf)>,
     /// Named volumes to mount: (volume, path inside). They outlive the build.
     pub volumes: Vec<(String, String)>,
+    /// `--keep`: the container (or host folder) stays after the build.
+    pub keep: bool,
+    /// `--resume`: the kept build environment to go on in, instead of a new one.
+    pub adopt: Option<Adopted>,
+}
+
+/// A kept build environment a resumed build goes on in.
+#[derive(Debug, Clone)]
+pub struct Adopted {
+    /// The container (Docker) or the build folder (host).
+    pub container: Option<String>,
+    pub folder: Option<PathBuf>,
+    pub workspace: Workspace,
 }
 
 /// Paths inside the build environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Workspace {
     /// `CODEBUILD_SRC_DIR`.
     pub src_dir: String,
@@ -139,6 +153,22 @@ impl Executor {
         match self {
             Executor::Docker(d) => d.workspace(),
             Executor::Host(h) => h.workspace(),
+        }
+    }
+
+    /// The build container's id (Docker, once provisioned).
+    pub fn container_id(&self) -> Option<String> {
+        match self {
+            Executor::Docker(d) => d.container_id().map(String::from),
+            Executor::Host(_) => None,
+        }
+    }
+
+    /// The host executor's build folder once kept (`--keep`).
+    pub fn kept_folder(&self) -> Option<String> {
+        match self {
+            Executor::Docker(_) => None,
+            Executor::Host(h) => h.kept_folder(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The helper commands CodeBuild images carry (`codebuild-glob-search`,
-//! `codebuild-hash-files`, `codebuild-tests-run`), as POSIX shell scripts so
+//! `codebuild-hash-files`, `codebuild-tests-run`) and the debug session's
+//! (`codebuild-breakpoint`, `codebuild-resume`), as POSIX shell scripts so
 //! they run in any image, busybox included, and on the host.
 
 use crate::shell::quote;
@@ -11,6 +12,8 @@ const HELPERS: &[(&str, &str)] = &[
     ),
     ("codebuild-hash-files", include_str!("codebuild-hash-files")),
     ("codebuild-tests-run", include_str!("codebuild-tests-run")),
+    ("codebuild-breakpoint", include_str!("codebuild-breakpoint")),
+    ("codebuild-resume", include_str!("codebuild-resume")),
 ];
 
 /// Variables telling `codebuild-tests-run` which shard a build-fanout build is.

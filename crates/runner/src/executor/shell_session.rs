@@ -1,0 +1,173 @@
+//! An interactive shell in a paused or kept build: a `docker exec` with a
+//! terminal whose input and output the caller pumps (bollard's attach), or,
+//! on the host executor, the host's shell on the caller's own terminal.
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use futures_util::StreamExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::ExecError;
+use crate::pause::ShellTarget;
+
+/// The caller's terminal, for a shell in a container.
+pub struct Terminal<'a> {
+    pub input: &'a mut (dyn AsyncRead + Unpin + Send),
+    pub output: &'a mut (dyn AsyncWrite + Unpin + Send),
+    /// Columns and rows.
+    pub size: Option<(u16, u16)>,
+}
+
+/// Runs the shell until it is left; returns its exit status. A container
+/// shell needs `terminal`; a host shell uses the process's own stdio.
+pub async fn open_shell(
+    target: &ShellTarget,
+    resume_on_exit: bool,
+    terminal: Option<Terminal<'_>>,
+) -> Result<i64, ExecError> {
+    let script = target.script(resume_on_exit);
+    match (&target.container, terminal) {
+        (Some(container), Some(terminal)) => {
+            in_container(target, container, &script, terminal).await
+        }
+        (Some(_), None) => Err(ExecError::io(
+            "opening a shell in the build container",
+            std::io::Error::other("no terminal: run `pipelocal shell` from a terminal"),
+        )),
+        (None, _) => {
+            let secrets = target.secrets.clone();
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&script)
+                    .envs(secrets)
+                    .status()
+            })
+            .await
+            .map_err(|e| ExecError::io("opening a shell", std::io::Error::other(e)))?
+            .map(|s| i64::from(s.code().unwrap_or(1)))
+            .map_err(|e| ExecError::io("opening a shell", e))
+        }
+    }
+}
+
+async fn in_container(
+    target: &ShellTarget,
+    container: &str,
+    script: &str,
+    terminal: Terminal<'_>,
+) -> Result<i64, ExecError> {
+    let docker = super::connect().await?;
+    let env: Vec<String> = target
+        .secrets
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(["TERM=xterm".to_string()])
+        .collect();
+    let failed = |source| ExecError::Docker {
+        doing: "opening a shell in the build container",
+        source,
+    };
+    let exec = docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                cmd: Some(vec!["/bin/sh", "-c", script]),
+                env: Some(env.iter().map(String::as_str).collect()),
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                tty: Some(true),
+                user: Some(target.user.as_deref().unwrap_or("0")),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(failed)?;
+    let started = docker
+        .start_exec(
+            &exec.id,
+            Some(StartExecOptions {
+                detach: false,
+                tty: true,
+                output_capacity: None,
+            }),
+        )
+        .await
+        .map_err(failed)?;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = started
+    else {
+        return Ok(1);
+    };
+    if let Some((width, height)) = terminal.size {
+        let _ = docker
+            .resize_exec(&exec.id, ResizeExecOptions { height, width })
+            .await;
+    }
+    let (from_user, to_user) = (terminal.input, terminal.output);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        tokio::select! {
+            n = from_user.read(&mut buf) => match n {
+                Ok(0) | Err(_) => {
+                    let _ = input.shutdown().await;
+                    // Keep showing what the shell prints until it ends.
+                    while let Some(Ok(chunk)) = output.next().await {
+                        write_out(to_user, chunk).await;
+                    }
+                    break;
+                }
+                Ok(n) => {
+                    if input.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    let _ = input.flush().await;
+                }
+            },
+            chunk = output.next() => match chunk {
+                Some(Ok(chunk)) => write_out(to_user, chunk).await,
+                _ => break,
+            },
+        }
+    }
+    let inspect = docker.inspect_exec(&exec.id).await.map_err(failed)?;
+    Ok(inspect.exit_code.unwrap_or(0))
+}
+
+async fn write_out(to: &mut (dyn AsyncWrite + Unpin + Send), chunk: LogOutput) {
+    let bytes = chunk.into_bytes();
+    let _ = to.write_all(&bytes).await;
+    let _ = to.flush().await;
+}
+
+/// Removes a kept build: its container, or its host folder.
+pub async fn discard(target: &ShellTarget) -> Result<(), ExecError> {
+    if let Some(container) = &target.container {
+        let docker = super::connect().await?;
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        return match docker.remove_container(container, Some(options)).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(source) => Err(ExecError::Docker {
+                doing: "removing a kept build container",
+                source,
+            }),
+        };
+    }
+    if let Some(folder) = &target.folder {
+        match std::fs::remove_dir_all(folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ExecError::io(format!("removing {folder}"), e)),
+        }
+    }
+    Ok(())
+}
