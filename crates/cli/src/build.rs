@@ -216,7 +216,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let (events, mut rx) = EventSink::channel();
         let state_dir = args.state_dir.clone();
         let printer = tokio::spawn(async move {
@@ -245,7 +245,10 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         drop(events);
         let _ = printer.await;
         code
-    })
+    });
+    // A shell's stdin read may still wait on the terminal: do not wait for it.
+    runtime.shutdown_background();
+    code
 }
 
 async fn single(

@@ -120,7 +120,10 @@ pub fn run(build_id: Option<&str>, state_dir: &Path) -> ExitCode {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(attach(&target, false)) {
+    let result = runtime.block_on(attach(&target, false));
+    // The stdin read left waiting on the terminal must not hold the exit.
+    runtime.shutdown_background();
+    match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => unusable(e),
     }
