@@ -373,3 +373,49 @@ fn resume_names_what_to_fix_when_there_is_nothing_to_resume() {
     let b = p.build(Exec::Host, &["--from-phase", "BUILD"]);
     assert_eq!(b.code, 2, "{}", b.stderr);
 }
+
+#[test]
+fn run_pauses_concurrent_actions_one_shell_at_a_time() {
+    for exec in executors() {
+        let src = common::git_repo(&[("app.txt", "hello\n")]);
+        let state = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pipelocal"));
+        cmd.current_dir(common::repo())
+            .env("PIPELOCAL_CONFIG", "/dev/null")
+            .env("PIPELOCAL_STATE_DIR", state.path())
+            .env("TERM", "dumb")
+            .arg("run")
+            .arg(common::fixture("runs/debug.json"))
+            .args([
+                "--projects",
+                common::fixture("runs/projects.json").to_str().unwrap(),
+            ])
+            .args(["--source", &format!("Code={}", src.path().display())])
+            .args([
+                "--executor",
+                executor_name(exec),
+                "--debug-session",
+                "--plain",
+            ]);
+        let mut s = pty(cmd);
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            s.exp_string("is paused (codebuild-breakpoint)").unwrap();
+            s.send_line("echo \"shell-of-$WHO\"").unwrap();
+            let who = s.exp_regex("shell-of-(left|right)").unwrap().1;
+            seen.push(who);
+            s.send_line("codebuild-resume").unwrap();
+        }
+        seen.sort();
+        assert_eq!(seen, vec!["shell-of-left", "shell-of-right"], "{exec:?}");
+        s.exp_eof().unwrap();
+        let record = common::newest_record(state.path());
+        assert_eq!(record["status"], "Succeeded", "{exec:?}: {record}");
+        let listed = common::pipelocal(&["shell", "--state-dir", state.path().to_str().unwrap()]);
+        assert!(
+            listed.stdout.contains("No paused or kept builds"),
+            "{}",
+            listed.stdout
+        );
+    }
+}

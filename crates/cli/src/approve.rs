@@ -1,37 +1,37 @@
-//! Asking a person for a manual approval on the terminal. Lines are read by
-//! one thread for the whole run, so a question that is no longer waiting (it
-//! timed out, the run was stopped) is left without holding the terminal.
+//! Asking a person for a manual approval on the terminal. Input is read by
+//! one thread for the whole run (`crate::input`), so a question that is no
+//! longer waiting (it timed out, the run was stopped) is left without holding
+//! the terminal.
 
-use std::io::{BufRead, Write};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Mutex, OnceLock};
+use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
+
+use tokio::sync::mpsc::error::TryRecvError;
 
 use pipelocal_orchestrator::actions::approval::{ApprovalAnswer, ApprovalRequest};
 
-/// Standard input, a line at a time, from one reader thread.
-fn lines() -> &'static Mutex<Receiver<String>> {
-    static LINES: OnceLock<Mutex<Receiver<String>>> = OnceLock::new();
-    LINES.get_or_init(|| {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Mutex::new(rx)
-    })
-}
+/// Input read past the last line taken.
+static PENDING: Mutex<String> = Mutex::new(String::new());
 
 /// The next line, unless the request stops waiting first (`None`).
 fn next_line(request: &ApprovalRequest) -> Option<String> {
-    let rx = lines().lock().expect("stdin lines lock");
+    let mut rx = crate::input::chunks().blocking_lock();
+    let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
     loop {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => return Some(line),
-            Err(RecvTimeoutError::Timeout) if request.is_waiting() => continue,
+        if let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            return Some(line.trim_end_matches(['\n', '\r']).to_string());
+        }
+        match rx.try_recv() {
+            Ok(chunk) => pending.push_str(&String::from_utf8_lossy(&chunk)),
+            Err(TryRecvError::Empty) if request.is_waiting() => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            // End of input: what is left is the last line.
+            Err(TryRecvError::Disconnected) if !pending.is_empty() => {
+                return Some(std::mem::take(&mut *pending));
+            }
             Err(_) => return None,
         }
     }
@@ -59,8 +59,9 @@ pub fn ask(request: &ApprovalRequest) -> Option<ApprovalAnswer> {
     ));
     // Lines typed before this question are not its answer.
     {
-        let rx = lines().lock().expect("stdin lines lock");
+        let mut rx = crate::input::chunks().blocking_lock();
         while rx.try_recv().is_ok() {}
+        PENDING.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
     prompt(&text);
     let approved = loop {

@@ -3,6 +3,7 @@
 mod approve;
 mod build;
 mod graph;
+mod input;
 mod inspect;
 mod render;
 mod run;

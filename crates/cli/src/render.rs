@@ -9,21 +9,79 @@ use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipelocal_orchestrator::events::{ActionLogLine, PipelineEvent, PipelineEventKind};
-use pipelocal_runner::events::LogText;
+use pipelocal_runner::events::{BuildEventKind, LogText};
+use pipelocal_runner::pause::ShellTarget;
 
 use crate::approve::ask;
+
+/// What a run does when one of its builds pauses or is kept: records it for
+/// `pipelocal shell`, and on a terminal opens the shell itself, one at a
+/// time (a second paused action waits until the first shell is left).
+pub struct Shells {
+    pub state_dir: std::path::PathBuf,
+    pub interactive: bool,
+}
+
+impl Shells {
+    /// Keeps the shell records in step; the shell to open now, if any.
+    fn on(&self, event: &PipelineEvent) -> Option<ShellTarget> {
+        let PipelineEventKind::ActionLog {
+            event: ActionLogLine::Build(build),
+            ..
+        } = &event.kind
+        else {
+            return None;
+        };
+        match &build.kind {
+            BuildEventKind::Paused { target, .. } => {
+                if let Err(e) = target.save(&self.state_dir) {
+                    eprintln!(
+                        "pipelocal: cannot record the paused build for `pipelocal shell`: {e}"
+                    );
+                }
+                self.interactive.then(|| (**target).clone())
+            }
+            BuildEventKind::Resumed { build_id } => {
+                ShellTarget::remove(&self.state_dir, build_id);
+                None
+            }
+            BuildEventKind::Kept(target) => {
+                if let Err(e) = target.save(&self.state_dir) {
+                    eprintln!("pipelocal: cannot record the kept build for `pipelocal shell`: {e}");
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Opens a paused build's shell on this terminal, from a renderer.
+fn open(target: &ShellTarget) {
+    let opened = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(crate::shell::attach(target, true))
+    });
+    if let Err(e) = opened {
+        eprintln!(
+            "pipelocal: the shell could not open: {e}; use `pipelocal shell {}`",
+            target.build_id
+        );
+    }
+}
 
 /// Plain lines to a writer.
 pub struct PlainRenderer<W: Write> {
     out: W,
     transcript: Transcript,
+    shells: Shells,
 }
 
 impl<W: Write> PlainRenderer<W> {
-    pub fn new(out: W) -> Self {
+    pub fn new(out: W, shells: Shells) -> Self {
         PlainRenderer {
             out,
             transcript: Transcript::default(),
+            shells,
         }
     }
 
@@ -31,6 +89,9 @@ impl<W: Write> PlainRenderer<W> {
         let text = self.transcript.text(event);
         let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();
+        if let Some(target) = self.shells.on(event) {
+            open(&target);
+        }
         if let PipelineEventKind::ApprovalRequested(request) = &event.kind {
             if let Some(answer) = tokio::task::block_in_place(|| ask(request)) {
                 request.answer(answer);
@@ -44,6 +105,8 @@ struct ActionView {
     name: String,
     started: std::time::Instant,
     finished: Option<(String, f64)>,
+    /// Its build waits at a pause.
+    paused: bool,
 }
 
 /// The actions of each stage, shared with the thread that redraws them.
@@ -55,6 +118,11 @@ fn stage_line(actions: &[ActionView]) -> String {
         .iter()
         .map(|a| match &a.finished {
             Some((status, took)) => format!("{} {status} {took:.1}s", a.name),
+            None if a.paused => format!(
+                "{} paused {:.1}s",
+                a.name,
+                a.started.elapsed().as_secs_f64()
+            ),
             None => format!("{} {:.1}s", a.name, a.started.elapsed().as_secs_f64()),
         })
         .collect::<Vec<_>>()
@@ -70,10 +138,11 @@ pub struct LiveRenderer {
     transcript: Transcript,
     ticker: Option<std::thread::JoinHandle<()>>,
     done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    shells: Shells,
 }
 
 impl LiveRenderer {
-    pub fn new() -> Self {
+    pub fn new(shells: Shells) -> Self {
         let board: Board = Default::default();
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         // Elapsed times move even while no action logs anything.
@@ -96,11 +165,20 @@ impl LiveRenderer {
             transcript: Transcript::default(),
             ticker: Some(ticker),
             done,
+            shells,
         }
     }
 
     pub fn render(&mut self, event: &PipelineEvent) {
         let text = self.transcript.text(event);
+        self.mark_paused(event);
+        if let Some(target) = self.shells.on(event) {
+            for line in text.lines() {
+                let _ = self.multi.println(line);
+            }
+            self.multi.suspend(|| open(&target));
+            return;
+        }
         match &event.kind {
             PipelineEventKind::ActionStarted { stage, action } => {
                 let mut board = self.board.lock().expect("board lock");
@@ -123,6 +201,7 @@ impl LiveRenderer {
                         name: action.clone(),
                         started: std::time::Instant::now(),
                         finished: None,
+                        paused: false,
                     });
                     bar.set_message(stage_line(actions));
                 }
@@ -179,6 +258,32 @@ impl LiveRenderer {
                     let _ = self.multi.println(line);
                 }
             }
+        }
+    }
+}
+
+impl LiveRenderer {
+    /// "paused" on the action's status line while its build waits at a pause.
+    fn mark_paused(&self, event: &PipelineEvent) {
+        let PipelineEventKind::ActionLog {
+            stage,
+            action,
+            event: ActionLogLine::Build(build),
+        } = &event.kind
+        else {
+            return;
+        };
+        let paused = match build.kind {
+            BuildEventKind::Paused { .. } => true,
+            BuildEventKind::Resumed { .. } => false,
+            _ => return,
+        };
+        let mut board = self.board.lock().expect("board lock");
+        if let Some((_, bar, actions)) = board.iter_mut().rev().find(|(s, _, _)| s == stage) {
+            if let Some(view) = actions.iter_mut().rev().find(|a| &a.name == action) {
+                view.paused = paused;
+            }
+            bar.set_message(stage_line(actions));
         }
     }
 }
@@ -378,5 +483,26 @@ impl<W: Write> JsonRenderer<W> {
             let _ = writeln!(self.out, "{object}");
         }
         let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paused_action_says_so_on_its_stage_line() {
+        let view = |paused, finished: Option<(String, f64)>| ActionView {
+            name: "Left".into(),
+            started: std::time::Instant::now(),
+            finished,
+            paused,
+        };
+        assert!(stage_line(&[view(true, None)]).starts_with("Left paused "));
+        assert!(!stage_line(&[view(false, None)]).contains("paused"));
+        assert_eq!(
+            stage_line(&[view(false, Some(("Succeeded".into(), 1.0)))]),
+            "Left Succeeded 1.0s"
+        );
     }
 }

@@ -24,7 +24,7 @@ use pipelocal_runner::build::stop_channel;
 use pipelocal_runner::local::ExecutorKind;
 
 use crate::build::{reap_leftovers, stop_request, unusable, ExecutorArg};
-use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
+use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer, Shells};
 use crate::settings::{load_config, state_dir};
 use crate::EXIT_FAILED;
 
@@ -107,6 +107,15 @@ pub struct SettingsArgs {
     /// are, untracked files git does not ignore) instead of the committed HEAD.
     #[arg(long)]
     uncommitted: bool,
+    /// A debug session for CodeBuild and Commands actions: `codebuild-breakpoint` pauses them.
+    #[arg(long = "debug-session")]
+    debug_session: bool,
+    /// When a command of a build fails, pause in its state before the phase goes on.
+    #[arg(long = "break-on-failure")]
+    break_on_failure: bool,
+    /// Keep each build's container (host executor: its folder) for `pipelocal shell`.
+    #[arg(long)]
+    keep: bool,
     /// Plain lines even on a terminal (they are the default elsewhere).
     #[arg(long, conflicts_with = "json")]
     plain: bool,
@@ -204,6 +213,12 @@ fn options_named(
             state_dir: config
                 .state_dir
                 .unwrap_or_else(|| PathBuf::from(".pipelocal")),
+            debug: pipelocal_runner::pause::DebugOptions {
+                session: args.debug_session,
+                break_on_failure: args.break_on_failure,
+                break_before: Vec::new(),
+                keep: args.keep,
+            },
         },
         pipeline: loaded.pipeline,
         sources: config.sources.into_iter().collect(),
@@ -340,18 +355,24 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(async {
+    let shells = Shells {
+        state_dir: opts.settings.state_dir.clone(),
+        interactive: output != Output::Json
+            && std::io::stdin().is_terminal()
+            && std::io::stdout().is_terminal(),
+    };
+    let code = runtime.block_on(async {
         let (events, mut rx) = PipelineEvents::channel();
         let printer = tokio::spawn(async move {
             match output {
                 Output::Live => {
-                    let mut renderer = LiveRenderer::new();
+                    let mut renderer = LiveRenderer::new(shells);
                     while let Some(event) = rx.recv().await {
                         renderer.render(&event);
                     }
                 }
                 Output::Plain => {
-                    let mut renderer = PlainRenderer::new(std::io::stdout());
+                    let mut renderer = PlainRenderer::new(std::io::stdout(), shells);
                     while let Some(event) = rx.recv().await {
                         renderer.render(&event);
                     }
@@ -385,5 +406,8 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
                 ExitCode::from(EXIT_FAILED)
             }
         }
-    })
+    });
+    // A shell's read of the terminal may still wait: do not wait for it.
+    runtime.shutdown_background();
+    code
 }

@@ -5,7 +5,6 @@
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::OnceLock;
 
 use pipelocal_runner::executor::shell_session::{open_shell, Terminal};
 use pipelocal_runner::pause::ShellTarget;
@@ -52,13 +51,6 @@ fn size() -> Option<(u16, u16)> {
     }
 }
 
-/// One reader of stdin for the whole process: a read left waiting by a
-/// finished shell must not swallow the next shell's first keystroke.
-fn stdin() -> &'static tokio::sync::Mutex<tokio::io::Stdin> {
-    static STDIN: OnceLock<tokio::sync::Mutex<tokio::io::Stdin>> = OnceLock::new();
-    STDIN.get_or_init(|| tokio::sync::Mutex::new(tokio::io::stdin()))
-}
-
 /// Opens the shell of `target` on this terminal; returns its exit status.
 pub(crate) async fn attach(target: &ShellTarget, resume_on_exit: bool) -> Result<i64, String> {
     if target.container.is_none() {
@@ -66,14 +58,14 @@ pub(crate) async fn attach(target: &ShellTarget, resume_on_exit: bool) -> Result
             .await
             .map_err(|e| e.to_string());
     }
-    let mut input = stdin().lock().await;
+    let mut input = crate::input::chunks().lock().await;
     let mut output = tokio::io::stdout();
     let raw = RawMode::enable();
     let result = open_shell(
         target,
         resume_on_exit,
         Some(Terminal {
-            input: &mut *input,
+            input: &mut input,
             output: &mut output,
             size: size(),
         }),

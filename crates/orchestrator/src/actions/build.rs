@@ -35,6 +35,8 @@ pub struct BuildSettings {
     pub secrets_file: Option<PathBuf>,
     pub executor: ExecutorKind,
     pub state_dir: PathBuf,
+    /// Pauses and `--keep` for CodeBuild and Commands actions.
+    pub debug: pipelocal_runner::pause::DebugOptions,
 }
 
 impl BuildSettings {
@@ -306,7 +308,7 @@ async fn run(
         executor: target.executor,
         state_dir: settings.state_dir.clone(),
         no_cache: false,
-        debug: Default::default(),
+        debug: settings.debug.clone(),
         resume: None,
         batch: None,
         pipeline: Some(PipelineStart {

@@ -5,14 +5,15 @@
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::ExecError;
 use crate::pause::ShellTarget;
 
 /// The caller's terminal, for a shell in a container.
 pub struct Terminal<'a> {
-    pub input: &'a mut (dyn AsyncRead + Unpin + Send),
+    /// What the user types, as it arrives; closed at end of input.
+    pub input: &'a mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     pub output: &'a mut (dyn AsyncWrite + Unpin + Send),
     /// Columns and rows.
     pub size: Option<(u16, u16)>,
@@ -108,11 +109,10 @@ async fn in_container(
             .await;
     }
     let (from_user, to_user) = (terminal.input, terminal.output);
-    let mut buf = vec![0u8; 4096];
     loop {
         tokio::select! {
-            n = from_user.read(&mut buf) => match n {
-                Ok(0) | Err(_) => {
+            typed = from_user.recv() => match typed {
+                None => {
                     let _ = input.shutdown().await;
                     // Keep showing what the shell prints until it ends.
                     while let Some(Ok(chunk)) = output.next().await {
@@ -120,8 +120,8 @@ async fn in_container(
                     }
                     break;
                 }
-                Ok(n) => {
-                    if input.write_all(&buf[..n]).await.is_err() {
+                Some(bytes) => {
+                    if input.write_all(&bytes).await.is_err() {
                         break;
                     }
                     let _ = input.flush().await;
