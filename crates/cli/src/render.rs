@@ -415,18 +415,25 @@ impl Transcript {
 pub struct JsonRenderer<W: Write> {
     out: W,
     transcript: Transcript,
+    /// Records pauses and kept builds for `pipelocal shell`; never opens one.
+    shells: Shells,
 }
 
 impl<W: Write> JsonRenderer<W> {
-    pub fn new(out: W) -> Self {
+    pub fn new(out: W, shells: Shells) -> Self {
         JsonRenderer {
             out,
             transcript: Transcript::default(),
+            shells: Shells {
+                interactive: false,
+                ..shells
+            },
         }
     }
 
     pub fn render(&mut self, event: &PipelineEvent) {
         use serde_json::json;
+        let _ = self.shells.on(event);
         let at = event
             .at
             .duration_since(std::time::UNIX_EPOCH)

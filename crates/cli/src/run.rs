@@ -378,7 +378,7 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
                     }
                 }
                 Output::Json => {
-                    let mut renderer = JsonRenderer::new(std::io::stdout());
+                    let mut renderer = JsonRenderer::new(std::io::stdout(), shells);
                     while let Some(event) = rx.recv().await {
                         renderer.render(&event);
                     }
