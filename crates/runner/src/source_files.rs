@@ -83,6 +83,15 @@ impl SourceFiles {
             ],
         )?;
         ignored.retain(|p| !skipped(p));
+        // Git may list an ignored folder and also files below it: count once.
+        ignored.sort_unstable();
+        let mut kept: Vec<PathBuf> = Vec::with_capacity(ignored.len());
+        for rel in ignored {
+            if !kept.last().is_some_and(|top| rel.starts_with(top)) {
+                kept.push(rel);
+            }
+        }
+        let ignored = kept;
         Ok(SourceFiles {
             root: root.to_path_buf(),
             listed: Some(listed),
@@ -252,15 +261,29 @@ fn append_walk<W: std::io::Write>(
         .into_iter()
         .filter_entry(|e| !(e.depth() == 1 && SKIP.iter().any(|s| e.file_name() == *s)));
     for entry in walker {
-        let entry = entry.map_err(std::io::Error::other)?;
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if vanished(e.io_error()) => continue,
+            Err(e) => return Err(std::io::Error::other(e)),
+        };
         let rel = entry
             .path()
             .strip_prefix(dir)
             .map_err(std::io::Error::other)?;
         // Joined as paths, not strings: names that are not UTF-8 stay as they are.
-        b.append_path_with_name(entry.path(), name.join(rel))?;
+        match b.append_path_with_name(entry.path(), name.join(rel)) {
+            Err(e) if vanished(Some(&e)) => continue,
+            other => other?,
+        }
     }
     Ok(())
+}
+
+/// Whether an error says a file went away while the tree was read: git's
+/// background `gc` repacks `.git/objects` under a running copy, and a
+/// file deleted meanwhile is simply not part of the copy.
+fn vanished(e: Option<&std::io::Error>) -> bool {
+    e.is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Whether a relative path is pipelocal's own state folder or below it.

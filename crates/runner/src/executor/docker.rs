@@ -262,6 +262,9 @@ impl DockerExecutor {
             // CodeBuild replaces the entrypoint and keeps the container alive itself.
             entrypoint: Some(vec!["tail".into(), "-f".into(), "/dev/null".into()]),
             cmd: Some(Vec::new()),
+            // Sources on a volume of the container, not its layered root
+            // filesystem (see source_copy.rs).
+            volumes: Some(vec![super::source_copy::OUTPUT_VOLUME.to_string()]),
             user: Some("0".into()),
             labels: Some(HashMap::from([(
                 BUILD_LABEL.to_string(),

@@ -5,6 +5,13 @@
 //! (`upload_to_container`) extracts several times slower than `tar` does, so
 //! it is only the fallback for images without `tar`. Exec streams work over
 //! any endpoint the engine serves (unix socket or TCP).
+//!
+//! Where the files land matters more than how they travel: writing 20,000
+//! files into a container's layered root filesystem (overlay, and worse
+//! fuse-overlayfs in rootless or nested engines) takes several times longer
+//! than writing them to the engine's disk, whichever way they come. So
+//! `/codebuild/output` (sources and pipelocal's state) is an anonymous
+//! volume of the build container, removed with it.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -23,6 +30,9 @@ use tokio::sync::mpsc;
 use super::source_tar::append_parents;
 use super::ExecError;
 use crate::source_files::SourceFiles;
+
+/// The container's anonymous volume holding the sources.
+pub(super) const OUTPUT_VOLUME: &str = "/codebuild/output";
 
 /// Size of the chunks sent from the packing thread.
 const CHUNK: usize = 512 * 1024;
@@ -75,10 +85,9 @@ async fn has_tar(target: &Target<'_>) -> bool {
     {
         return *known;
     }
-    let found = matches!(
-        exec_status(target, vec!["sh", "-c", "command -v tar"]).await,
-        Ok(0)
-    );
+    // `tar` itself, not `command -v`: busybox's shell finds its own applets
+    // even where no `tar` is on the PATH an exec searches.
+    let found = matches!(exec_status(target, vec!["tar", "--help"]).await, Ok(0));
     probed
         .lock()
         .unwrap_or_else(|e| e.into_inner())
