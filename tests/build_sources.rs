@@ -2,8 +2,8 @@
 //! into a build"): inside git, what a push would carry; `--all-files` and
 //! folders outside git, everything. And how it goes in: modes, links, empty
 //! folders, long and non-UTF-8 names and owners come out as they are, over a
-//! local socket, a TCP endpoint, and through the archive API when the image
-//! has no `tar`.
+//! local socket and a TCP endpoint, through the image's GNU tar (Debian) and
+//! through the archive API (busybox, and an image with no `tar`).
 
 mod common;
 
@@ -290,31 +290,34 @@ fn a_remote_engine_over_tcp_gets_the_same_files() {
         return;
     }
     let port = tcp_proxy(socket);
-    let p = Project::new(LIST);
-    repository(&p);
-    let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .args(["build", "-s", p.path(), "-i", BUSYBOX])
-        .args(["--state-dir", p.state.path().to_str().unwrap()])
-        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{log}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        listed(&log),
-        [
-            ".",
-            "./.gitignore",
-            "./app",
-            "./app/main.sh",
-            "./app/new.txt",
-            "./buildspec.yml",
-            ".git"
-        ],
-        "{log}"
-    );
+    // Debian's GNU tar takes the exec stream, busybox the archive API.
+    for image in [DEBIAN, BUSYBOX] {
+        let p = Project::new(LIST);
+        repository(&p);
+        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .args(["build", "-s", p.path(), "-i", image])
+            .args(["--state-dir", p.state.path().to_str().unwrap()])
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{image}: {log}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            listed(&log),
+            [
+                ".",
+                "./.gitignore",
+                "./app",
+                "./app/main.sh",
+                "./app/new.txt",
+                "./buildspec.yml",
+                ".git"
+            ],
+            "{image}: {log}"
+        );
+    }
 }
