@@ -40,8 +40,17 @@ fn timed(f: impl FnOnce()) -> Duration {
 /// How many times each figure is measured; the shortest is kept.
 const TRIES: usize = 3;
 
+/// The shortest of `TRIES` runs, each started with no dirty pages: every
+/// run writes ~400 MB, and the writeback of the previous one would
+/// otherwise be charged to the next (times varied 3x without this).
 fn best(mut f: impl FnMut() -> Duration) -> Duration {
-    (0..TRIES).map(|_| f()).min().unwrap_or_default()
+    (0..TRIES)
+        .map(|_| {
+            run(&mut Command::new("sync"));
+            f()
+        })
+        .min()
+        .unwrap_or_default()
 }
 
 fn git(dir: &Path, args: &[&str]) {

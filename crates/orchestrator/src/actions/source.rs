@@ -160,6 +160,7 @@ fn git_source(
                 ".git/**/*".to_string(),
                 ".git".to_string(),
                 ".pipelocal/**/*".to_string(),
+                ".pipelocal".to_string(),
             ],
             false,
             &mut |_| {},
