@@ -672,6 +672,23 @@ fn the_repository_configuration_and_the_default_git_source() {
         "{}",
         r.stdout
     );
+    // What git ignores stays out of --uncommitted; --all-files brings it,
+    // and still not .git (the state folder elsewhere: it is not ignored).
+    std::fs::write(root.join(".gitignore"), "*.tmp\nstate/\n").unwrap();
+    std::fs::write(root.join("scratch.tmp"), "local\n").unwrap();
+    let r = go(&["--uncommitted"]);
+    assert!(r.artifact("Code", "Src").by_name("scratch.tmp").is_err());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut r = go(&[
+        "--all-files",
+        "--state-dir",
+        elsewhere.path().to_str().unwrap(),
+    ]);
+    r.state = elsewhere.path().to_path_buf();
+    let mut zip = r.artifact("Code", "Src");
+    assert_eq!(read(&mut zip, "scratch.tmp"), "local\n");
+    assert_eq!(read(&mut zip, "app.txt"), "changed\n");
+    assert!(zip.by_name(".git/HEAD").is_err());
     // A broken configuration file names its line.
     std::fs::write(
         root.join(".pipelocal.yml"),

@@ -56,6 +56,10 @@ pub struct BuildArgs {
     /// Bind-mount the primary source instead of copying it (the build can change your files).
     #[arg(short = 'm', long = "mount-source")]
     mount_source: bool,
+    /// Copy source folders as they are; by default a folder inside a git work tree
+    /// gets only what a push carries (tracked and untracked-not-ignored files, and `.git`).
+    #[arg(long = "all-files", env = "PIPELOCAL_ALL_FILES")]
+    all_files: bool,
     /// A CodeBuild project definition (create-project input or batch-get-projects output).
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
@@ -183,6 +187,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         secrets_file: args.secrets_file.clone(),
         privileged: args.privileged,
         mount_source: args.mount_source,
+        all_files: args.all_files,
         project_file: args.project.clone(),
         project_name: args.project_name.clone(),
         timeout: args.timeout,

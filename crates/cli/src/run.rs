@@ -116,6 +116,10 @@ pub struct SettingsArgs {
     /// Keep each build's container (host executor: its folder) for `pipelocal shell`.
     #[arg(long)]
     keep: bool,
+    /// Take git sources as their folders are, also the files git ignores
+    /// (implies --uncommitted); `.git` stays out.
+    #[arg(long = "all-files")]
+    all_files: bool,
     /// Plain lines even on a terminal (they are the default elsewhere).
     #[arg(long, conflicts_with = "json")]
     plain: bool,
@@ -176,6 +180,7 @@ fn options_named(
         state_dir: args.state_dir.clone(),
         variables: BTreeMap::new(),
         uncommitted: args.uncommitted.then_some(true),
+        all_files: args.all_files.then_some(true),
         ..Config::default()
     };
     let loaded = load_pipeline(pipeline, name)
@@ -224,7 +229,9 @@ fn options_named(
         sources: config.sources.into_iter().collect(),
         workdir,
         variables,
-        git_content: if config.uncommitted == Some(true) {
+        git_content: if config.all_files == Some(true) {
+            GitContent::AllFiles
+        } else if config.uncommitted == Some(true) {
             GitContent::WorkingTree
         } else {
             GitContent::Committed

@@ -37,6 +37,8 @@ pub struct Config {
     pub variables: BTreeMap<String, String>,
     /// Git sources with their uncommitted changes (`--uncommitted`).
     pub uncommitted: Option<bool>,
+    /// Git sources as their folders are, also ignored files (`--all-files`).
+    pub all_files: Option<bool>,
     /// Actions run by a local command instead of their service, by action
     /// name or `Stage/Action`: the escape hatch for anything not emulated.
     #[serde(default)]
@@ -109,6 +111,7 @@ impl Config {
             state_dir: self.state_dir.or(lower.state_dir),
             variables: merge(lower.variables, self.variables),
             uncommitted: self.uncommitted.or(lower.uncommitted),
+            all_files: self.all_files.or(lower.all_files),
             actions: merge(lower.actions, self.actions),
             functions: merge(lower.functions, self.functions),
         }

@@ -537,13 +537,16 @@ async fn download_source(
 ) -> Result<Option<Buildspec>, Interruption> {
     let events = walk.events.clone();
     walk.begin(PhaseType::DownloadSource);
-    if let Err(e) = executor.download_sources().await {
-        walk.succeeding = false;
-        walk.finish(
-            Status::Failed,
-            PhaseContext::new("CLIENT_ERROR", e.to_string()),
-        );
-        return Ok(None);
+    match executor.download_sources().await {
+        Ok(notes) => notes.into_iter().for_each(|n| events.info(n)),
+        Err(e) => {
+            walk.succeeding = false;
+            walk.finish(
+                Status::Failed,
+                PhaseContext::new("CLIENT_ERROR", e.to_string()),
+            );
+            return Ok(None);
+        }
     }
     let ws = executor.workspace().clone();
     events.info(format!("CODEBUILD_SRC_DIR={}", ws.src_dir));

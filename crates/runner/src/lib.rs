@@ -20,4 +20,5 @@ mod probe;
 pub mod record;
 pub mod reports;
 pub mod shell;
+pub mod source_files;
 mod upload;

@@ -50,6 +50,8 @@ pub struct LocalBuild {
     pub artifacts_dir: Option<PathBuf>,
     pub privileged: bool,
     pub mount_source: bool,
+    /// `--all-files`: source folders as they are, also what git ignores.
+    pub all_files: bool,
     pub project_file: Option<PathBuf>,
     pub project_name: Option<String>,
     pub timeout: Option<Duration>,
@@ -311,6 +313,7 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             privileged,
             primary_source: primary,
             mount_source: input.mount_source,
+            all_files: input.all_files,
             secondary_sources: secondary,
             volumes,
             keep: input.debug.keep,

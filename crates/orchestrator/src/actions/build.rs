@@ -302,6 +302,9 @@ async fn run(
         artifacts_dir: Some(out_dir.to_path_buf()),
         privileged: false,
         mount_source: false,
+        // Input artifacts are unzipped already as the cloud has them: no git
+        // filtering (a CODEBUILD_CLONE_REF artifact is a work tree itself).
+        all_files: true,
         project_file: None,
         project_name: None,
         timeout: None,

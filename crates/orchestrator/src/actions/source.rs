@@ -49,6 +49,9 @@ pub enum GitContent {
     /// The working tree: tracked files as they are now, and untracked files
     /// git does not ignore.
     WorkingTree,
+    /// The folder as it is, also what git ignores (`--all-files`); `.git`
+    /// stays out, as in every zipped git source.
+    AllFiles,
 }
 
 /// Runs a source action: writes its artifact to `zip`.
@@ -120,7 +123,7 @@ fn git_source(
     })?;
     let prefix = git(dir, &["rev-parse", "--show-prefix"])?;
     let dirty = !git(dir, &["status", "--porcelain", "--", "."])?.is_empty();
-    if content == GitContent::WorkingTree {
+    if content != GitContent::Committed {
         if dirty {
             out.notes.push(format!(
                 "{} has uncommitted changes: they are part of the source (--uncommitted); CommitId is still HEAD",
@@ -149,6 +152,22 @@ fn git_source(
         )?;
         let names: Vec<&str> = listed.split('\0').filter(|n| !n.is_empty()).collect();
         zip_files(dir, &names, zip)?;
+    } else if content == GitContent::AllFiles {
+        let files = select(
+            dir,
+            &["**/*".to_string()],
+            &[
+                ".git/**/*".to_string(),
+                ".git".to_string(),
+                ".pipelocal/**/*".to_string(),
+                ".pipelocal".to_string(),
+            ],
+            false,
+            &mut |_| {},
+        )?;
+        let files: Vec<(PathBuf, _)> = files.into_iter().map(|f| (dir.to_path_buf(), f)).collect();
+        write_zip(&files, true, zip, &mut |_| {})
+            .map_err(|e| format!("zipping {}: {e}", dir.display()))?;
     } else if clone_ref {
         // A full clone at the commit, so the build can run git in it.
         let work = tempfile::tempdir().map_err(|e| e.to_string())?;

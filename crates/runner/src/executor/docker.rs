@@ -17,9 +17,10 @@ use futures_util::StreamExt;
 
 use super::command_loop::{loop_command, CommandLoop};
 use super::owner::{this_process, KEPT_LABEL, OWNER_LABEL};
-use super::source_tar::{append_parents, append_tree, small_files};
+use super::source_tar::small_files;
 use super::{random_digits, CommandRun, EnvironmentSpec, ExecError, Workspace};
 use crate::events::{BuildEventKind, EventSink};
+use crate::source_files::SourceFiles;
 
 /// The label every container pipelocal makes carries, with the build id.
 pub const BUILD_LABEL: &str = "dev.pipelocal.build-id";
@@ -296,6 +297,9 @@ impl DockerExecutor {
             // itself; here the command loop does, until its stdin closes.
             entrypoint: Some(loop_command(self.spec.keep)),
             cmd: Some(Vec::new()),
+            // Sources on a volume of the container, not its layered root
+            // filesystem (see source_copy.rs).
+            volumes: Some(vec![super::source_copy::OUTPUT_VOLUME.to_string()]),
             user: Some("0".into()),
             open_stdin: Some(true),
             // The engine closes the loop's stdin when pipelocal's attachment
@@ -409,11 +413,13 @@ impl DockerExecutor {
         }
     }
 
-    /// One tar stream of every source (unless mounted), extracted at `/`.
-    pub async fn copy_sources(&self) -> Result<(), ExecError> {
+    /// One tar stream of every source (unless mounted), extracted at `/`;
+    /// inside git only the files a push would carry (source_files.rs). Returns
+    /// the build log's lines about what was left out.
+    pub async fn copy_sources(&self) -> Result<Vec<String>, ExecError> {
         if self.spec.adopt.is_some() {
             // A resumed build goes on with the files the kept build left.
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut trees: Vec<(PathBuf, String)> = Vec::new();
         if !self.spec.mount_source {
@@ -436,63 +442,36 @@ impl DockerExecutor {
         if !self.spec.mount_source {
             parents.push((self.workspace.src_dir.clone(), 0o755));
         }
-        self.upload_trees(trees, &parents).await
+        let chosen = crate::source_files::choose(trees, self.spec.all_files).await?;
+        let counting = crate::source_files::count_left_out(&chosen);
+        self.upload(chosen, parents).await?;
+        Ok(counting.await)
     }
 
-    /// Host folders copied to paths inside the container in one tar stream,
-    /// spooled to a temporary file so no tree is held in memory.
+    /// Host folders copied whole to paths inside the container in one tar stream.
     pub async fn upload_trees(
         &self,
         trees: Vec<(PathBuf, String)>,
         parents: &[(String, u32)],
     ) -> Result<(), ExecError> {
-        let parents = parents.to_vec();
-        let spool =
-            tokio::task::spawn_blocking(move || -> std::io::Result<tempfile::NamedTempFile> {
-                let file = tempfile::NamedTempFile::new()?;
-                let mut b = tar::Builder::new(std::io::BufWriter::new(file.reopen()?));
-                for (dir, mode) in &parents {
-                    append_parents(&mut b, dir, *mode)?;
-                }
-                for (host, inside) in &trees {
-                    append_parents(&mut b, inside, 0o755)?;
-                    append_tree(&mut b, host, inside.trim_start_matches('/'))?;
-                }
-                b.into_inner()?.into_inner().map_err(|e| e.into_error())?;
-                Ok(file)
-            })
-            .await
-            .map_err(|e| {
-                ExecError::io(
-                    "packing files for the build container",
-                    std::io::Error::other(e),
-                )
-            })?
-            .map_err(|e| ExecError::io("packing files for the build container", e))?;
-        let file = tokio::fs::File::open(spool.path())
-            .await
-            .map_err(|e| ExecError::io("reading the packed files", e))?;
-        let stream = futures_util::stream::unfold(file, |mut f| async move {
-            use tokio::io::AsyncReadExt;
-            let mut buf = vec![0u8; 256 * 1024];
-            match f.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), f))
-                }
-                Err(e) => Some((Err(e), f)),
-            }
-        });
-        // bollard does not name its body type, so each upload calls it directly.
-        let id = self.container.as_deref().unwrap_or_default();
-        self.docker
-            .upload_to_container(id, Some(upload_at_root()), bollard::body_try_stream(stream))
-            .await
-            .map_err(|source| ExecError::Docker {
-                doing: "copying files into the build container",
-                source,
-            })
+        let trees = trees
+            .into_iter()
+            .map(|(host, inside)| (SourceFiles::whole(&host), inside))
+            .collect();
+        self.upload(trees, parents.to_vec()).await
+    }
+
+    async fn upload(
+        &self,
+        trees: Vec<(SourceFiles, String)>,
+        parents: Vec<(String, u32)>,
+    ) -> Result<(), ExecError> {
+        let target = super::source_copy::Target {
+            docker: &self.docker,
+            container: self.container.as_deref().unwrap_or_default(),
+            image: &self.spec.image,
+        };
+        super::source_copy::upload(target, trees, parents).await
     }
 
     /// One upload for all the files: each upload costs the engine an

@@ -91,9 +91,11 @@ impl HostExecutor {
         self.kept.as_ref().map(|p| p.display().to_string())
     }
 
-    pub async fn copy_sources(&mut self) -> Result<(), ExecError> {
+    /// The private copy: inside git only the files a push would carry
+    /// (source_files.rs), as in a container.
+    pub async fn copy_sources(&mut self) -> Result<Vec<String>, ExecError> {
         if self.spec.adopt.is_some() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut copies: Vec<(PathBuf, PathBuf)> = Vec::new();
         if !self.spec.mount_source {
@@ -110,17 +112,20 @@ impl HostExecutor {
         {
             copies.push((host.clone(), PathBuf::from(inside)));
         }
+        let chosen = crate::source_files::choose(copies, self.spec.all_files).await?;
+        let counting = crate::source_files::count_left_out(&chosen);
         let state = PathBuf::from(&self.workspace.state_dir);
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             std::fs::create_dir_all(&state)?;
-            for (from, to) in &copies {
-                copy_tree(from, to)?;
+            for (files, to) in &chosen {
+                files.copy_to(to)?;
             }
             Ok(())
         })
         .await
         .map_err(|e| ExecError::io("copying the sources", std::io::Error::other(e)))?
-        .map_err(|e| ExecError::io("copying the sources", e))
+        .map_err(|e| ExecError::io("copying the sources", e))?;
+        Ok(counting.await)
     }
 
     pub async fn write_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {

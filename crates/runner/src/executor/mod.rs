@@ -7,6 +7,7 @@ mod docker;
 mod host;
 pub mod owner;
 pub mod shell_session;
+mod source_copy;
 mod source_tar;
 mod utf8;
 
@@ -56,6 +57,8 @@ pub struct EnvironmentSpec {
     pub primary_source: PathBuf,
     /// Bind-mount the primary source instead of copying it in.
     pub mount_source: bool,
+    /// Copy source folders as they are, also what git ignores (`--all-files`).
+    pub all_files: bool,
     pub secondary_sources: Vec<(String, PathBuf)>,
     /// Named volumes to mount: (volume, path inside). They outlive the build.
     pub volumes: Vec<(String, String)>,
@@ -185,8 +188,9 @@ impl Executor {
         }
     }
 
-    /// Puts the sources in place (DOWNLOAD_SOURCE).
-    pub async fn download_sources(&mut self) -> Result<(), ExecError> {
+    /// Puts the sources in place (DOWNLOAD_SOURCE); the build log's lines
+    /// about files left out.
+    pub async fn download_sources(&mut self) -> Result<Vec<String>, ExecError> {
         match self {
             Executor::Docker(d) => d.copy_sources().await,
             Executor::Host(h) => h.copy_sources().await,

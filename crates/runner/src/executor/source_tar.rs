@@ -1,12 +1,8 @@
 //! Tar streams of source trees: one stream per copy, never a file at a time
-//! (per-file copies dominate Docker copy time).
+//! (per-file copies dominate Docker copy time). Source trees are appended by
+//! `crate::source_files`.
 
-use std::path::Path;
-
-use tar::{Builder, EntryType, Header, HeaderMode};
-
-/// Folders never copied into a build: pipelocal's own state.
-const SKIP: &[&str] = &[".pipelocal"];
+use tar::{Builder, EntryType, Header};
 
 /// Appends the directory entries of `path` (e.g. `codebuild/output/src1/src`)
 /// so the upload can be extracted at `/`.
@@ -27,33 +23,6 @@ pub fn append_parents<W: std::io::Write>(
         h.set_size(0);
         h.set_mtime(0);
         b.append_data(&mut h, format!("{so_far}/"), std::io::empty())?;
-    }
-    Ok(())
-}
-
-/// Appends the tree under `dir` below `prefix`, keeping symlinks as links and
-/// the executable bit.
-pub fn append_tree<W: std::io::Write>(
-    b: &mut Builder<W>,
-    dir: &Path,
-    prefix: &str,
-) -> std::io::Result<()> {
-    b.mode(HeaderMode::Deterministic);
-    b.follow_symlinks(false);
-    let walker = walkdir::WalkDir::new(dir)
-        .follow_links(false)
-        .min_depth(1)
-        .into_iter();
-    let walker =
-        walker.filter_entry(|e| !(e.depth() == 1 && SKIP.iter().any(|s| e.file_name() == *s)));
-    for entry in walker {
-        let entry = entry.map_err(std::io::Error::other)?;
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .map_err(std::io::Error::other)?;
-        let name = format!("{prefix}/{}", rel.to_string_lossy());
-        b.append_path_with_name(entry.path(), &name)?;
     }
     Ok(())
 }

@@ -1,0 +1,322 @@
+//! Copying folders into a build container at the disk's speed. The tar
+//! stream is packed on a blocking thread while it is sent, through a bounded
+//! channel (no spool file, no tree in memory), into a `tar -x` process in the
+//! container fed through the exec's stdin. Docker's archive API
+//! (`upload_to_container`) extracts about half as fast as GNU tar, so it is
+//! the fallback for images without a fast `tar`. Exec streams work over any
+//! endpoint the engine serves (unix socket or TCP).
+//!
+//! Where the files land matters more than how they travel: writing 20,000
+//! files into a container's layered root filesystem (overlay, and worse
+//! fuse-overlayfs in rootless or nested engines) takes several times longer
+//! than writing them to the engine's disk, whichever way they come. So
+//! `/codebuild/output` (sources and pipelocal's state) is an anonymous
+//! volume of the build container, removed with it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::UploadToContainerOptionsBuilder;
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use super::source_tar::append_parents;
+use super::ExecError;
+use crate::source_files::SourceFiles;
+
+/// The container's anonymous volume holding the sources.
+pub(super) const OUTPUT_VOLUME: &str = "/codebuild/output";
+
+/// Size of the chunks sent from the packing thread.
+const CHUNK: usize = 512 * 1024;
+/// Chunks in flight: packing runs ahead of the upload by at most this many.
+const IN_FLIGHT: usize = 8;
+/// How much of `tar`'s error output an error message keeps.
+const STDERR_KEPT: usize = 4096;
+
+/// Where one upload goes.
+pub(super) struct Target<'a> {
+    pub docker: &'a Docker,
+    pub container: &'a str,
+    pub image: &'a str,
+}
+
+/// Folders (`parents`: created first, with their modes) and source trees
+/// (below a path inside the container each), in one stream extracted at `/`.
+pub(super) async fn upload(
+    target: Target<'_>,
+    trees: Vec<(SourceFiles, String)>,
+    parents: Vec<(String, u32)>,
+) -> Result<(), ExecError> {
+    let use_tar = has_fast_tar(&target).await;
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(IN_FLIGHT);
+    let packing = tokio::task::spawn_blocking(move || pack(trees, parents, tx));
+    let sent = if use_tar {
+        through_tar(&target, rx).await
+    } else {
+        through_api(&target, rx).await
+    };
+    let packed = packing.await.map_err(|e| {
+        ExecError::io(
+            "packing files for the build container",
+            std::io::Error::other(e),
+        )
+    })?;
+    // A packing error explains whatever the receiving end said after it.
+    packed.map_err(|e| ExecError::io("packing files for the build container", e))?;
+    sent
+}
+
+/// Whether the image's `tar` unpacks faster than the engine (probed once per
+/// image and process). GNU tar and bsdtar do, by about 2x here; busybox
+/// `tar` reads its input in small pieces and is slower than the archive API
+/// (5.7 s against 3.2 s for 20,000 files), so busybox images, and images
+/// without `tar`, take the API.
+async fn has_fast_tar(target: &Target<'_>) -> bool {
+    static PROBED: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    let probed = PROBED.get_or_init(Default::default);
+    if let Some(known) = probed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(target.image)
+    {
+        return *known;
+    }
+    // `tar` itself, not `command -v`: busybox's shell finds its own applets
+    // even where no `tar` is on the PATH an exec searches.
+    let found = match exec_output(target, vec!["tar", "--version"]).await {
+        Ok((0, said)) => {
+            let said = String::from_utf8_lossy(&said);
+            said.contains("GNU tar") || said.contains("bsdtar")
+        }
+        _ => false,
+    };
+    probed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(target.image.to_string(), found);
+    found
+}
+
+/// Runs a command in the container to its end; its exit code and output.
+async fn exec_output(
+    target: &Target<'_>,
+    cmd: Vec<&str>,
+) -> Result<(i64, Vec<u8>), bollard::errors::Error> {
+    let exec = target
+        .docker
+        .create_exec(
+            target.container,
+            CreateExecOptions {
+                cmd: Some(cmd),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                user: Some("0"),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut said = Vec::new();
+    if let StartExecResults::Attached { mut output, .. } =
+        target.docker.start_exec(&exec.id, None).await?
+    {
+        while let Some(item) = output.next().await {
+            if let Ok(LogOutput::StdOut { message } | LogOutput::StdErr { message }) = item {
+                said.extend_from_slice(&message[..message.len().min(STDERR_KEPT)]);
+            }
+        }
+    }
+    Ok((exit_code(target.docker, &exec.id).await?, said))
+}
+
+/// An exec's exit code, which can lag the end of its stream (moby#48552).
+async fn exit_code(docker: &Docker, exec: &str) -> Result<i64, bollard::errors::Error> {
+    for _ in 0..500 {
+        let inspect = docker.inspect_exec(exec).await?;
+        if inspect.running != Some(true) {
+            return Ok(inspect.exit_code.unwrap_or(-1));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(-1)
+}
+
+/// The stream into `tar -x` in the container, as root: the entries say uid
+/// and gid 0, which root's `tar` keeps, so files are root's as with the API.
+async fn through_tar(
+    target: &Target<'_>,
+    mut rx: mpsc::Receiver<std::io::Result<Bytes>>,
+) -> Result<(), ExecError> {
+    let docker_error = |source| ExecError::Docker {
+        doing: "copying files into the build container",
+        source,
+    };
+    let exec = target
+        .docker
+        .create_exec(
+            target.container,
+            CreateExecOptions {
+                // -p: modes exactly as packed (busybox tar would apply the umask).
+                cmd: Some(vec!["tar", "-x", "-p", "-f", "-", "-C", "/"]),
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                user: Some("0"),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(docker_error)?;
+    let started = target
+        .docker
+        .start_exec(
+            &exec.id,
+            Some(StartExecOptions {
+                detach: false,
+                tty: false,
+                output_capacity: None,
+            }),
+        )
+        .await
+        .map_err(docker_error)?;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = started
+    else {
+        return Err(ExecError::io(
+            "copying files into the build container",
+            std::io::Error::other("the engine did not attach to tar"),
+        ));
+    };
+    let write = async move {
+        while let Some(chunk) = rx.recv().await {
+            // A packing error: stop here; `upload` reports it.
+            let Ok(chunk) = chunk else { break };
+            input.write_all(&chunk).await?;
+        }
+        // End of stdin: tar sees the end of the archive and exits.
+        input.shutdown().await
+    };
+    let read = async move {
+        let mut said = Vec::new();
+        while let Some(item) = output.next().await {
+            match item {
+                Ok(LogOutput::StdErr { message } | LogOutput::StdOut { message }) => {
+                    let room = STDERR_KEPT.saturating_sub(said.len());
+                    said.extend_from_slice(&message[..message.len().min(room)]);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(said)
+    };
+    let (written, said) = tokio::join!(write, read);
+    let said = said.map_err(docker_error)?;
+    let code = exit_code(target.docker, &exec.id)
+        .await
+        .map_err(docker_error)?;
+    if code != 0 {
+        return Err(ExecError::io(
+            "copying files into the build container",
+            std::io::Error::other(format!(
+                "tar in the container exited with {code}: {}",
+                String::from_utf8_lossy(&said).trim()
+            )),
+        ));
+    }
+    written.map_err(|e| ExecError::io("copying files into the build container", e))
+}
+
+/// The same stream through Docker's archive API, for images without `tar`.
+async fn through_api(
+    target: &Target<'_>,
+    rx: mpsc::Receiver<std::io::Result<Bytes>>,
+) -> Result<(), ExecError> {
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let options = UploadToContainerOptionsBuilder::default().path("/").build();
+    target
+        .docker
+        .upload_to_container(
+            target.container,
+            Some(options),
+            bollard::body_try_stream(stream),
+        )
+        .await
+        .map_err(|source| ExecError::Docker {
+            doing: "copying files into the build container",
+            source,
+        })
+}
+
+/// Packs everything into the channel; a packing error is also sent, so an
+/// API upload fails instead of extracting a cut stream.
+fn pack(
+    trees: Vec<(SourceFiles, String)>,
+    parents: Vec<(String, u32)>,
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+) -> std::io::Result<()> {
+    let writer = Chunks {
+        tx: tx.clone(),
+        buf: Vec::with_capacity(CHUNK),
+    };
+    let packed = (|| {
+        let mut b = tar::Builder::new(writer);
+        for (dir, mode) in &parents {
+            append_parents(&mut b, dir, *mode)?;
+        }
+        for (files, inside) in &trees {
+            append_parents(&mut b, inside, 0o755)?;
+            files.append_to(&mut b, inside.trim_start_matches('/'))?;
+        }
+        b.into_inner()?.flush()
+    })();
+    if let Err(e) = &packed {
+        let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
+    }
+    packed
+}
+
+/// A writer sending fixed-size chunks into the channel.
+struct Chunks {
+    tx: mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx.blocking_send(Ok(Bytes::from(full))).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the build container stopped taking files",
+            )
+        })
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
