@@ -239,9 +239,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             eprintln!("pipelocal: stopping ({reason})");
             stop.stop();
         });
-        if input.executor == ExecutorKind::Docker {
-            reap_leftovers().await;
-        }
+        // Beside the build, not before it: it costs the build nothing.
+        let reaping =
+            (input.executor == ExecutorKind::Docker).then(|| tokio::spawn(reap_leftovers()));
         let code = if args.batch {
             batch(args, &input, &events, signal).await
         } else {
@@ -249,6 +249,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         };
         drop(events);
         let _ = printer.await;
+        if let Some(reaping) = reaping {
+            let _ = reaping.await;
+        }
         code
     });
     // A shell's stdin read may still wait on the terminal: do not wait for it.

@@ -444,8 +444,41 @@ impl DockerExecutor {
         }
         let chosen = crate::source_files::choose(trees, self.spec.all_files).await?;
         let counting = crate::source_files::count_left_out(&chosen);
+        self.probe_tar().await;
         self.upload(chosen, parents).await?;
         Ok(counting.await)
+    }
+
+    /// Asks the image's `tar` what it is through the command loop (a
+    /// round trip of its own, not an exec), once per image and process.
+    async fn probe_tar(&self) {
+        if super::source_copy::known_fast_tar(&self.spec.image).is_some() {
+            return;
+        }
+        let mut said = String::new();
+        let status = self
+            .run_quietly("tar --version 2>&1", &mut |text| said.push_str(text))
+            .await;
+        if let Ok(status) = status {
+            let found = super::source_copy::is_fast_tar(status, said.as_bytes());
+            super::source_copy::remember_fast_tar(&self.spec.image, found);
+        }
+    }
+
+    /// Runs a script of pipelocal's own as root through the main loop.
+    async fn run_quietly(
+        &self,
+        script: &str,
+        output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<i64, ExecError> {
+        let cmd = CommandRun {
+            shell: "/bin/sh",
+            script,
+            script_name: "pipelocal",
+            user: None,
+            env: &[],
+        };
+        self.run(&cmd, output).await
     }
 
     /// Host folders copied whole to paths inside the container in one tar stream.
@@ -474,9 +507,32 @@ impl DockerExecutor {
         super::source_copy::upload(target, trees, parents).await
     }
 
+    /// Writes text files through the command loop (no round trip through
+    /// the engine's archive API); other files, or before the loop runs, in
+    /// one upload.
+    pub async fn write_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {
+        let looping = self.loops.lock().await.contains_key(ROOT);
+        if looping {
+            if let Some(script) = super::source_tar::write_script(files) {
+                let mut said = String::new();
+                let status = self
+                    .run_quietly(&script, &mut |text| said.push_str(text))
+                    .await?;
+                if status == 0 {
+                    return Ok(());
+                }
+                return Err(ExecError::io(
+                    "writing files into the build container",
+                    std::io::Error::other(format!("exit status {status}: {}", said.trim())),
+                ));
+            }
+        }
+        self.upload_files(files).await
+    }
+
     /// One upload for all the files: each upload costs the engine an
     /// archive extraction of its own.
-    pub async fn write_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {
+    async fn upload_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {
         let tar = small_files(files).map_err(|e| ExecError::io("packing a file", e))?;
         let id = self.container.as_deref().unwrap_or_default();
         self.docker

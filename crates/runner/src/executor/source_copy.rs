@@ -80,29 +80,44 @@ pub(super) async fn upload(
 /// (5.7 s against 3.2 s for 20,000 files), so busybox images, and images
 /// without `tar`, take the API.
 async fn has_fast_tar(target: &Target<'_>) -> bool {
-    static PROBED: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
-    let probed = PROBED.get_or_init(Default::default);
-    if let Some(known) = probed
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(target.image)
-    {
-        return *known;
+    if let Some(known) = known_fast_tar(target.image) {
+        return known;
     }
     // `tar` itself, not `command -v`: busybox's shell finds its own applets
     // even where no `tar` is on the PATH an exec searches.
     let found = match exec_output(target, vec!["tar", "--version"]).await {
-        Ok((0, said)) => {
-            let said = String::from_utf8_lossy(&said);
-            said.contains("GNU tar") || said.contains("bsdtar")
-        }
+        Ok((status, said)) => is_fast_tar(status, &said),
         _ => false,
     };
-    probed
+    remember_fast_tar(target.image, found);
+    found
+}
+
+fn probed() -> &'static Mutex<HashMap<String, bool>> {
+    static PROBED: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    PROBED.get_or_init(Default::default)
+}
+
+/// What an earlier probe of `image` found.
+pub(super) fn known_fast_tar(image: &str) -> Option<bool> {
+    probed()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(target.image.to_string(), found);
-    found
+        .get(image)
+        .copied()
+}
+
+pub(super) fn remember_fast_tar(image: &str, found: bool) {
+    probed()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(image.to_string(), found);
+}
+
+/// Whether `tar --version`'s exit status and output name GNU tar or bsdtar.
+pub(super) fn is_fast_tar(status: i64, said: &[u8]) -> bool {
+    let said = String::from_utf8_lossy(said);
+    status == 0 && (said.contains("GNU tar") || said.contains("bsdtar"))
 }
 
 /// Runs a command in the container to its end; its exit code and output.

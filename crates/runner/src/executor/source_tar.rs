@@ -44,3 +44,56 @@ pub fn small_files(files: &[super::NewFile<'_>]) -> std::io::Result<Vec<u8>> {
     }
     b.into_inner()
 }
+
+/// A POSIX sh script writing `files` (with their folders and modes), when
+/// every file is text a shell can hold (no NUL byte): the contents are
+/// single-quoted literals, so nothing in them expands.
+pub fn write_script(files: &[super::NewFile<'_>]) -> Option<String> {
+    use crate::shell::quote;
+    let mut script = String::from("set -e\n");
+    for file in files {
+        let text = std::str::from_utf8(file.contents).ok()?;
+        if text.contains('\0') {
+            return None;
+        }
+        let path = quote(file.path);
+        if let Some((parent, _)) = file.path.rsplit_once('/') {
+            if !parent.is_empty() {
+                script.push_str(&format!("mkdir -p {}\n", quote(parent)));
+            }
+        }
+        script.push_str(&format!(
+            "printf '%s' {} > {path}\nchmod {:o} {path}\n",
+            quote(text),
+            file.mode
+        ));
+    }
+    Some(script)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_files_become_a_script_and_binary_ones_do_not() {
+        let files = [super::super::NewFile {
+            path: "/t/bin/a b",
+            contents: b"it's $HOME\n",
+            mode: 0o755,
+        }];
+        let script = write_script(&files).unwrap();
+        assert!(script.contains("mkdir -p '/t/bin'"), "{script}");
+        assert!(
+            script.contains("printf '%s' 'it'\\''s $HOME\n' > '/t/bin/a b'"),
+            "{script}"
+        );
+        assert!(script.contains("chmod 755 '/t/bin/a b'"));
+        let binary = [super::super::NewFile {
+            path: "/t/x",
+            contents: &[0, 1, 2],
+            mode: 0o644,
+        }];
+        assert_eq!(write_script(&binary), None);
+    }
+}
