@@ -438,27 +438,3 @@ fn invalid_names_exit_2() {
         out.stderr
     );
 }
-
-#[test]
-fn kill_9_of_pipelocal_leaves_no_container_of_its_build() {
-    if !docker_available() {
-        return;
-    }
-    let project = "killed-build";
-    let p = Project::new(
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n",
-    );
-    let mut child = start_long_build(&p, project);
-    assert_eq!(containers_of(project).len(), 1);
-    child.kill().unwrap(); // SIGKILL: nothing of pipelocal runs after this
-    child.wait().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !containers_of(project).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "still there 15 s after kill -9: {:?}",
-            containers_of(project)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}

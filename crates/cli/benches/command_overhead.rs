@@ -26,6 +26,15 @@ fn timed(f: impl FnOnce()) -> Duration {
     start.elapsed()
 }
 
+/// How many times each quick measurement is taken; the median is shown.
+const ROUNDS: usize = 5;
+
+fn median(mut f: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..ROUNDS).map(|_| f()).collect();
+    times.sort();
+    times[ROUNDS / 2]
+}
+
 fn main() {
     if !Command::new("docker")
         .arg("info")
@@ -55,8 +64,8 @@ fn main() {
     };
     // Warm the engine's caches for the image, then measure.
     build(1);
-    let single = build(1);
-    let pipelocal = build(COMMANDS);
+    let single = median(|| build(1));
+    let pipelocal = median(|| build(COMMANDS));
 
     let name = format!("pipelocal-bench-{}", std::process::id());
     let exec_one_by_one = timed(|| {
@@ -78,12 +87,14 @@ fn main() {
     });
 
     let script: Vec<String> = (0..COMMANDS).map(|i| format!("echo {i}")).collect();
-    let one_run = timed(|| {
-        run(Command::new("docker").args(["run", "--rm", IMAGE, "sh", "-c", &script.join("; ")]))
+    let one_run = median(|| {
+        timed(|| {
+            run(Command::new("docker").args(["run", "--rm", IMAGE, "sh", "-c", &script.join("; ")]))
+        })
     });
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("{COMMANDS} trivial commands in {IMAGE}:");
+    println!("{COMMANDS} trivial commands in {IMAGE} (medians of {ROUNDS} runs, but exec one by one: 1 run):");
     println!(
         "  pipelocal build (container, copy-in, {COMMANDS} commands, cleanup): {:8.0} ms",
         ms(pipelocal)

@@ -6,9 +6,10 @@
 //! status. One round trip through the engine per build instead of one per
 //! command (docs/user-guide.md, "How commands run").
 //!
-//! When its standard input closes, however pipelocal ended (even SIGKILL), the
-//! loop exits; the container's init then ends every process of the build and
-//! the engine removes the auto-remove container.
+//! When its standard input closes, however pipelocal ended (even SIGKILL),
+//! the loop exits, also in the middle of a command; the container's init then
+//! ends every process of the build and the engine removes the auto-remove
+//! container.
 
 use std::pin::Pin;
 
@@ -47,6 +48,9 @@ __pl_end() {
   fi
   exit 0
 }
+# The input stays reachable as fd 3 for the watcher below (an asynchronous
+# command's own stdin is /dev/null).
+exec 3<&0
 IFS= read -r __pl_mark || __pl_end
 while IFS= read -r __pl_head; do
   set -- $__pl_head
@@ -55,8 +59,17 @@ while IFS= read -r __pl_head; do
   IFS= read -r __pl_name || __pl_end
   __pl_read "$__pl_np"; __pl_pre=$__pl_v
   __pl_read "$__pl_ns"; __pl_script=$__pl_v
-  ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null
+  ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null &
+  __pl_cmd=$!
+  # pipelocal sends nothing while a command runs, so the only thing the input
+  # can say meanwhile is that it closed: pipelocal is gone (even SIGKILL),
+  # and the build goes with it (a kept build stays).
+  ( IFS= read -r __pl_x <&3 || { [ "$__pl_keep" = keep ] || kill -KILL $$; } ) &
+  __pl_watch=$!
+  wait "$__pl_cmd"
   __pl_rc=$?
+  kill "$__pl_watch" 2>/dev/null
+  wait "$__pl_watch" 2>/dev/null
   printf '%s%s:%s;' "$__pl_mark" "$__pl_seq" "$__pl_rc"
   printf '%s%s;' "$__pl_mark" "$__pl_seq" >&2
 done
@@ -88,6 +101,9 @@ pub struct CommandLoop {
     seq: u64,
     stdout: Framer,
     stderr: Framer,
+    /// A command was sent and its end not read (its reader was dropped: a
+    /// timeout or a stop); the loop will not see its input close until it ends.
+    in_flight: bool,
 }
 
 impl CommandLoop {
@@ -108,6 +124,7 @@ impl CommandLoop {
             stdout: Framer::new(&marker),
             stderr: Framer::new(&marker),
             seq: 0,
+            in_flight: false,
         })
     }
 
@@ -119,6 +136,7 @@ impl CommandLoop {
     ) -> Result<i64, ExecError> {
         self.seq += 1;
         let seq = self.seq;
+        self.in_flight = true;
         let request = encode_request(seq, cmd);
         self.input
             .write_all(request.as_bytes())
@@ -166,7 +184,13 @@ impl CommandLoop {
             }
         }
         output(&(out_text.finish() + &err_text.finish()));
+        self.in_flight = false;
         Ok(status.unwrap_or(-1))
+    }
+
+    /// Whether the loop is idle, so closing its input ends it at once.
+    pub fn is_idle(&self) -> bool {
+        !self.in_flight
     }
 
     /// Closes the loop's stdin: it exits, and its processes with it.

@@ -558,6 +558,32 @@ impl DockerExecutor {
         running.run(cmd, output).await
     }
 
+    /// Ends an idle build as `docker run --rm` ends: the loops' input
+    /// closes, the container exits and the engine removes it; true once it
+    /// is gone. A loop still running a command (a timeout, a stop) would not
+    /// see its input close: then the container is removed by force.
+    async fn end_gracefully(&mut self) -> bool {
+        let Some(id) = self.container.clone() else {
+            return false;
+        };
+        let mut loops = self.loops.lock().await;
+        if loops.is_empty() || !loops.values().all(CommandLoop::is_idle) {
+            return false;
+        }
+        let options = bollard::query_parameters::WaitContainerOptionsBuilder::default()
+            .condition("removed")
+            .build();
+        let mut removed = self.docker.wait_container(&id, Some(options));
+        for (_, running) in std::mem::take(&mut *loops) {
+            running.close().await;
+        }
+        drop(loops);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(10), removed.next()).await,
+            Ok(Some(_))
+        )
+    }
+
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
         if self.spec.keep && self.container.is_some() {
             if self.spec.adopt.is_some() {
@@ -572,6 +598,9 @@ impl DockerExecutor {
                 running.close().await;
             }
             return Ok(());
+        }
+        if self.spec.adopt.is_none() && self.end_gracefully().await {
+            self.container = None;
         }
         // By label too: a build stopped while its container was being created
         // never learnt the container's id.

@@ -1,0 +1,72 @@
+//! `kill -9` of pipelocal in the middle of a command leaves no container of
+//! its build: the command loop sees its input close and ends the container.
+//! In a test binary of its own, so no other build's clean-up of leftovers can
+//! be what removed it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{docker_available, Project, BUSYBOX};
+
+fn containers_of(project: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .args(["--filter", &format!("name=pipelocal-{project}-")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
+    if !docker_available() {
+        return;
+    }
+    let project = "killed-build";
+    let p = Project::new(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .args([
+            "build",
+            "-s",
+            p.path(),
+            "-i",
+            BUSYBOX,
+            "--project-name",
+            project,
+        ])
+        .args(["--state-dir", p.state.path().to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("build log ended early").unwrap();
+        if line.contains("Running command sleep 300\n")
+            || line.ends_with("Running command sleep 300")
+        {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    assert_eq!(containers_of(project).len(), 1);
+    child.kill().unwrap(); // SIGKILL: nothing of pipelocal runs after this
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !containers_of(project).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still there 15 s after kill -9: {:?}",
+            containers_of(project)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
