@@ -116,13 +116,19 @@ fn without_a_debug_session_codebuild_breakpoint_succeeds_and_says_so() {
 
 const FAILING: &str = "version: 0.2\nphases:\n  build:\n    commands:\n      - Y=1; cd /tmp\n      - test -e \"$CODEBUILD_SRC_DIR/fixed\"\n      - echo \"went on with Y=$Y\"\n  post_build:\n    commands:\n      - echo \"post succeeding=$CODEBUILD_BUILD_SUCCEEDING\"\n";
 
+/// A `FAILING` build paused at its failure, on a terminal.
+fn paused_at_failure(exec: Exec) -> (Project, PtySession) {
+    let p = Project::new(FAILING);
+    let mut s = pty(build_command(&p, exec, &["--break-on-failure"]));
+    s.exp_string("is paused (failure)").unwrap();
+    s.exp_string("pipelocal-rerun").unwrap();
+    (p, s)
+}
+
 #[test]
 fn a_failure_pauses_in_its_state_and_leaving_lets_it_stand() {
     for exec in executors() {
-        let p = Project::new(FAILING);
-        let mut s = pty(build_command(&p, exec, &["--break-on-failure"]));
-        s.exp_string("is paused (failure)").unwrap();
-        s.exp_string("pipelocal-rerun").unwrap();
+        let (p, mut s) = paused_at_failure(exec);
         s.send_line("echo \"state Y=$Y cwd=$(pwd)\"").unwrap();
         s.exp_string("state Y=1 cwd=/tmp").unwrap();
         s.send_line("exit").unwrap();
@@ -136,9 +142,7 @@ fn a_failure_pauses_in_its_state_and_leaving_lets_it_stand() {
 #[test]
 fn a_failed_command_run_again_in_place_lets_the_build_go_on() {
     for exec in executors() {
-        let p = Project::new(FAILING);
-        let mut s = pty(build_command(&p, exec, &["--break-on-failure"]));
-        s.exp_string("is paused (failure)").unwrap();
+        let (p, mut s) = paused_at_failure(exec);
         s.send_line("touch \"$CODEBUILD_SRC_DIR/fixed\"").unwrap();
         s.send_line("pipelocal-rerun").unwrap();
         s.exp_string("the command succeeded").unwrap();

@@ -7,28 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{docker_available, pipelocal, Exec, Project, BUSYBOX, DEBIAN};
-
-/// Containers of builds of `project` (container names are `pipelocal-<project>-<uuid>`).
-fn containers_of(project: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "--format",
-            "{{.Names}}",
-            "--filter",
-            "label=dev.pipelocal.build-id",
-            "--filter",
-            &format!("name=pipelocal-{project}-"),
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
-}
+use common::{containers_of, docker_available, pipelocal, Exec, Project, BUSYBOX, DEBIAN};
 
 #[test]
 fn no_container_is_left_after_success_failure_or_timeout() {

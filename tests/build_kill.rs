@@ -9,19 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{docker_available, Project, BUSYBOX};
-
-fn containers_of(project: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args(["ps", "-a", "--format", "{{.Names}}"])
-        .args(["--filter", &format!("name=pipelocal-{project}-")])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
-}
+use common::{containers_of, docker_available, Project, BUSYBOX};
 
 #[test]
 fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {

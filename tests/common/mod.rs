@@ -353,3 +353,24 @@ pub fn ran(record: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Containers of builds of `project` (container names are `pipelocal-<project>-<uuid>`).
+pub fn containers_of(project: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}",
+            "--filter",
+            "label=dev.pipelocal.build-id",
+            "--filter",
+            &format!("name=pipelocal-{project}-"),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}

@@ -93,23 +93,13 @@ enum Command {
     /// In a paused build, `codebuild-resume` lets the build go on.
     Shell {
         build_id: Option<String>,
-        #[arg(
-            long = "state-dir",
-            value_name = "DIR",
-            default_value = ".pipelocal",
-            env = "PIPELOCAL_STATE_DIR"
-        )]
-        state_dir: PathBuf,
+        #[command(flatten)]
+        state: StateDirArg,
     },
     /// Remove kept builds (`--keep`) and what pipelocal processes that died left behind.
     Clean {
-        #[arg(
-            long = "state-dir",
-            value_name = "DIR",
-            default_value = ".pipelocal",
-            env = "PIPELOCAL_STATE_DIR"
-        )]
-        state_dir: PathBuf,
+        #[command(flatten)]
+        state: StateDirArg,
     },
     /// Draw a pipeline: stages, run-order groups and artifact flow.
     Graph {
@@ -120,6 +110,18 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+}
+
+/// The state folder of builds (`build`'s default), for `shell` and `clean`.
+#[derive(Debug, clap::Args)]
+struct StateDirArg {
+    #[arg(
+        long = "state-dir",
+        value_name = "DIR",
+        default_value = ".pipelocal",
+        env = "PIPELOCAL_STATE_DIR"
+    )]
+    state_dir: PathBuf,
 }
 
 /// Exit codes of cli.md: 0 success, 1 ran and did not succeed, 2 unusable input.
@@ -149,10 +151,7 @@ fn main() -> ExitCode {
         } => inspect::logs(state_dir.as_deref(), &execution_id, action.as_deref()),
         Command::Validate { files, name } => validate::run(&files, name.as_deref()),
         Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
-        Command::Shell {
-            build_id,
-            state_dir,
-        } => shell::run(build_id.as_deref(), &state_dir),
-        Command::Clean { state_dir } => shell::clean(&state_dir),
+        Command::Shell { build_id, state } => shell::run(build_id.as_deref(), &state.state_dir),
+        Command::Clean { state } => shell::clean(&state.state_dir),
     }
 }

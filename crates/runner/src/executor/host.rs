@@ -232,22 +232,8 @@ impl HostExecutor {
     }
 
     pub async fn cleanup(&mut self) -> Result<(), ExecError> {
-        if self.spec.keep {
-            // Kept: the folder stays for `pipelocal shell`; `pipelocal clean` removes it.
-            for pgid in self
-                .groups
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain(..)
-            {
-                kill_group(pgid);
-            }
-            if let Some(root) = self.root.take() {
-                self.kept = Some(root.keep());
-            }
-            return Ok(());
-        }
-        // The build is over: background processes go with it, as with a container.
+        // The build is over: background processes go with it (also from a
+        // kept folder: nothing of the build runs on the host after it).
         for pgid in self
             .groups
             .lock()
@@ -255,6 +241,13 @@ impl HostExecutor {
             .drain(..)
         {
             kill_group(pgid);
+        }
+        if self.spec.keep {
+            // Kept: the folder stays for `pipelocal shell`; `pipelocal clean` removes it.
+            if let Some(root) = self.root.take() {
+                self.kept = Some(root.keep());
+            }
+            return Ok(());
         }
         if let Some(root) = self.root.take() {
             root.close()
