@@ -236,7 +236,8 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let (stop, signal) = stop_channel();
         tokio::spawn(async move {
             let reason = stop_request().await;
-            eprintln!("pipelocal: stopping ({reason})");
+            // Not eprintln!: a closed stderr must not keep the build from stopping.
+            let _ = writeln!(std::io::stderr(), "pipelocal: stopping ({reason})");
             stop.stop();
         });
         // Beside the build, not before it: it costs the build nothing.

@@ -3,7 +3,7 @@
 //! prefixed with its action, and a summary at the end.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -398,7 +398,11 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
         let (stop, signal) = stop_channel();
         tokio::spawn(async move {
             let reason = stop_request().await;
-            eprintln!("pipelocal: stopping ({reason}): running actions are abandoned");
+            // Not eprintln!: a closed stderr must not keep the run from stopping.
+            let _ = writeln!(
+                std::io::stderr(),
+                "pipelocal: stopping ({reason}): running actions are abandoned"
+            );
             stop.stop();
         });
         let result = run_pipeline(opts, start, events, signal).await;
