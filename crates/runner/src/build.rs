@@ -245,20 +245,15 @@ pub async fn run_build(
     };
     let cleanup = executor.cleanup().await;
     if req.debug.keep {
-        let ws = executor.workspace();
-        let state = StateFiles::under(&ws.state_dir);
+        let state = StateFiles::under(&executor.workspace().state_dir);
+        let shell = req.buildspec.as_ref().map_or("sh", build_shell);
+        let target = shell_target(executor, &req.identity.id(), &state, shell, None);
         events.send(BuildEventKind::Kept(Box::new(ShellTarget {
-            build_id: req.identity.id(),
-            container: executor.container_id(),
-            user: None,
-            shell: req.buildspec.as_ref().map_or("sh", build_shell).to_string(),
-            env_file: state.env,
-            cwd_file: state.cwd,
-            pause_dir: pause::pause_dir(&ws.state_dir),
             paused: false,
             folder: executor.kept_folder(),
-            workspace: Some(ws.clone()),
+            workspace: Some(executor.workspace().clone()),
             secrets: Vec::new(),
+            ..target
         })));
     }
     let build_status = match interruption {
@@ -408,12 +403,7 @@ async fn walk_phases(
         .map_or(PhaseType::Install, |r| r.from_phase);
     while phase != PhaseType::Finalizing {
         if walk.debug.break_before.contains(&phase) {
-            let user = phase
-                .buildspec_phase()
-                .and_then(|name| spec.phase(name))
-                .and_then(|p| p.run_as.as_deref())
-                .or(spec.run_as.as_deref())
-                .filter(|_| executor.supports_run_as());
+            let user = run_as(&spec, phase).filter(|_| executor.supports_run_as());
             run_pause(
                 walk,
                 executor,
@@ -431,9 +421,7 @@ async fn walk_phases(
         let (status, context, on_failure) = match phase.buildspec_phase() {
             Some(name) => {
                 let body = spec.phase(name);
-                let mut user = body
-                    .and_then(|p| p.run_as.as_deref())
-                    .or(spec.run_as.as_deref());
+                let mut user = run_as(&spec, phase);
                 if let Some(name) = user.filter(|_| !executor.supports_run_as()) {
                     walk.events.info(format!(
                         "run-as {name} is ignored by the host executor: commands run as the current user"
@@ -831,6 +819,40 @@ async fn run_command(
     )))
 }
 
+/// Where a shell opens in this build, paused: its container or folder, its
+/// shell state, and (for a shell the build opens itself) its secrets.
+fn shell_target(
+    executor: &Executor,
+    build_id: &str,
+    state: &StateFiles,
+    shell: &str,
+    user: Option<&str>,
+) -> ShellTarget {
+    ShellTarget {
+        build_id: build_id.to_string(),
+        container: executor.container_id(),
+        user: user.map(String::from),
+        shell: shell.to_string(),
+        env_file: state.env.clone(),
+        cwd_file: state.cwd.clone(),
+        pause_dir: pause::pause_dir(&executor.workspace().state_dir),
+        paused: true,
+        folder: None,
+        workspace: None,
+        secrets: state.secret_env.clone(),
+    }
+}
+
+/// The user a phase's commands run as (`run-as` of the phase, else of the
+/// buildspec), as the buildspec says it.
+fn run_as(spec: &Buildspec, phase: PhaseType) -> Option<&str> {
+    phase
+        .buildspec_phase()
+        .and_then(|name| spec.phase(name))
+        .and_then(|p| p.run_as.as_deref())
+        .or(spec.run_as.as_deref())
+}
+
 /// Pauses the build (pipelocal's own pauses); the exit status of the pause
 /// command: 0 when a failure was run again successfully.
 async fn run_pause(
@@ -867,35 +889,29 @@ async fn run_item(
         user,
         env: &state.secret_env,
     };
-    let target = ShellTarget {
-        build_id: walk.build_id.clone(),
-        container: executor.container_id(),
-        user: user.map(String::from),
-        shell: shell.to_string(),
-        env_file: state.env.clone(),
-        cwd_file: state.cwd.clone(),
-        pause_dir: pause::pause_dir(&executor.workspace().state_dir),
-        paused: true,
-        folder: None,
-        workspace: None,
-        secrets: state.secret_env.clone(),
-    };
+    // Only a command that can pause is watched: pipelocal's own pauses, and
+    // user commands when a debug session makes `codebuild-breakpoint` pause.
+    let pausable = walk.debug.session || reason != PauseReason::Breakpoint;
+    let mut watch = pausable.then(|| {
+        let target = shell_target(executor, &walk.build_id, state, shell, user);
+        (pause::Watch::new(&reason), target)
+    });
     let sink = events.clone();
     let mut lines = StreamMasker::new(events.masker());
-    let mut watch = pause::Watch::new(&reason);
     let mut paused = false;
     let mut forward = |text: &str| {
         let ready = lines.push(text);
-        if !ready.is_empty() {
-            let seen = watch.push(&ready);
-            sink.send(BuildEventKind::Output(ready));
-            if seen && !paused {
-                paused = true;
-                sink.send(BuildEventKind::Paused {
-                    reason: reason.clone(),
-                    target: Box::new(target.clone()),
-                });
-            }
+        if ready.is_empty() {
+            return;
+        }
+        let seen = watch.as_mut().is_some_and(|(w, _)| w.push(&ready));
+        sink.send(BuildEventKind::Output(ready));
+        if let (true, false, Some((_, target))) = (seen, paused, &watch) {
+            paused = true;
+            sink.send(BuildEventKind::Paused {
+                reason: reason.clone(),
+                target: Box::new(target.clone()),
+            });
         }
     };
     let exit = executor.run(&run, &mut forward).await;

@@ -108,6 +108,31 @@ pub fn command_script(
     s
 }
 
+/// A POSIX sh script writing `files` (with their folders and modes), when
+/// every file is text a shell can hold (no NUL byte): the contents are
+/// single-quoted literals, so nothing in them expands.
+pub fn write_files_script(files: &[crate::executor::NewFile<'_>]) -> Option<String> {
+    let mut script = String::from("set -e\n");
+    for file in files {
+        let text = std::str::from_utf8(file.contents).ok()?;
+        if text.contains('\0') {
+            return None;
+        }
+        let path = quote(file.path);
+        if let Some((parent, _)) = file.path.rsplit_once('/') {
+            if !parent.is_empty() {
+                script.push_str(&format!("mkdir -p {}\n", quote(parent)));
+            }
+        }
+        script.push_str(&format!(
+            "printf '%s' {} > {path}\nchmod {:o} {path}\n",
+            quote(text),
+            file.mode
+        ));
+    }
+    Some(script)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +171,27 @@ mod tests {
         let state = StateFiles::under("/t").with_secrets(vec![("TOKEN".into(), "x".into())]);
         let s = command_script("true", &state, BuildspecVersion::V0_2, true);
         assert!(s.contains("unset TOKEN; export -p"), "{s}");
+    }
+
+    #[test]
+    fn text_files_become_a_script_and_binary_ones_do_not() {
+        let files = [crate::executor::NewFile {
+            path: "/t/bin/a b",
+            contents: b"it's $HOME\n",
+            mode: 0o755,
+        }];
+        let script = write_files_script(&files).unwrap();
+        assert!(script.contains("mkdir -p '/t/bin'"), "{script}");
+        assert!(
+            script.contains("printf '%s' 'it'\\''s $HOME\n' > '/t/bin/a b'"),
+            "{script}"
+        );
+        assert!(script.contains("chmod 755 '/t/bin/a b'"));
+        let binary = [crate::executor::NewFile {
+            path: "/t/x",
+            contents: &[0, 1, 2],
+            mode: 0o644,
+        }];
+        assert_eq!(write_files_script(&binary), None);
     }
 }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
@@ -155,6 +154,8 @@ pub struct DockerExecutor {
     /// The command loops, by user: the container's main process for root,
     /// one exec for each `run-as` user, started when first needed.
     loops: tokio::sync::Mutex<HashMap<String, CommandLoop>>,
+    /// Whether the image's `tar` is faster than the archive API, asked once.
+    fast_tar: tokio::sync::OnceCell<bool>,
 }
 
 impl DockerExecutor {
@@ -177,6 +178,7 @@ impl DockerExecutor {
             workspace,
             container,
             loops: tokio::sync::Mutex::new(HashMap::new()),
+            fast_tar: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -371,46 +373,17 @@ impl DockerExecutor {
     async fn user_loop(&self, user: &str) -> Result<CommandLoop, ExecError> {
         let id = self.container.as_deref().unwrap_or_default();
         let argv = loop_command(false);
-        let exec = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(argv.iter().map(String::as_str).collect()),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    user: Some(user),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|source| ExecError::Docker {
-                doing: "starting a command loop for run-as",
-                source,
-            })?;
-        let started = self
-            .docker
-            .start_exec(
-                &exec.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: false,
-                    output_capacity: Some(64 * 1024),
-                }),
-            )
-            .await
-            .map_err(|source| ExecError::Docker {
-                doing: "starting a command loop for run-as",
-                source,
-            })?;
-        match started {
-            StartExecResults::Attached { output, input } => CommandLoop::start(input, output).await,
-            StartExecResults::Detached => Err(ExecError::io(
-                "starting a command loop for run-as",
-                std::io::Error::other("the engine did not attach to it"),
-            )),
-        }
+        let exec = super::attached_exec::start(
+            &self.docker,
+            id,
+            argv.iter().map(String::as_str).collect(),
+            user,
+            Vec::new(),
+            false,
+            "starting a command loop for run-as",
+        )
+        .await?;
+        CommandLoop::start(exec.input, exec.output).await
     }
 
     /// One tar stream of every source (unless mounted), extracted at `/`;
@@ -444,25 +417,23 @@ impl DockerExecutor {
         }
         let chosen = crate::source_files::choose(trees, self.spec.all_files).await?;
         let counting = crate::source_files::count_left_out(&chosen);
-        self.probe_tar().await;
         self.upload(chosen, parents).await?;
         Ok(counting.await)
     }
 
-    /// Asks the image's `tar` what it is through the command loop (a
-    /// round trip of its own, not an exec), once per image and process.
-    async fn probe_tar(&self) {
-        if super::source_copy::known_fast_tar(&self.spec.image).is_some() {
-            return;
-        }
-        let mut said = String::new();
-        let status = self
-            .run_quietly("tar --version 2>&1", &mut |text| said.push_str(text))
-            .await;
-        if let Ok(status) = status {
-            let found = super::source_copy::is_fast_tar(status, said.as_bytes());
-            super::source_copy::remember_fast_tar(&self.spec.image, found);
-        }
+    /// Asks the image's `tar` what it is, through the command loop (a few
+    /// milliseconds, not an exec), once per build.
+    async fn fast_tar(&self) -> bool {
+        *self
+            .fast_tar
+            .get_or_init(|| async {
+                let mut said = String::new();
+                let status = self
+                    .run_quietly("tar --version 2>&1", &mut |text| said.push_str(text))
+                    .await;
+                status.is_ok_and(|s| super::source_copy::is_fast_tar(s, said.as_bytes()))
+            })
+            .await
     }
 
     /// Runs a script of pipelocal's own as root through the main loop.
@@ -502,7 +473,7 @@ impl DockerExecutor {
         let target = super::source_copy::Target {
             docker: &self.docker,
             container: self.container.as_deref().unwrap_or_default(),
-            image: &self.spec.image,
+            fast_tar: self.fast_tar().await,
         };
         super::source_copy::upload(target, trees, parents).await
     }
@@ -513,7 +484,7 @@ impl DockerExecutor {
     pub async fn write_files(&self, files: &[super::NewFile<'_>]) -> Result<(), ExecError> {
         let looping = self.loops.lock().await.contains_key(ROOT);
         if looping {
-            if let Some(script) = super::source_tar::write_script(files) {
+            if let Some(script) = crate::shell::write_files_script(files) {
                 let mut said = String::new();
                 let status = self
                     .run_quietly(&script, &mut |text| said.push_str(text))

@@ -1,6 +1,7 @@
 //! Where a build's commands run: a Docker container (the default, through
 //! bollard) or the host's shell in a private copy of the source.
 
+mod attached_exec;
 mod blocking_stream;
 mod command_loop;
 mod docker;

@@ -3,7 +3,7 @@
 //! on the host executor, the host's shell on the caller's own terminal.
 
 use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use bollard::exec::ResizeExecOptions;
 use futures_util::StreamExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -65,47 +65,23 @@ async fn in_container(
         .map(|(k, v)| format!("{k}={v}"))
         .chain(["TERM=xterm".to_string()])
         .collect();
-    let failed = |source| ExecError::Docker {
-        doing: "opening a shell in the build container",
-        source,
-    };
-    let exec = docker
-        .create_exec(
-            container,
-            CreateExecOptions {
-                cmd: Some(vec!["/bin/sh", "-c", script]),
-                env: Some(env.iter().map(String::as_str).collect()),
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                tty: Some(true),
-                user: Some(target.user.as_deref().unwrap_or("0")),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(failed)?;
-    let started = docker
-        .start_exec(
-            &exec.id,
-            Some(StartExecOptions {
-                detach: false,
-                tty: true,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(failed)?;
-    let StartExecResults::Attached {
+    let super::attached_exec::AttachedExec {
+        id,
         mut output,
         mut input,
-    } = started
-    else {
-        return Ok(1);
-    };
+    } = super::attached_exec::start(
+        &docker,
+        container,
+        vec!["/bin/sh", "-c", script],
+        target.user.as_deref().unwrap_or("0"),
+        env.iter().map(String::as_str).collect(),
+        true,
+        "opening a shell in the build container",
+    )
+    .await?;
     if let Some((width, height)) = terminal.size {
         let _ = docker
-            .resize_exec(&exec.id, ResizeExecOptions { height, width })
+            .resize_exec(&id, ResizeExecOptions { height, width })
             .await;
     }
     let (from_user, to_user) = (terminal.input, terminal.output);
@@ -133,7 +109,13 @@ async fn in_container(
             },
         }
     }
-    let inspect = docker.inspect_exec(&exec.id).await.map_err(failed)?;
+    let inspect = docker
+        .inspect_exec(&id)
+        .await
+        .map_err(|source| ExecError::Docker {
+            doing: "reading the shell's exit status",
+            source,
+        })?;
     Ok(inspect.exit_code.unwrap_or(0))
 }
 

@@ -13,13 +13,10 @@
 //! `/codebuild/output` (sources and pipelocal's state) is an anonymous
 //! volume of the build container, removed with it.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use bollard::container::LogOutput;
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::query_parameters::UploadToContainerOptionsBuilder;
 use bollard::Docker;
 use bytes::Bytes;
@@ -45,7 +42,8 @@ const STDERR_KEPT: usize = 4096;
 pub(super) struct Target<'a> {
     pub docker: &'a Docker,
     pub container: &'a str,
-    pub image: &'a str,
+    /// The image's `tar` unpacks faster than the archive API ([`is_fast_tar`]).
+    pub fast_tar: bool,
 }
 
 /// Folders (`parents`: created first, with their modes) and source trees
@@ -55,10 +53,9 @@ pub(super) async fn upload(
     trees: Vec<(SourceFiles, String)>,
     parents: Vec<(String, u32)>,
 ) -> Result<(), ExecError> {
-    let use_tar = has_fast_tar(&target).await;
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(IN_FLIGHT);
     let packing = tokio::task::spawn_blocking(move || pack(trees, parents, tx));
-    let sent = if use_tar {
+    let sent = if target.fast_tar {
         through_tar(&target, rx).await
     } else {
         through_api(&target, rx).await
@@ -74,81 +71,14 @@ pub(super) async fn upload(
     sent
 }
 
-/// Whether the image's `tar` unpacks faster than the engine (probed once per
-/// image and process). GNU tar and bsdtar do, by about 2x here; busybox
-/// `tar` reads its input in small pieces and is slower than the archive API
-/// (5.7 s against 3.2 s for 20,000 files), so busybox images, and images
-/// without `tar`, take the API.
-async fn has_fast_tar(target: &Target<'_>) -> bool {
-    if let Some(known) = known_fast_tar(target.image) {
-        return known;
-    }
-    // `tar` itself, not `command -v`: busybox's shell finds its own applets
-    // even where no `tar` is on the PATH an exec searches.
-    let found = match exec_output(target, vec!["tar", "--version"]).await {
-        Ok((status, said)) => is_fast_tar(status, &said),
-        _ => false,
-    };
-    remember_fast_tar(target.image, found);
-    found
-}
-
-fn probed() -> &'static Mutex<HashMap<String, bool>> {
-    static PROBED: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
-    PROBED.get_or_init(Default::default)
-}
-
-/// What an earlier probe of `image` found.
-pub(super) fn known_fast_tar(image: &str) -> Option<bool> {
-    probed()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(image)
-        .copied()
-}
-
-pub(super) fn remember_fast_tar(image: &str, found: bool) {
-    probed()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(image.to_string(), found);
-}
-
-/// Whether `tar --version`'s exit status and output name GNU tar or bsdtar.
+/// Whether `tar --version`'s exit status and output name a `tar` that
+/// unpacks faster than the engine. GNU tar and bsdtar do, by about 2x here;
+/// busybox `tar` reads its input in small pieces and is slower than the
+/// archive API (5.7 s against 3.2 s for 20,000 files), so busybox images, and
+/// images without `tar`, take the API.
 pub(super) fn is_fast_tar(status: i64, said: &[u8]) -> bool {
     let said = String::from_utf8_lossy(said);
     status == 0 && (said.contains("GNU tar") || said.contains("bsdtar"))
-}
-
-/// Runs a command in the container to its end; its exit code and output.
-async fn exec_output(
-    target: &Target<'_>,
-    cmd: Vec<&str>,
-) -> Result<(i64, Vec<u8>), bollard::errors::Error> {
-    let exec = target
-        .docker
-        .create_exec(
-            target.container,
-            CreateExecOptions {
-                cmd: Some(cmd),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                user: Some("0"),
-                ..Default::default()
-            },
-        )
-        .await?;
-    let mut said = Vec::new();
-    if let StartExecResults::Attached { mut output, .. } =
-        target.docker.start_exec(&exec.id, None).await?
-    {
-        while let Some(item) = output.next().await {
-            if let Ok(LogOutput::StdOut { message } | LogOutput::StdErr { message }) = item {
-                said.extend_from_slice(&message[..message.len().min(STDERR_KEPT)]);
-            }
-        }
-    }
-    Ok((exit_code(target.docker, &exec.id).await?, said))
 }
 
 /// An exec's exit code, which can lag the end of its stream (moby#48552).
@@ -173,44 +103,21 @@ async fn through_tar(
         doing: "copying files into the build container",
         source,
     };
-    let exec = target
-        .docker
-        .create_exec(
-            target.container,
-            CreateExecOptions {
-                // -p: modes exactly as packed (busybox tar would apply the umask).
-                cmd: Some(vec!["tar", "-x", "-p", "-f", "-", "-C", "/"]),
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                user: Some("0"),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(docker_error)?;
-    let started = target
-        .docker
-        .start_exec(
-            &exec.id,
-            Some(StartExecOptions {
-                detach: false,
-                tty: false,
-                output_capacity: None,
-            }),
-        )
-        .await
-        .map_err(docker_error)?;
-    let StartExecResults::Attached {
+    // -p: modes exactly as packed (busybox tar would apply the umask).
+    let super::attached_exec::AttachedExec {
+        id,
         mut output,
         mut input,
-    } = started
-    else {
-        return Err(ExecError::io(
-            "copying files into the build container",
-            std::io::Error::other("the engine did not attach to tar"),
-        ));
-    };
+    } = super::attached_exec::start(
+        target.docker,
+        target.container,
+        vec!["tar", "-x", "-p", "-f", "-", "-C", "/"],
+        "0",
+        Vec::new(),
+        false,
+        "copying files into the build container",
+    )
+    .await?;
     let write = async move {
         while let Some(chunk) = rx.recv().await {
             // A packing error: stop here; `upload` reports it.
@@ -236,9 +143,7 @@ async fn through_tar(
     };
     let (written, said) = tokio::join!(write, read);
     let said = said.map_err(docker_error)?;
-    let code = exit_code(target.docker, &exec.id)
-        .await
-        .map_err(docker_error)?;
+    let code = exit_code(target.docker, &id).await.map_err(docker_error)?;
     if code != 0 {
         return Err(ExecError::io(
             "copying files into the build container",
