@@ -4,9 +4,13 @@
 //! peak memory of each pipelocal run from one run; no thresholds (speed
 //! targets do not belong in tests). Needs `zip` on the PATH for the baseline.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{build_images, docker_answers};
 
 const IMAGE: &str = "pipelocal/busybox";
 /// Tree sizes measured: peak memory must stay flat as the artifact grows.
@@ -88,16 +92,13 @@ fn pipelocal_build(spec_dir: &Path, executor: &str, artifacts: &Path) -> (Durati
 }
 
 fn main() {
-    let docker = ok(Command::new("docker").arg("info"));
+    let docker = docker_answers();
     if !ok(Command::new("zip").arg("-v")) {
         eprintln!("artifact_zip: Info-ZIP's zip is not installed (apt-get install zip); nothing to compare against");
         return;
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     if docker {
-        assert!(ok(
-            Command::new(repo.join("docker/build-images.sh")).arg("busybox")
-        ));
+        build_images(&["busybox"]);
     } else {
         eprintln!("artifact_zip: no Docker engine answers; measuring the host executor only");
     }

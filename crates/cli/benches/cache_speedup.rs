@@ -3,9 +3,13 @@
 //! and a 2 s wait), the second finds them. Prints both times and the ratio,
 //! from one run, for each executor available.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::docker_answers;
 
 const SPEC: &str = "version: 0.2\nphases:\n  install:\n    commands:\n      - |\n        if [ -f node_modules/.done ]; then echo cached; else\n          mkdir -p node_modules && i=0\n          while [ $i -lt 2000 ]; do echo \"module $i\" > node_modules/m$i.js; i=$((i+1)); done\n          sleep 2 && touch node_modules/.done\n        fi\n  build:\n    commands:\n      - ls node_modules | wc -l\ncache:\n  paths:\n    - 'node_modules/**/*'\n";
 
@@ -36,11 +40,7 @@ fn build(dir: &Path, state: &Path, executor: &str, project: &str) -> Duration {
 }
 
 fn main() {
-    let docker = Command::new("docker")
-        .arg("info")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let docker = docker_answers();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut executors = vec!["host"];
     if docker {

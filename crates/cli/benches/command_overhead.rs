@@ -4,27 +4,15 @@
 //! single script. Prints times and ratios from
 //! one run; no thresholds (speed targets do not belong in tests).
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{build_images, docker_answers, run, timed};
 
 const IMAGE: &str = "pipelocal/busybox";
 const COMMANDS: usize = 50;
-
-fn run(cmd: &mut Command) {
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("start command");
-    assert!(status.success(), "{cmd:?} failed");
-}
-
-fn timed(f: impl FnOnce()) -> Duration {
-    let start = Instant::now();
-    f();
-    start.elapsed()
-}
 
 /// How many times each quick measurement is taken; the median is shown.
 const ROUNDS: usize = 5;
@@ -36,17 +24,11 @@ fn median(mut f: impl FnMut() -> Duration) -> Duration {
 }
 
 fn main() {
-    if !Command::new("docker")
-        .arg("info")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-    {
+    if !docker_answers() {
         eprintln!("command_overhead: no Docker engine answers; nothing to measure");
         return;
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    run(Command::new(repo.join("docker/build-images.sh")).arg("busybox"));
+    build_images(&["busybox"]);
 
     let build = |commands: usize| {
         let dir = tempfile::tempdir().unwrap();

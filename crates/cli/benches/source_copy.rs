@@ -8,10 +8,14 @@
 //! best of three (the machine may be shared), all from one run; no
 //! thresholds. The target is DOWNLOAD_SOURCE <= 0.35x `docker cp`.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use common::{build_images, docker_answers, run, timed};
 
 /// The container of the `docker cp` baseline.
 const IMAGE: &str = "pipelocal/busybox";
@@ -21,21 +25,6 @@ const IMAGES: [&str; 2] = ["pipelocal/debian:bookworm", "pipelocal/busybox"];
 const FOLDERS: usize = 200;
 const FILES_PER_FOLDER: usize = 100;
 const MODULE_FILES: usize = 50_000;
-
-fn run(cmd: &mut Command) {
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("start command");
-    assert!(status.success(), "{cmd:?} failed");
-}
-
-fn timed(f: impl FnOnce()) -> Duration {
-    let start = Instant::now();
-    f();
-    start.elapsed()
-}
 
 /// How many times each figure is measured; the shortest is kept.
 const TRIES: usize = 3;
@@ -195,17 +184,11 @@ fn host_tar(dir: &Path) -> Duration {
 }
 
 fn main() {
-    if !Command::new("docker")
-        .arg("info")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-    {
+    if !docker_answers() {
         eprintln!("source_copy: no Docker engine answers; nothing to measure");
         return;
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    run(Command::new(repo.join("docker/build-images.sh")).args(["busybox", "debian"]));
+    build_images(&["busybox", "debian"]);
 
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
