@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::{containers_of, docker_available, pipelocal, Exec, Project, BUSYBOX, DEBIAN};
 
@@ -42,40 +40,7 @@ fn no_container_is_left_after_success_failure_or_timeout() {
 
 /// Starts a long build and waits until its first command runs.
 fn start_long_build(p: &Project, project: &str) -> std::process::Child {
-    let record = p.state.path().join("record.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .args([
-            "build",
-            "-s",
-            p.path(),
-            "-i",
-            BUSYBOX,
-            "--project-name",
-            project,
-            "--record",
-            record.to_str().unwrap(),
-        ])
-        .args(["--state-dir", p.state.path().to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = lines.next().expect("build log ended early").unwrap();
-        if line.contains("Running command sleep") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the build never started its command"
-        );
-    }
-    // Keep draining the log so the build never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    child
+    common::start_build_until(p, project, |line| line.contains("Running command sleep"))
 }
 
 fn record_of(p: &Project) -> serde_json::Value {

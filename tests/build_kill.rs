@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{containers_of, docker_available, Project, BUSYBOX};
+use common::{containers_of, docker_available, Project};
 
 #[test]
 fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
@@ -20,31 +18,9 @@ fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
     let p = Project::new(
         "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .args([
-            "build",
-            "-s",
-            p.path(),
-            "-i",
-            BUSYBOX,
-            "--project-name",
-            project,
-        ])
-        .args(["--state-dir", p.state.path().to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("build log ended early").unwrap();
-        if line.contains("Running command sleep 300\n")
-            || line.ends_with("Running command sleep 300")
-        {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let mut child = common::start_build_until(&p, project, |line| {
+        line.ends_with("Running command sleep 300")
+    });
     assert_eq!(containers_of(project).len(), 1);
     child.kill().unwrap(); // SIGKILL: nothing of pipelocal runs after this
     child.wait().unwrap();

@@ -374,3 +374,37 @@ pub fn containers_of(project: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// Starts `pipelocal build` of `p` (busybox, its record in the state folder)
+/// and returns once a line of its log satisfies `until`; the log keeps being
+/// drained so the build never blocks on a full pipe.
+pub fn start_build_until(
+    p: &Project,
+    project: &str,
+    until: impl Fn(&str) -> bool,
+) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let record = p.state.path().join("record.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .args(["build", "-s", p.path(), "-i", BUSYBOX])
+        .args(["--project-name", project])
+        .args(["--record", record.to_str().unwrap()])
+        .args(["--state-dir", p.state.path().to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = lines.next().expect("build log ended early").unwrap();
+        if until(&line) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the build never got there");
+    }
+    std::thread::spawn(move || for _ in lines {});
+    child
+}

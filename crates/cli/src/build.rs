@@ -113,14 +113,21 @@ pub struct BuildArgs {
         requires = "resume"
     )]
     from_phase: Option<PhaseArg>,
-    /// Where build numbers are kept.
+    #[command(flatten)]
+    state: StateDirArg,
+}
+
+/// The state folder of builds, for `build`, `shell` and `clean`.
+#[derive(Debug, Args)]
+pub struct StateDirArg {
+    /// Where build numbers and paused and kept builds are kept.
     #[arg(
         long = "state-dir",
         value_name = "DIR",
         default_value = ".pipelocal",
         env = "PIPELOCAL_STATE_DIR"
     )]
-    state_dir: PathBuf,
+    pub state_dir: PathBuf,
 }
 
 /// A phase a build can pause before.
@@ -195,10 +202,10 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
             ExecutorArg::Docker => ExecutorKind::Docker,
             ExecutorArg::Host => ExecutorKind::Host,
         },
-        state_dir: args.state_dir.clone(),
+        state_dir: args.state.state_dir.clone(),
         no_cache: args.no_cache,
         resume: match (&args.resume, args.from_phase) {
-            (Some(id), Some(phase)) => Some(resume_from(&args.state_dir, id, phase)?),
+            (Some(id), Some(phase)) => Some(resume_from(&args.state.state_dir, id, phase)?),
             _ => None,
         },
         debug: pipelocal_runner::pause::DebugOptions {
@@ -223,7 +230,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     };
     let code = runtime.block_on(async {
         let (events, mut rx) = EventSink::channel();
-        let state_dir = args.state_dir.clone();
+        let state_dir = args.state.state_dir.clone();
         let printer = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
             let mut log = LogText::default();
@@ -280,11 +287,11 @@ async fn single(
     };
     if !args.keep {
         // A build stopped while paused: there is nothing left to open.
-        ShellTarget::remove(&args.state_dir, &record.id);
+        ShellTarget::remove(&args.state.state_dir, &record.id);
     }
     if let Some(from) = &args.resume {
         // Its environment went on in this build (kept again under this id, or removed).
-        ShellTarget::remove(&args.state_dir, from);
+        ShellTarget::remove(&args.state.state_dir, from);
     }
     if let Err(e) = write_record(args, &record) {
         return unusable(e);

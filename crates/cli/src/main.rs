@@ -94,12 +94,12 @@ enum Command {
     Shell {
         build_id: Option<String>,
         #[command(flatten)]
-        state: StateDirArg,
+        state: build::StateDirArg,
     },
     /// Remove kept builds (`--keep`) and what pipelocal processes that died left behind.
     Clean {
         #[command(flatten)]
-        state: StateDirArg,
+        state: build::StateDirArg,
     },
     /// Draw a pipeline: stages, run-order groups and artifact flow.
     Graph {
@@ -110,18 +110,6 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
-}
-
-/// The state folder of builds (`build`'s default), for `shell` and `clean`.
-#[derive(Debug, clap::Args)]
-struct StateDirArg {
-    #[arg(
-        long = "state-dir",
-        value_name = "DIR",
-        default_value = ".pipelocal",
-        env = "PIPELOCAL_STATE_DIR"
-    )]
-    state_dir: PathBuf,
 }
 
 /// Exit codes of cli.md: 0 success, 1 ran and did not succeed, 2 unusable input.
