@@ -42,6 +42,18 @@ fn repository(p: &Project) {
         .file("debug.log", "ignored\n");
 }
 
+/// What the build sees of the repository `repository` makes:
+/// tracked and untracked files git does not ignore, and `.git`.
+const PUSHED: [&str; 7] = [
+    ".",
+    "./.gitignore",
+    "./app",
+    "./app/main.sh",
+    "./app/new.txt",
+    "./buildspec.yml",
+    ".git",
+];
+
 #[test]
 fn inside_git_a_build_gets_what_a_push_carries_and_all_files_brings_the_rest() {
     for exec in executors() {
@@ -49,20 +61,7 @@ fn inside_git_a_build_gets_what_a_push_carries_and_all_files_brings_the_rest() {
         repository(&p);
         let b = p.build(exec, &[]);
         assert_eq!(b.status(), "SUCCEEDED", "{exec:?}: {}{}", b.log, b.stderr);
-        assert_eq!(
-            listed(&b.log),
-            [
-                ".",
-                "./.gitignore",
-                "./app",
-                "./app/main.sh",
-                "./app/new.txt",
-                "./buildspec.yml",
-                ".git"
-            ],
-            "{exec:?}: {}",
-            b.log
-        );
+        assert_eq!(listed(&b.log), PUSHED, "{exec:?}: {}", b.log);
         assert!(
             b.log.contains("2 files (28 bytes) that git ignores") && b.log.contains("--all-files"),
             "{exec:?}: {}",
@@ -306,18 +305,6 @@ fn a_remote_engine_over_tcp_gets_the_same_files() {
             "{image}: {log}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(
-            listed(&log),
-            [
-                ".",
-                "./.gitignore",
-                "./app",
-                "./app/main.sh",
-                "./app/new.txt",
-                "./buildspec.yml",
-                ".git"
-            ],
-            "{image}: {log}"
-        );
+        assert_eq!(listed(&log), PUSHED, "{image}: {log}");
     }
 }

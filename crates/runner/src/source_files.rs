@@ -52,16 +52,7 @@ impl SourceFiles {
         }
         // The names are relative to `root`, also in a subfolder of the work
         // tree; deleted-but-tracked files are still listed and skipped later.
-        let mut listed = git_names(
-            root,
-            &[
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-        )?;
+        let mut listed = pushed_files(root)?;
         // The cloud's git sources (CodeCommit, GitHub, ...) come with their
         // git metadata: the folder is copied as it is (a file in a linked
         // work tree). Only at the top of the work tree: a subfolder has none.
@@ -301,6 +292,23 @@ fn inside_work_tree(dir: &Path) -> bool {
 }
 
 /// The NUL-separated names git prints, as paths (bytes kept as they are).
+/// The files a push of the work tree at `root` would carry, relative to it:
+/// tracked files plus untracked ones git does not ignore (`.gitignore`,
+/// `.git/info/exclude`, the global excludes file). Tracked files deleted
+/// from disk are still listed.
+pub fn pushed_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    git_names(
+        root,
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    )
+}
+
 fn git_names(dir: &Path, args: &[&str]) -> std::io::Result<Vec<PathBuf>> {
     let out = Command::new("git").arg("-C").arg(dir).args(args).output()?;
     if !out.status.success() {

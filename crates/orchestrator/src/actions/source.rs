@@ -140,17 +140,8 @@ fn git_source(
     let clone_ref =
         config.get("OutputArtifactFormat").map(String::as_str) == Some("CODEBUILD_CLONE_REF");
     if content == GitContent::WorkingTree {
-        let listed = git(
-            dir,
-            &[
-                "ls-files",
-                "-z",
-                "--cached",
-                "--others",
-                "--exclude-standard",
-            ],
-        )?;
-        let names: Vec<&str> = listed.split('\0').filter(|n| !n.is_empty()).collect();
+        let names = pipelocal_runner::source_files::pushed_files(dir)
+            .map_err(|e| format!("listing the files of {}: {e}", dir.display()))?;
         zip_files(dir, &names, zip)?;
     } else if content == GitContent::AllFiles {
         let files = select(
@@ -292,8 +283,8 @@ pub async fn ecr_source(
 
 /// Zips the named files of a folder (names relative to it); files listed but
 /// gone (deleted, not yet committed) are left out.
-fn zip_files(dir: &Path, names: &[&str], zip: &Path) -> Result<(), String> {
-    let mut unique: Vec<&str> = names.to_vec();
+fn zip_files(dir: &Path, names: &[PathBuf], zip: &Path) -> Result<(), String> {
+    let mut unique: Vec<&PathBuf> = names.iter().collect();
     unique.sort_unstable();
     unique.dedup();
     let files: Vec<(PathBuf, Selected)> = unique
@@ -305,7 +296,7 @@ fn zip_files(dir: &Path, names: &[&str], zip: &Path) -> Result<(), String> {
                 dir.to_path_buf(),
                 Selected {
                     source,
-                    name: name.to_string(),
+                    name: name.to_string_lossy().into_owned(),
                     is_symlink: meta.file_type().is_symlink(),
                 },
             ))
