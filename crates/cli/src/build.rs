@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use pipelocal_runner::batch::{make_executor, run_batch};
 use pipelocal_runner::build::{run_build, stop_channel, StopSignal};
-use pipelocal_runner::events::{BuildEvent, BuildEventKind, EventSink, LogText};
+use pipelocal_runner::events::{EventSink, LogText};
 use pipelocal_runner::local::{batch_section, parse_duration, prepare, ExecutorKind, LocalBuild};
 use pipelocal_runner::pause::ShellTarget;
 use pipelocal_runner::phases::PhaseType;
 use pipelocal_runner::phases::Status;
 
+use crate::shell::Shells;
 use crate::{EXIT_FAILED, EXIT_UNUSABLE};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -230,14 +231,19 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     };
     let code = runtime.block_on(async {
         let (events, mut rx) = EventSink::channel();
-        let state_dir = args.state.state_dir.clone();
+        let shells = Shells {
+            state_dir: args.state.state_dir.clone(),
+            interactive: std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        };
         let printer = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
             let mut log = LogText::default();
             while let Some(event) = rx.recv().await {
                 let _ = stdout.write_all(log.render(&event).as_bytes());
                 let _ = stdout.flush();
-                pauses(&event, &state_dir).await;
+                if let Some(target) = shells.on(&event) {
+                    crate::shell::open(&target).await;
+                }
             }
         });
         let (stop, signal) = stop_channel();
@@ -386,38 +392,6 @@ fn resume_from(
             workspace,
         },
     })
-}
-
-/// A paused build can be reached by `pipelocal shell`; on a terminal its
-/// shell opens here, and leaving it lets the build go on.
-async fn pauses(event: &BuildEvent, state_dir: &std::path::Path) {
-    match &event.kind {
-        BuildEventKind::Paused { target, .. } => {
-            if let Err(e) = target.save(state_dir) {
-                eprintln!("pipelocal: cannot record the paused build for `pipelocal shell`: {e}");
-            }
-            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-                if let Err(e) = crate::shell::attach(target, true).await {
-                    eprintln!(
-                        "pipelocal: the shell could not open: {e}; use `pipelocal shell {}`",
-                        target.build_id
-                    );
-                }
-            } else {
-                eprintln!(
-                    "pipelocal: paused; from a terminal run: pipelocal shell {}",
-                    target.build_id
-                );
-            }
-        }
-        BuildEventKind::Resumed { build_id } => ShellTarget::remove(state_dir, build_id),
-        BuildEventKind::Kept(target) => {
-            if let Err(e) = target.save(state_dir) {
-                eprintln!("pipelocal: cannot record the kept build for `pipelocal shell`: {e}");
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Removes what pipelocal processes that died left in the engine, saying so.

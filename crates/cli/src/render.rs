@@ -9,64 +9,34 @@ use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipelocal_orchestrator::events::{ActionLogLine, PipelineEvent, PipelineEventKind};
-use pipelocal_runner::events::{BuildEventKind, LogText};
+use pipelocal_runner::events::{BuildEvent, BuildEventKind, LogText};
 use pipelocal_runner::pause::ShellTarget;
 
 use crate::approve::ask;
+use crate::shell::Shells;
 
-/// What a run does when one of its builds pauses or is kept: records it for
-/// `pipelocal shell`, and on a terminal opens the shell itself, one at a
-/// time (a second paused action waits until the first shell is left).
-pub struct Shells {
-    pub state_dir: std::path::PathBuf,
-    pub interactive: bool,
-}
-
-impl Shells {
-    /// Keeps the shell records in step; the shell to open now, if any.
-    fn on(&self, event: &PipelineEvent) -> Option<ShellTarget> {
-        let PipelineEventKind::ActionLog {
+/// The build event of a pipeline event, if it is one.
+fn build_event(event: &PipelineEvent) -> Option<&BuildEvent> {
+    match &event.kind {
+        PipelineEventKind::ActionLog {
             event: ActionLogLine::Build(build),
             ..
-        } = &event.kind
-        else {
-            return None;
-        };
-        match &build.kind {
-            BuildEventKind::Paused { target, .. } => {
-                if let Err(e) = target.save(&self.state_dir) {
-                    eprintln!(
-                        "pipelocal: cannot record the paused build for `pipelocal shell`: {e}"
-                    );
-                }
-                self.interactive.then(|| (**target).clone())
-            }
-            BuildEventKind::Resumed { build_id } => {
-                ShellTarget::remove(&self.state_dir, build_id);
-                None
-            }
-            BuildEventKind::Kept(target) => {
-                if let Err(e) = target.save(&self.state_dir) {
-                    eprintln!("pipelocal: cannot record the kept build for `pipelocal shell`: {e}");
-                }
-                None
-            }
-            _ => None,
-        }
+        } => Some(build),
+        _ => None,
     }
+}
+
+/// Keeps `pipelocal shell`'s records in step with a run's builds; the shell
+/// to open now, if any.
+fn shell_to_open(shells: &Shells, event: &PipelineEvent) -> Option<ShellTarget> {
+    build_event(event).and_then(|build| shells.on(build))
 }
 
 /// Opens a paused build's shell on this terminal, from a renderer.
 fn open(target: &ShellTarget) {
-    let opened = tokio::task::block_in_place(|| {
-        tokio::runtime::Handle::current().block_on(crate::shell::attach(target, true))
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(crate::shell::open(target))
     });
-    if let Err(e) = opened {
-        eprintln!(
-            "pipelocal: the shell could not open: {e}; use `pipelocal shell {}`",
-            target.build_id
-        );
-    }
 }
 
 /// Plain lines to a writer.
@@ -89,7 +59,7 @@ impl<W: Write> PlainRenderer<W> {
         let text = self.transcript.text(event);
         let _ = self.out.write_all(text.as_bytes());
         let _ = self.out.flush();
-        if let Some(target) = self.shells.on(event) {
+        if let Some(target) = shell_to_open(&self.shells, event) {
             open(&target);
         }
         if let PipelineEventKind::ApprovalRequested(request) = &event.kind {
@@ -172,7 +142,7 @@ impl LiveRenderer {
     pub fn render(&mut self, event: &PipelineEvent) {
         let text = self.transcript.text(event);
         self.mark_paused(event);
-        if let Some(target) = self.shells.on(event) {
+        if let Some(target) = shell_to_open(&self.shells, event) {
             for line in text.lines() {
                 let _ = self.multi.println(line);
             }
@@ -433,7 +403,7 @@ impl<W: Write> JsonRenderer<W> {
 
     pub fn render(&mut self, event: &PipelineEvent) {
         use serde_json::json;
-        let _ = self.shells.on(event);
+        let _ = shell_to_open(&self.shells, event);
         let at = event
             .at
             .duration_since(std::time::UNIX_EPOCH)

@@ -24,8 +24,9 @@ use pipelocal_runner::build::stop_channel;
 use pipelocal_runner::local::ExecutorKind;
 
 use crate::build::{reap_leftovers, stop_request, unusable, ExecutorArg};
-use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer, Shells};
+use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
 use crate::settings::{load_config, state_dir};
+use crate::shell::Shells;
 use crate::EXIT_FAILED;
 
 #[derive(Debug, Args)]

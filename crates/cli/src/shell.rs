@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
+use pipelocal_runner::events::{BuildEvent, BuildEventKind};
 use pipelocal_runner::executor::shell_session::{open_shell, Terminal};
 use pipelocal_runner::pause::ShellTarget;
 
@@ -73,6 +74,58 @@ pub(crate) async fn attach(target: &ShellTarget, resume_on_exit: bool) -> Result
     .await;
     drop(raw);
     result.map_err(|e| e.to_string())
+}
+
+/// What a build or run does when a build pauses or is kept: records it for
+/// `pipelocal shell`, and on a terminal opens the shell itself, one at a
+/// time (a second paused action waits until the first shell is left).
+pub struct Shells {
+    pub state_dir: std::path::PathBuf,
+    pub interactive: bool,
+}
+
+impl Shells {
+    /// Keeps the shell records in step; the shell to open now, if any.
+    pub(crate) fn on(&self, event: &BuildEvent) -> Option<ShellTarget> {
+        match &event.kind {
+            BuildEventKind::Paused { target, .. } => {
+                if let Err(e) = target.save(&self.state_dir) {
+                    eprintln!(
+                        "pipelocal: cannot record the paused build for `pipelocal shell`: {e}"
+                    );
+                }
+                if !self.interactive {
+                    eprintln!(
+                        "pipelocal: paused; from a terminal run: pipelocal shell {}",
+                        target.build_id
+                    );
+                }
+                self.interactive.then(|| (**target).clone())
+            }
+            BuildEventKind::Resumed { build_id } => {
+                ShellTarget::remove(&self.state_dir, build_id);
+                None
+            }
+            BuildEventKind::Kept(target) => {
+                if let Err(e) = target.save(&self.state_dir) {
+                    eprintln!("pipelocal: cannot record the kept build for `pipelocal shell`: {e}");
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Opens a paused build's shell on this terminal; leaving it lets the build
+/// go on. A shell that cannot open says how to reach the build instead.
+pub(crate) async fn open(target: &ShellTarget) {
+    if let Err(e) = attach(target, true).await {
+        eprintln!(
+            "pipelocal: the shell could not open: {e}; use `pipelocal shell {}`",
+            target.build_id
+        );
+    }
 }
 
 /// `pipelocal shell [BUILD-ID]`.
