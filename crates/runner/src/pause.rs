@@ -254,16 +254,7 @@ impl ShellTarget {
 
     /// Where the target of `build_id` is kept in a state folder.
     pub fn file(state_dir: &Path, build_id: &str) -> PathBuf {
-        let safe: String = build_id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let safe = crate::executor::safe_name(build_id);
         state_dir.join("shells").join(format!("{safe}.json"))
     }
 

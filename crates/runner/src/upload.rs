@@ -5,11 +5,8 @@ use std::path::{Path, PathBuf};
 
 use pipelocal_model::buildspec::{ArtifactSpec, Buildspec};
 
-use std::collections::HashSet;
-
 use crate::artifacts::archive::{hashes, write_zip, ZipSummary};
-use crate::artifacts::from_tar::{zip_from_tar, FromTar};
-use crate::artifacts::parallel_zip::{Planned, ZipBuilder};
+use crate::artifacts::from_tar::{zip_from_tar, FromTar, StreamedArtifact};
 use crate::artifacts::select::{select, Selected, Selector};
 use crate::events::{EventSink, PhaseContext};
 use crate::executor::{Executor, LocalTree};
@@ -210,14 +207,6 @@ async fn copied_files(
     Ok((trees, chosen))
 }
 
-/// Everything one artifact's stream zipping carries from base to base.
-struct Streaming {
-    zip: ZipBuilder,
-    plan: Vec<Planned>,
-    seen: HashSet<String>,
-    taken: usize,
-}
-
 /// Zips an artifact straight from the container's tar streams; `Ok(None)`
 /// when a link needs the folder copied (see [`FromTar::NeedsCopy`]).
 async fn zip_streamed(
@@ -227,12 +216,8 @@ async fn zip_streamed(
     dest: &Path,
     events: &EventSink,
 ) -> Result<Option<ZipSummary>, String> {
-    let mut state = Streaming {
-        zip: ZipBuilder::new().map_err(|e| format!("writing the artifact: {e}"))?,
-        plan: Vec::new(),
-        seen: HashSet::new(),
-        taken: 0,
-    };
+    let mut state = StreamedArtifact::new(artifact.enable_symlinks)
+        .map_err(|e| format!("writing the artifact: {e}"))?;
     for (index, base) in q.bases.iter().enumerate() {
         announce_base(base, &q.files, events);
         let Some(stream) = executor.tar_stream(base) else {
@@ -240,20 +225,11 @@ async fn zip_streamed(
         };
         let mut selector = Selector::new(&q.files, &q.exclude, artifact.discard_paths)?;
         let (base, files, logged) = (base.clone(), q.files.clone(), events.clone());
-        let enable_symlinks = artifact.enable_symlinks;
         let (returned, outcome) = tokio::task::spawn_blocking(move || {
             let mut s = state;
-            let outcome = zip_from_tar(
-                stream,
-                &base,
-                index,
-                &mut selector,
-                enable_symlinks,
-                &mut s.zip,
-                &mut s.plan,
-                &mut s.seen,
-                &mut |m| logged.info(m),
-            );
+            let outcome = zip_from_tar(stream, &base, index, &mut selector, &mut s, &mut |m| {
+                logged.info(m)
+            });
             for pattern in selector.unmatched(&files) {
                 logged.info(format!("Skipping invalid file path {pattern}"));
             }
@@ -263,7 +239,7 @@ async fn zip_streamed(
         .map_err(|e| e.to_string())?;
         state = returned;
         match outcome.map_err(|e| format!("reading the artifact from the build container: {e}"))? {
-            FromTar::Done(taken) => state.taken += taken,
+            FromTar::Done => {}
             FromTar::NeedsCopy => return Ok(None),
         }
     }

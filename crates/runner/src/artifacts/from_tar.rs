@@ -13,9 +13,7 @@ use super::select::Selector;
 
 /// What one base directory's stream gave.
 pub enum FromTar {
-    /// How many entries the selection took (before duplicates and links
-    /// were sorted out).
-    Done(usize),
+    Done,
     /// A symlink the artifact takes as a file points at a file it does not
     /// take: its bytes were not kept, so the caller zips from a copy instead.
     NeedsCopy,
@@ -37,21 +35,49 @@ struct Taken {
     name: String,
 }
 
-/// Reads the tar stream of `base_abs` (Docker names every entry after the
-/// folder: the first component is dropped), adding what `selector` takes to
-/// `zip` and to `plan`. `seen` holds the names taken from earlier bases.
-#[allow(clippy::too_many_arguments)]
+/// One artifact being zipped from its base directories' streams.
+pub struct StreamedArtifact {
+    pub zip: ZipBuilder,
+    /// Its entries in the artifact's order.
+    pub plan: Vec<Planned>,
+    /// Names taken already (from earlier bases too).
+    pub seen: HashSet<String>,
+    /// How many entries the selections took.
+    pub taken: usize,
+    pub enable_symlinks: bool,
+}
+
+impl StreamedArtifact {
+    pub fn new(enable_symlinks: bool) -> std::io::Result<Self> {
+        Ok(StreamedArtifact {
+            zip: ZipBuilder::new()?,
+            plan: Vec::new(),
+            seen: HashSet::new(),
+            taken: 0,
+            enable_symlinks,
+        })
+    }
+}
+
+/// Reads the tar stream of `base_abs`, the `base_index`th base directory
+/// (Docker names every entry after the folder: the first component is
+/// dropped), adding what `selector` takes to `artifact`.
 pub fn zip_from_tar(
     reader: impl Read,
     base_abs: &str,
     base_index: usize,
     selector: &mut Selector,
-    enable_symlinks: bool,
-    zip: &mut ZipBuilder,
-    plan: &mut Vec<Planned>,
-    seen: &mut HashSet<String>,
+    artifact: &mut StreamedArtifact,
     skipped: &mut dyn FnMut(String),
 ) -> std::io::Result<FromTar> {
+    let StreamedArtifact {
+        zip,
+        plan,
+        seen,
+        taken: taken_so_far,
+        enable_symlinks,
+    } = artifact;
+    let enable_symlinks = *enable_symlinks;
     let mut archive = tar::Archive::new(reader);
     let mut nodes: HashMap<String, Node> = HashMap::new();
     let mut taken: Vec<Taken> = Vec::new();
@@ -118,7 +144,7 @@ pub fn zip_from_tar(
         nodes.insert(rel, Node::File(key));
     }
     taken.sort_by(|a, b| a.rel.split('/').cmp(b.rel.split('/')));
-    let count = taken.len();
+    *taken_so_far += taken.len();
     for t in taken {
         if !seen.insert(t.name.clone()) {
             skipped(format!(
@@ -159,7 +185,7 @@ pub fn zip_from_tar(
             Stored::Missing => return Ok(FromTar::NeedsCopy),
         }
     }
-    Ok(FromTar::Done(count))
+    Ok(FromTar::Done)
 }
 
 enum Stored<'a> {

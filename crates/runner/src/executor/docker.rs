@@ -282,17 +282,7 @@ impl DockerExecutor {
             })?;
             binds.push(format!("{}:{}", host.display(), self.workspace.src_dir));
         }
-        let name = format!("pipelocal-{}", self.spec.build_id.replace(':', "-"));
-        let name: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
+        let name = format!("pipelocal-{}", super::safe_name(&self.spec.build_id));
         let body = ContainerCreateBody {
             image: Some(self.spec.image.clone()),
             // CodeBuild replaces the entrypoint and keeps the container alive

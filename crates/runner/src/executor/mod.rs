@@ -260,6 +260,20 @@ impl Executor {
     }
 }
 
+/// A build id (`project:uuid`) as a container or file name: every character
+/// outside `[A-Za-z0-9_.-]` becomes `-`.
+pub(crate) fn safe_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// Nine random digits, like the `src<digits>` of CodeBuild's paths.
 pub(crate) fn random_digits() -> String {
     let n = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes());
