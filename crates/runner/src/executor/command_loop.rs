@@ -101,9 +101,6 @@ pub struct CommandLoop {
     seq: u64,
     stdout: Framer,
     stderr: Framer,
-    /// A command was sent and its end not read (its reader was dropped: a
-    /// timeout or a stop); the loop will not see its input close until it ends.
-    in_flight: bool,
 }
 
 impl CommandLoop {
@@ -124,7 +121,6 @@ impl CommandLoop {
             stdout: Framer::new(&marker),
             stderr: Framer::new(&marker),
             seq: 0,
-            in_flight: false,
         })
     }
 
@@ -136,7 +132,6 @@ impl CommandLoop {
     ) -> Result<i64, ExecError> {
         self.seq += 1;
         let seq = self.seq;
-        self.in_flight = true;
         let request = encode_request(seq, cmd);
         self.input
             .write_all(request.as_bytes())
@@ -184,13 +179,7 @@ impl CommandLoop {
             }
         }
         output(&(out_text.finish() + &err_text.finish()));
-        self.in_flight = false;
         Ok(status.unwrap_or(-1))
-    }
-
-    /// Whether the loop is idle, so closing its input ends it at once.
-    pub fn is_idle(&self) -> bool {
-        !self.in_flight
     }
 
     /// Closes the loop's stdin: it exits, and its processes with it.

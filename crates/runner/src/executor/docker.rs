@@ -519,16 +519,16 @@ impl DockerExecutor {
         running.run(cmd, output).await
     }
 
-    /// Ends an idle build as `docker run --rm` ends: the loops' input
-    /// closes, the container exits and the engine removes it; true once it
-    /// is gone. A loop still running a command (a timeout, a stop) would not
-    /// see its input close: then the container is removed by force.
+    /// Ends the build as `docker run --rm` ends: the loops' input closes
+    /// (a loop in the middle of a command sees it too, and ends it), the
+    /// container exits and the engine removes it; true once it is gone.
+    /// Otherwise the container is removed by force.
     async fn end_gracefully(&mut self) -> bool {
         let Some(id) = self.container.clone() else {
             return false;
         };
         let mut loops = self.loops.lock().await;
-        if loops.is_empty() || !loops.values().all(CommandLoop::is_idle) {
+        if loops.is_empty() {
             return false;
         }
         let options = bollard::query_parameters::WaitContainerOptionsBuilder::default()
