@@ -187,7 +187,7 @@ pub fn clean(state_dir: &Path) -> ExitCode {
             .into_iter()
             .filter(|t| !t.paused)
         {
-            match pipelocal_runner::executor::shell_session::discard(&target).await {
+            match pipelocal_runner::executor::owner::discard(&target).await {
                 Ok(()) => {
                     ShellTarget::remove(state_dir, &target.build_id);
                     println!("Removed kept build {}", target.build_id);

@@ -2,7 +2,8 @@
 //! build carries its owner (host, pid, process start time) as a label, so a
 //! later pipelocal can tell the leftovers of a process that died (SIGKILL, a
 //! crash) from those of one still running, and remove them. Kept builds are
-//! labelled as such and never removed here.
+//! labelled as such and never removed here; `pipelocal clean` removes them
+//! ([`discard`]).
 
 use std::collections::HashMap;
 
@@ -11,6 +12,8 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 use bollard::Docker;
+
+use super::ExecError;
 
 /// `host/pid/start` of the process that made the thing.
 pub const OWNER_LABEL: &str = "dev.pipelocal.owner";
@@ -186,6 +189,35 @@ pub async fn reap_leftovers() -> Option<Reaped> {
     let docker = super::connect().await.ok()?;
     let reaped = reap(&docker).await;
     (!reaped.is_empty()).then_some(reaped)
+}
+
+/// Removes a kept build: its container, or its host folder.
+pub async fn discard(target: &crate::pause::ShellTarget) -> Result<(), ExecError> {
+    if let Some(container) = &target.container {
+        let docker = super::connect().await?;
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        return match docker.remove_container(container, Some(options)).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(source) => Err(ExecError::Docker {
+                doing: "removing a kept build container",
+                source,
+            }),
+        };
+    }
+    if let Some(folder) = &target.folder {
+        match std::fs::remove_dir_all(folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ExecError::io(format!("removing {folder}"), e)),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

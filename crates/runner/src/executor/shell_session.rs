@@ -124,32 +124,3 @@ async fn write_out(to: &mut (dyn AsyncWrite + Unpin + Send), chunk: LogOutput) {
     let _ = to.write_all(&bytes).await;
     let _ = to.flush().await;
 }
-
-/// Removes a kept build: its container, or its host folder.
-pub async fn discard(target: &ShellTarget) -> Result<(), ExecError> {
-    if let Some(container) = &target.container {
-        let docker = super::connect().await?;
-        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        return match docker.remove_container(container, Some(options)).await {
-            Ok(())
-            | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(source) => Err(ExecError::Docker {
-                doing: "removing a kept build container",
-                source,
-            }),
-        };
-    }
-    if let Some(folder) = &target.folder {
-        match std::fs::remove_dir_all(folder) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(ExecError::io(format!("removing {folder}"), e)),
-        }
-    }
-    Ok(())
-}
