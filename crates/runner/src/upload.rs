@@ -218,7 +218,7 @@ async fn zip_streamed(
 ) -> Result<Option<ZipSummary>, String> {
     let mut state = StreamedArtifact::new(artifact.enable_symlinks)
         .map_err(|e| format!("writing the artifact: {e}"))?;
-    for (index, base) in q.bases.iter().enumerate() {
+    for base in &q.bases {
         announce_base(base, &q.files, events);
         let Some(stream) = executor.tar_stream(base) else {
             return Ok(None);
@@ -227,7 +227,7 @@ async fn zip_streamed(
         let (base, files, logged) = (base.clone(), q.files.clone(), events.clone());
         let (returned, outcome) = tokio::task::spawn_blocking(move || {
             let mut s = state;
-            let outcome = zip_from_tar(stream, &base, index, &mut selector, &mut s, &mut |m| {
+            let outcome = zip_from_tar(stream, &base, &mut selector, &mut s, &mut |m| {
                 logged.info(m)
             });
             for pattern in selector.unmatched(&files) {

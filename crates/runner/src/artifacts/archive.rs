@@ -73,13 +73,15 @@ pub fn write_zip(
             ));
             continue;
         }
-        zip.add_file(
-            &file.name,
+        let id = zip.add_file(
             meta.permissions().mode(),
             meta.len(),
             &mut File::open(path)?,
         )?;
-        plan.push(Planned::Entry(file.name.clone()));
+        plan.push(Planned::File {
+            id,
+            name: file.name.clone(),
+        });
     }
     let entries = zip.finish(&plan, dest)?;
     let (sha256, md5) = hashes(dest)?;

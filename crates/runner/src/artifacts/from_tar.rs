@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-use super::parallel_zip::{Planned, ZipBuilder};
+use super::parallel_zip::{FileId, Planned, ZipBuilder};
 use super::select::Selector;
 
 /// What one base directory's stream gave.
@@ -22,8 +22,8 @@ pub enum FromTar {
 /// Where an entry of the stream led.
 enum Node {
     Dir,
-    /// A file: the key its bytes were stored under, if they were.
-    File(Option<String>),
+    /// A file: where its bytes were stored, if they were.
+    File(Option<FileId>),
     Link(String),
     /// A hard link: the path of the file it shares its bytes with.
     Hard(String),
@@ -59,13 +59,11 @@ impl StreamedArtifact {
     }
 }
 
-/// Reads the tar stream of `base_abs`, the `base_index`th base directory
-/// (Docker names every entry after the folder: the first component is
+/// Reads the tar stream of the base directory `base_abs` (Docker names every entry after the folder: the first component is
 /// dropped), adding what `selector` takes to `artifact`.
 pub fn zip_from_tar(
     reader: impl Read,
     base_abs: &str,
-    base_index: usize,
     selector: &mut Selector,
     artifact: &mut StreamedArtifact,
     skipped: &mut dyn FnMut(String),
@@ -127,21 +125,20 @@ pub fn zip_from_tar(
         if !kind.is_file() {
             continue;
         }
-        let key = match selector.choose(&rel) {
+        let id = match selector.choose(&rel) {
             Some(name) => {
-                let key = format!("{base_index}/{rel}");
                 let mode = entry.header().mode().unwrap_or(0o644);
                 let len = entry.size();
-                zip.add_file(&key, mode, len, &mut entry)?;
+                let id = zip.add_file(mode, len, &mut entry)?;
                 taken.push(Taken {
                     rel: rel.clone(),
                     name,
                 });
-                Some(key)
+                Some(id)
             }
             None => None,
         };
-        nodes.insert(rel, Node::File(key));
+        nodes.insert(rel, Node::File(id));
     }
     taken.sort_by(|a, b| a.rel.split('/').cmp(b.rel.split('/')));
     *taken_so_far += taken.len();
@@ -174,10 +171,7 @@ pub fn zip_from_tar(
             _ => t.rel.clone(),
         };
         match stored(&target, &nodes) {
-            Stored::Key(key) => plan.push(Planned::Renamed {
-                from: key.to_string(),
-                to: t.name,
-            }),
+            Stored::File(id) => plan.push(Planned::File { id, name: t.name }),
             Stored::Folder => skipped(format!(
                 "Skipping symlink {}: it points to a folder",
                 t.name
@@ -188,20 +182,20 @@ pub fn zip_from_tar(
     Ok(FromTar::Done)
 }
 
-enum Stored<'a> {
-    Key(&'a str),
+enum Stored {
+    File(FileId),
     Folder,
     Missing,
 }
 
 /// Where the bytes of the file at `rel` (or of the file a hard link there
 /// shares them with) were stored.
-fn stored<'a>(rel: &str, nodes: &'a HashMap<String, Node>) -> Stored<'a> {
+fn stored(rel: &str, nodes: &HashMap<String, Node>) -> Stored {
     match nodes.get(rel) {
-        Some(Node::File(Some(key))) => Stored::Key(key),
+        Some(Node::File(Some(id))) => Stored::File(*id),
         Some(Node::Dir) => Stored::Folder,
         Some(Node::Hard(other)) => match nodes.get(other) {
-            Some(Node::File(Some(key))) => Stored::Key(key),
+            Some(Node::File(Some(id))) => Stored::File(*id),
             _ => Stored::Missing,
         },
         _ => Stored::Missing,

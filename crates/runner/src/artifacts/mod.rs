@@ -5,3 +5,4 @@ pub mod extract;
 pub mod from_tar;
 pub mod parallel_zip;
 pub mod select;
+mod zip_format;
