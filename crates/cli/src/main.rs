@@ -112,7 +112,7 @@ enum Command {
     },
 }
 
-/// Exit codes of cli.md: 0 success, 1 ran and did not succeed, 2 unusable input.
+/// Exit codes (docs/user-guide.md, "Exit codes"): 0 success, 1 ran and did not succeed, 2 unusable input.
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_UNUSABLE: u8 = 2;
 

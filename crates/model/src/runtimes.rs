@@ -1,6 +1,6 @@
 //! The curated images' `/codebuild/image/config/runtimes.yml`: the commands
 //! that select each runtime version for `install.runtime-versions`
-//! (codebuild.md §2.5).
+//! (CodeBuild User Guide, "Available runtimes").
 
 use std::path::Path;
 

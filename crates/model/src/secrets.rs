@@ -1,6 +1,6 @@
 //! The local stand-in for SSM Parameter Store and Secrets Manager:
 //! `{parameters: {<name>: <value>}, secrets: {<secret-id>: <secret-string>}}`
-//! in YAML or JSON (cli.md). A secret string that is a JSON object serves
+//! in YAML or JSON (docs/configuration.md, `--secrets-file`). A secret string that is a JSON object serves
 //! `secret-id:json-key`.
 
 use std::collections::BTreeMap;

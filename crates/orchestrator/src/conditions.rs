@@ -1,4 +1,4 @@
-//! Stage conditions (V2, codepipeline.md §3.10): `beforeEntry`, `onSuccess`
+//! Stage conditions (V2; CodePipeline User Guide, "Configure conditions for a stage"): `beforeEntry`, `onSuccess`
 //! and `onFailure` hold conditions of rules; a condition is met when every
 //! rule succeeds. `VariableCheck` is evaluated for real; other rule types
 //! cannot be judged locally and are recorded as met.

@@ -1,5 +1,5 @@
-//! Stage locks between executions that share a state folder (codepipeline.md
-//! §3.5), so several `pipelocal run`s behave as executions of one pipeline:
+//! Stage locks between executions that share a state folder (CodePipeline User Guide,
+//! "Set or change the pipeline execution mode"), so several `pipelocal run`s behave as executions of one pipeline:
 //!
 //! - SUPERSEDED: a stage runs one execution at a time; one execution waits
 //!   at each stage boundary, and a newer one arriving there supersedes it.

@@ -1,4 +1,4 @@
-//! Starting somewhere other than the beginning (codepipeline.md §3.8, §10.2):
+//! Starting somewhere other than the beginning (CodePipeline User Guide, "Retry a failed stage or failed actions in a stage"; docs/user-guide.md):
 //! retrying a stage of an execution, starting a new execution at a stage, or
 //! running one action, with the artifacts and variables an earlier execution
 //! stored. Nothing before the starting point runs again.

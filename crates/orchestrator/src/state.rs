@@ -1,4 +1,4 @@
-//! The inspection views, in AWS's exact shapes (codepipeline.md §7):
+//! The inspection views, in AWS's exact shapes (CodePipeline API Reference: GetPipelineState, GetPipelineExecution, ListPipelineExecutions, ListActionExecutions):
 //! GetPipelineState (per stage, the latest execution that reached it) and
 //! ListPipelineExecutions (newest first), made from the history.
 

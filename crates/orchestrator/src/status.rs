@@ -1,4 +1,4 @@
-//! CodePipeline's status vocabularies (codepipeline.md §3.3), spelled as the APIs spell them.
+//! CodePipeline's status vocabularies (CodePipeline API Reference, the `status` of StageExecution and ActionExecution), spelled as the APIs spell them.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
 //! The artifact store: every output artifact of every action execution is a
 //! new immutable zip in the local bucket folder `<state-dir>/s3/<bucket>/`,
-//! keyed as AWS keys it (codepipeline.md §4.1):
+//! keyed as AWS keys it (CodePipeline User Guide, "Input and output artifacts"):
 //! `<pipeline name, first 20>/<artifact name, first 10>/<7 random characters>`.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Batch builds (codebuild.md §8): the tasks of `build-list`, `build-graph`,
+//! Batch builds (CodeBuild User Guide, "Batch builds in CodeBuild"): the tasks of `build-list`, `build-graph`,
 //! `build-matrix` and `build-fanout`, run as separate builds under a
 //! concurrency limit, in dependency order, with `fast-fail` and
 //! `ignore-failure`, and the batch's record.

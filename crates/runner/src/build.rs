@@ -1,4 +1,4 @@
-//! One build from start to end: the phase walk of codebuild.md §3 over an
+//! One build from start to end: the phase walk of the CodeBuild User Guide's "Build phase transitions" over an
 //! executor, with timeouts, stops and guaranteed cleanup.
 
 use std::time::{Duration, SystemTime};
@@ -485,7 +485,7 @@ async fn walk_phases(
 }
 
 /// The values of `exported-variables` in the shell state the commands left.
-/// Names starting with `AWS_` are never exported (codebuild.md §2.3).
+/// Names starting with `AWS_` are never exported (CodeBuild User Guide, buildspec reference, `exported-variables`).
 async fn exported_values(
     executor: &Executor,
     spec: &Buildspec,

@@ -1,4 +1,4 @@
-//! The variables a build sees (codebuild.md §4): CodeBuild's own, then the
+//! The variables a build sees (CodeBuild User Guide, "Environment variables in build environments"): CodeBuild's own, then the
 //! user's by precedence (start-build overrides > project > buildspec > image).
 
 use std::time::SystemTime;

@@ -1,4 +1,4 @@
-//! Secret masking (codebuild.md §2.3): every occurrence of each secret value
+//! Secret masking (CodeBuild User Guide, buildspec reference, `env`): every occurrence of each secret value
 //! becomes `***` in every log line, including values split across two
 //! output chunks.
 

@@ -1,5 +1,5 @@
 //! Build phases, their statuses, and what runs after each outcome
-//! (codebuild.md §3.1-3.2).
+//! (CodeBuild User Guide, "Build phase transitions").
 
 use pipelocal_model::buildspec::{OnFailure, PhaseName};
 

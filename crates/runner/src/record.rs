@@ -1,5 +1,5 @@
 //! The build record, shaped like one element of `aws codebuild
-//! batch-get-builds`' `builds` list (codebuild.md §3.4).
+//! batch-get-builds`' `builds` list (CodeBuild API Reference, `Build`).
 
 use serde::Serialize;
 

@@ -1,4 +1,4 @@
-//! The 0.2 shell model (codebuild.md §1.2): every command item runs in its own
+//! The 0.2 shell model (docs/compatibility.md, "0.2: variables and working directory"): every command item runs in its own
 //! shell process, which first restores the variables and working directory the
 //! previous item left, and saves them again when it ends normally. An item that
 //! calls `exit` skips the save, as in CodeBuild.

@@ -1,5 +1,5 @@
 //! UPLOAD_ARTIFACTS: each artifact's files chosen as CodeBuild chooses them
-//! (codebuild.md §6), zipped to `<dir>/artifacts.zip` and `<dir>/<id>.zip`.
+//! (CodeBuild User Guide, buildspec reference, `artifacts`), zipped to `<dir>/artifacts.zip` and `<dir>/<id>.zip`.
 
 use std::path::{Path, PathBuf};
 

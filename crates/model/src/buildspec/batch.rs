@@ -1,4 +1,4 @@
-//! The `batch` section: build-list, build-graph, build-matrix, build-fanout (codebuild.md §8).
+//! The `batch` section: build-list, build-graph, build-matrix, build-fanout (CodeBuild User Guide, "Batch build buildspec reference").
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,4 +1,4 @@
-//! Buildspec files, versions 0.1 and 0.2 (codebuild.md §1-2 and §8).
+//! Buildspec files, versions 0.1 and 0.2 (CodeBuild User Guide, "Build specification reference for CodeBuild").
 
 mod batch;
 mod parse;

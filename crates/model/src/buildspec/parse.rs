@@ -1,5 +1,5 @@
 //! Reads buildspec YAML into [`Buildspec`], with CodeBuild's error wording
-//! where it is known (codebuild.md §1.3, §2.9) and a line for every problem.
+//! where it is known (CodeBuild User Guide, "Build specification reference for CodeBuild") and a line for every problem.
 
 use std::path::Path;
 

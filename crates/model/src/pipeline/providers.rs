@@ -1,5 +1,6 @@
 //! What CodePipeline knows about each action provider: artifact counts and
-//! configuration keys (spec: codepipeline.md §2.3 and §6).
+//! configuration keys (CodePipeline User Guide, "Valid input and output artifacts for each action type" and the
+//! action structure reference).
 
 use super::{ActionTypeId, Category, Owner};
 
@@ -55,7 +56,7 @@ pub fn artifact_bounds(t: &ActionTypeId) -> Option<ArtifactBounds> {
     Some(b)
 }
 
-/// Configuration keys a provider requires (codepipeline.md §6, keys marked *).
+/// Configuration keys a provider requires (CodePipeline User Guide, action structure reference: the required keys).
 pub fn required_configuration(t: &ActionTypeId) -> &'static [&'static str] {
     use Category::*;
     match (t.owner, t.category, t.provider.as_str()) {

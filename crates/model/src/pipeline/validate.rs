@@ -1,4 +1,4 @@
-//! CodePipeline's structural rules (codepipeline.md §2) plus the static checks
+//! CodePipeline's structural rules (CodePipeline User Guide, "CodePipeline pipeline structure reference") plus the static checks
 //! that catch what would only fail mid-run: dangling artifacts, variables from
 //! namespaces that do not exist or come later.
 

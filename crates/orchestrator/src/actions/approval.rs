@@ -1,4 +1,4 @@
-//! Manual approval actions (codepipeline.md §3.11): answered by a flag for
+//! Manual approval actions (CodePipeline User Guide, "Add a manual approval action to a stage"): answered by a flag for
 //! every approval, or asked on the terminal by whoever renders the run.
 //! Rejection and timeout fail the action.
 

@@ -1,5 +1,5 @@
 //! CodeBuild (Build and Test) and Commands (Compute) actions through the
-//! runner (codepipeline.md §4.3, §6.2, §6.3): the primary input becomes
+//! runner (CodePipeline User Guide, "AWS CodeBuild build and test action reference", "Commands action reference"): the primary input becomes
 //! `CODEBUILD_SRC_DIR`, the others `CODEBUILD_SRC_DIR_<name>`; one output is
 //! the buildspec's `artifacts`, several are its `secondary-artifacts` keyed by
 //! output name; `exported-variables` become the action's output variables.
@@ -429,7 +429,7 @@ async fn run_batch_build(
     })
 }
 
-/// AWS's summary of a failed build (codepipeline.md §3.4):
+/// AWS's summary of a failed build (CodePipeline API Reference, `ActionExecution.errorDetails`):
 /// `Build terminated with state: FAILED. Phase: BUILD, Code: ..., Message: ...`.
 pub fn build_summary(record: &BuildRecord) -> String {
     let failed = record

@@ -1,5 +1,5 @@
-//! Deploy and invoke actions, emulated honestly (codepipeline.md §4.4, §6.4,
-//! §6.6): each checks its inputs the way the service would, so the mistakes
+//! Deploy and invoke actions, emulated honestly (CodePipeline User Guide, the deploy and invoke
+//! action references): each checks its inputs the way the service would, so the mistakes
 //! that break real deploys show here first, and says what it would have done.
 //! Only the S3 deploy really writes: into the local bucket folder.
 
@@ -171,7 +171,7 @@ fn read_in(artifact: &InputArtifact, path: &str) -> Result<String, String> {
         .map_err(|_| format!("{path} does not exist in input artifact {}", artifact.name))
 }
 
-/// Checks `imagedefinitions.json` (codepipeline.md §4.4): UTF-8, at most 100 KB,
+/// Checks `imagedefinitions.json` (CodePipeline User Guide, "Image definitions file reference"): UTF-8, at most 100 KB,
 /// a non-empty list of `{"name", "imageUri"}`.
 pub fn check_image_definitions(text: &str, file: &str) -> Result<Vec<(String, String)>, String> {
     if text.len() > 100 * 1024 {
@@ -292,7 +292,7 @@ const CFN_MODES: &[&str] = &[
     "CHANGE_SET_EXECUTE",
 ];
 
-/// `Artifact::path/in/zip` (codepipeline.md §4.4).
+/// `Artifact::path/in/zip` (CodePipeline User Guide, "CloudFormation deploy action reference").
 fn artifact_path<'c>(
     cx: &'c Context,
     key: &str,

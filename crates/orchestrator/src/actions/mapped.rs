@@ -135,7 +135,7 @@ fn handler_variables(output: &str) -> Result<BTreeMap<String, String>, String> {
     }
 }
 
-/// The event CodePipeline gives a Lambda function (codepipeline.md §6.6).
+/// The event CodePipeline gives a Lambda function (CodePipeline User Guide, "AWS Lambda invoke action reference").
 pub fn lambda_event(
     job_id: &str,
     config: &BTreeMap<String, String>,

@@ -1,4 +1,4 @@
-//! Source actions from local inputs (codepipeline.md §4.2, §5.3, §6.1): a git
+//! Source actions from local inputs (CodePipeline User Guide, the source action references and "Variables reference"): a git
 //! repository at its committed HEAD for CodeStarSourceConnection, CodeCommit
 //! and GitHub; a file of the local bucket for S3; a local image for ECR. Each
 //! makes the artifact zip and the variables the provider emits.

@@ -76,7 +76,7 @@ pub(super) fn on_failure(
 }
 
 /// ROLLBACK: a new execution of the stage with the artifacts and variables
-/// of the last execution that succeeded in it (codepipeline.md §3.9).
+/// of the last execution that succeeded in it (CodePipeline User Guide, "Configure stage rollback").
 pub(super) async fn roll_back(
     shared: &Arc<Shared>,
     failed: &ExecutionRecord,

@@ -1,4 +1,4 @@
-//! One pipeline execution (codepipeline.md §3.2): stages in order; in a stage,
+//! One pipeline execution (CodePipeline User Guide, "How pipeline executions work"): stages in order; in a stage,
 //! run-order groups in ascending order, the actions of a group concurrently.
 //! A failed action lets its siblings finish, then no later group or stage
 //! starts. Every change is written to the history as it happens.
@@ -88,7 +88,7 @@ pub enum RunError {
     },
 }
 
-/// The message AWS gives when a reference cannot be resolved (codepipeline.md §3.4).
+/// The message AWS gives when a reference cannot be resolved (CodePipeline User Guide, "Variables reference").
 fn unresolved_message(action: &str) -> String {
     format!("An action in this pipeline failed because one or more variables could not be resolved: Action name={action}")
 }

@@ -1,4 +1,4 @@
-//! Which files an artifact holds (codebuild.md §6.1-6.2): `files` globs where
+//! Which files an artifact holds (CodeBuild User Guide, buildspec reference, `artifacts`): `files` globs where
 //! `*` stays inside one path component and `**` spans folders, relative to
 //! the base directory; `exclude-paths`; `discard-paths`.
 

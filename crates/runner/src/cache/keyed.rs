@@ -1,4 +1,4 @@
-//! The S3 cache form (codebuild.md §2.8) served from a folder of this machine:
+//! The S3 cache form (CodeBuild User Guide, buildspec reference, `cache`) served from a folder of this machine:
 //! each `key` names an entry holding the `cache.paths` folders as they were
 //! saved. A keyed entry is immutable once made; `fallback-keys` match by
 //! prefix, newest first; `action` limits a build to restore or save. Without

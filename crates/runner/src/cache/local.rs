@@ -1,4 +1,4 @@
-//! LOCAL_CUSTOM_CACHE (codebuild.md §7.3): each `cache.paths` folder becomes
+//! LOCAL_CUSTOM_CACHE (CodeBuild User Guide, "Build caching in AWS CodeBuild", local caching): each `cache.paths` folder becomes
 //! a symlink into a store that outlives the build, so the next build of the
 //! same project finds it filled.
 

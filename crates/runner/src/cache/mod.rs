@@ -1,4 +1,4 @@
-//! `cache.paths` between builds, in CodeBuild's modes (codebuild.md §2.8, §7.3):
+//! `cache.paths` between builds, in CodeBuild's modes (CodeBuild User Guide, "Build caching in AWS CodeBuild"):
 //! LOCAL_CUSTOM_CACHE as linked folders ([`local`]), the S3 form with `key`,
 //! `fallback-keys` and `action` as immutable entries in a local folder ([`keyed`]).
 

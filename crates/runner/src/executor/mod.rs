@@ -90,7 +90,7 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// CodeBuild's shapes (codebuild.md §4.3): one source at `<root>/src`;
+    /// CodeBuild's shapes (CodeBuild User Guide, `CODEBUILD_SRC_DIR`): one source at `<root>/src`;
     /// with several, `<root>/src/s3/00`, `<root>/src/s3/01`, ...
     pub fn lay_out(root: &str, state_dir: &str, secondary_ids: &[String]) -> Self {
         if secondary_ids.is_empty() {

@@ -1,4 +1,4 @@
-//! Readers for every report format CodeBuild takes (codebuild.md §2.6): six
+//! Readers for every report format CodeBuild takes (CodeBuild User Guide, "Test reports"): six
 //! test formats and four coverage formats.
 
 use pipelocal_model::buildspec::ReportFormat;

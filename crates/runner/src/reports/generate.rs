@@ -15,7 +15,7 @@ use crate::executor::Executor;
 use crate::shell::StateFiles;
 use crate::upload::{collect_files, FileQuery};
 
-/// CodeBuild's limits (codebuild.md §2.6).
+/// CodeBuild's limits (CodeBuild User Guide, "Test reports" quotas).
 const MAX_CASES: usize = 500;
 const MAX_NAME: usize = 1000;
 const MAX_MESSAGE: usize = 5000;

@@ -1,9 +1,8 @@
 //! The 0.2 shell model, 0.1 isolation, variables and their precedence
-//! (codebuild.md §1, §2.3, §4), on every executor available here.
+//! (CodeBuild User Guide, buildspec reference; "Environment variables in build environments"), on every executor available here.
 
-mod common;
 
-use common::{executors, Exec, Project};
+use crate::common::{executors, Exec, Project};
 
 #[test]
 fn variables_and_directory_carry_across_commands_and_phases() {
@@ -156,7 +155,7 @@ fn codebuild_variables_have_codebuild_shapes() {
         assert_eq!(first.record["buildNumber"], 1);
         assert_eq!(vars["CODEBUILD_BUILD_NUMBER"], "2");
         assert_eq!(second.record["buildNumber"], 2);
-        assert_eq!(vars["CODEBUILD_BUILD_IMAGE"], common::BUSYBOX);
+        assert_eq!(vars["CODEBUILD_BUILD_IMAGE"], crate::common::BUSYBOX);
         assert_eq!(vars["CODEBUILD_BUILD_SUCCEEDING"], "1");
         assert_eq!(vars["CODEBUILD_CI"], "true");
         assert_eq!(vars["AWS_REGION"], "us-east-1");

@@ -2,12 +2,11 @@
 //! runs end to end, or stops with a message that says exactly what to map
 //! (an image, a projects file, a source, a local command).
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{docker_available, fixture, repo, shared};
+use crate::common::{docker_available, fixture, repo, shared};
 use pipelocal_model::pipeline::{load_pipeline, Category, Owner};
 
 /// Words of the messages that tell what to map.
@@ -46,7 +45,7 @@ fn pipelines() -> Vec<PathBuf> {
 
 /// A git repository to stand in for every git source.
 fn source_repo() -> tempfile::TempDir {
-    common::git_repo(&[("README.md", "source\n")])
+    crate::common::git_repo(&[("README.md", "source\n")])
 }
 
 fn run(file: &Path, src: &Path) -> Option<(i32, String)> {

@@ -3,13 +3,12 @@
 //! another terminal, `--keep`, `pipelocal clean` and `--resume`, on Docker
 //! and on the host executor.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{executors, Exec, Project, BUSYBOX};
+use crate::common::{executors, Exec, Project, BUSYBOX};
 use rexpect::session::{spawn_command, PtySession};
 
 const TIMEOUT_MS: u64 = 60_000;
@@ -214,7 +213,7 @@ fn without_a_terminal_the_build_waits_for_pipelocal_shell_and_codebuild_resume()
         let secrets = secrets_file(&p);
         let (mut child, id) =
             paused_without_terminal(&p, exec, &["--debug-session", "--secrets-file", &secrets]);
-        let listed = common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
+        let listed = crate::common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
         assert!(
             listed.stdout.contains(&format!("{id}  paused")),
             "{}",
@@ -254,7 +253,7 @@ fn ctrl_c_while_paused_stops_the_build_and_leaves_nothing() {
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(1), "{exec:?}");
         assert_eq!(record(&p)["buildStatus"], "STOPPED");
-        let listed = common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
+        let listed = crate::common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
         assert!(!listed.stdout.contains(&id), "{}", listed.stdout);
         if let Exec::Docker = exec {
             let out = Command::new("docker")
@@ -285,7 +284,7 @@ fn keep_shell_clean_and_resume_from_a_phase() {
             "{}",
             b.log
         );
-        let listed = common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
+        let listed = crate::common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
         assert!(
             listed.stdout.contains(&format!("{first}  kept")),
             "{}",
@@ -335,7 +334,7 @@ fn keep_shell_clean_and_resume_from_a_phase() {
         s.exp_eof().unwrap();
 
         let cleaned =
-            common::pipelocal(&["clean", "--state-dir", p.state.path().to_str().unwrap()]);
+            crate::common::pipelocal(&["clean", "--state-dir", p.state.path().to_str().unwrap()]);
         assert_eq!(cleaned.code, 0, "{}", cleaned.stderr);
         assert!(
             cleaned
@@ -344,7 +343,7 @@ fn keep_shell_clean_and_resume_from_a_phase() {
             "{}",
             cleaned.stdout
         );
-        let listed = common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
+        let listed = crate::common::pipelocal(&["shell", "--state-dir", p.state.path().to_str().unwrap()]);
         assert!(
             listed.stdout.contains("No paused or kept builds"),
             "{}",
@@ -381,18 +380,18 @@ fn resume_names_what_to_fix_when_there_is_nothing_to_resume() {
 #[test]
 fn run_pauses_concurrent_actions_one_shell_at_a_time() {
     for exec in executors() {
-        let src = common::git_repo(&[("app.txt", "hello\n")]);
+        let src = crate::common::git_repo(&[("app.txt", "hello\n")]);
         let state = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pipelocal"));
-        cmd.current_dir(common::repo())
+        cmd.current_dir(crate::common::repo())
             .env("PIPELOCAL_CONFIG", "/dev/null")
             .env("PIPELOCAL_STATE_DIR", state.path())
             .env("TERM", "dumb")
             .arg("run")
-            .arg(common::fixture("runs/debug.json"))
+            .arg(crate::common::fixture("runs/debug.json"))
             .args([
                 "--projects",
-                common::fixture("runs/projects.json").to_str().unwrap(),
+                crate::common::fixture("runs/projects.json").to_str().unwrap(),
             ])
             .args(["--source", &format!("Code={}", src.path().display())])
             .args([
@@ -413,9 +412,9 @@ fn run_pauses_concurrent_actions_one_shell_at_a_time() {
         seen.sort();
         assert_eq!(seen, vec!["shell-of-left", "shell-of-right"], "{exec:?}");
         s.exp_eof().unwrap();
-        let record = common::newest_record(state.path());
+        let record = crate::common::newest_record(state.path());
         assert_eq!(record["status"], "Succeeded", "{exec:?}: {record}");
-        let listed = common::pipelocal(&["shell", "--state-dir", state.path().to_str().unwrap()]);
+        let listed = crate::common::pipelocal(&["shell", "--state-dir", state.path().to_str().unwrap()]);
         assert!(
             listed.stdout.contains("No paused or kept builds"),
             "{}",

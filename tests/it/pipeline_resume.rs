@@ -2,11 +2,10 @@
 //! runs again with the stored artifacts and variables of the stages before
 //! it, and nothing before it runs again.
 
-mod common;
 
 use std::process::Command;
 
-use common::{attempts, docker_available, fixture, git_repo, repo};
+use crate::common::{attempts, docker_available, fixture, git_repo, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -18,7 +17,7 @@ struct Setup {
 
 impl Setup {
     fn executions(&self) -> Vec<Value> {
-        common::executions(self.state.path(), "retry")
+        crate::common::executions(self.state.path(), "retry")
     }
 
     fn new() -> Setup {
@@ -187,7 +186,7 @@ fn from_stage_and_only_start_new_executions_with_stored_artifacts() {
     let (code, out, err) = s.run(&["--only", "Check", "--execution", &first_id]);
     assert_eq!(code, 0, "{out}{err}");
     let third = s.executions()[2].clone();
-    let ran = common::ran(&third);
+    let ran = crate::common::ran(&third);
     assert_eq!(ran, vec!["Check"]);
 
     // That execution holds no Bin: starting from it, Check cannot have its input.

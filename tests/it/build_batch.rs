@@ -1,9 +1,8 @@
-//! `pipelocal build --batch` (codebuild.md §8): each kind of batch, order,
+//! `pipelocal build --batch` (CodeBuild User Guide, "Batch builds in CodeBuild"): each kind of batch, order,
 //! concurrency, fast-fail and ignore-failure.
 
-mod common;
 
-use common::{executors, Exec, Project};
+use crate::common::{executors, Exec, Project};
 
 struct Batch {
     code: i32,
@@ -246,7 +245,7 @@ fn fanout_shards_split_the_test_files_with_codebuild_tests_run() {
 #[test]
 fn batch_without_a_batch_section_exits_2() {
     let p = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
-    let out = common::pipelocal(&["build", "-s", p.path(), "--batch", "--executor", "host"]);
+    let out = crate::common::pipelocal(&["build", "-s", p.path(), "--batch", "--executor", "host"]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr

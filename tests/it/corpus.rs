@@ -3,9 +3,8 @@
 //! clear message, and nothing panics. Skips when the corpus is absent: the
 //! behaviour itself is covered by fixtures.
 
-mod common;
 
-use common::{files_under, shared};
+use crate::common::{files_under, shared};
 use pipelocal_model::check_file;
 
 /// Corpus files that are invalid, and the message each must produce.
@@ -40,7 +39,7 @@ fn every_corpus_file_loads_or_fails_clearly() {
             Ok("1"),
             "PIPELOCAL_REQUIRE_CORPUS=1 but ../shared/corpus is missing"
         );
-        eprintln!("skipping: ../shared/corpus is not beside this checkout");
+        crate::common::skipped("../shared/corpus is not beside this checkout (PIPELOCAL_REQUIRE_CORPUS=1 makes this a failure)");
         return;
     };
     let files: Vec<_> = files_under(&shared.join("corpus"))

@@ -1,11 +1,10 @@
-//! Phase transitions, `finally` and `on-failure` (codebuild.md §3.2), on every
+//! Phase transitions, `finally` and `on-failure` (CodeBuild User Guide, "Build phase transitions"), on every
 //! executor available here.
 
-mod common;
 
-use common::{executors, Project};
+use crate::common::{executors, Project};
 
-fn names(built: &common::Built) -> Vec<String> {
+fn names(built: &crate::common::Built) -> Vec<String> {
     built.phases().into_iter().map(|(p, _)| p).collect()
 }
 

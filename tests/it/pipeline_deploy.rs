@@ -2,12 +2,11 @@
 //! what it writes or records, local commands standing in for functions and
 //! custom actions, and approvals by flag and on a terminal.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{docker_available, fixture, git_repo, repo};
+use crate::common::{docker_available, fixture, git_repo, repo};
 use serde_json::Value;
 
 const TEMPLATE: &str = "AWSTemplateFormatVersion: '2010-09-09'
@@ -70,11 +69,11 @@ struct Run {
 
 impl Run {
     fn record(&self) -> Value {
-        common::newest_record(self.state.path())
+        crate::common::newest_record(self.state.path())
     }
 
     fn action(&self, name: &str) -> Value {
-        common::action(&self.record(), name)
+        crate::common::action(&self.record(), name)
     }
 
     fn summary(&self, name: &str) -> String {
@@ -85,8 +84,8 @@ impl Run {
     }
 
     fn artifact_text(&self, action: &str, output: &str, file: &str) -> String {
-        let mut zip = common::artifact(self.state.path(), &self.action(action), output);
-        common::zip_text(&mut zip, file)
+        let mut zip = crate::common::artifact(self.state.path(), &self.action(action), output);
+        crate::common::zip_text(&mut zip, file)
     }
 
     fn log(&self) -> String {

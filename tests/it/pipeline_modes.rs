@@ -3,11 +3,10 @@
 //! and PARALLEL (no stage locks). Timings come from the history, never from
 //! wall-clock limits.
 
-mod common;
 
 use std::process::{Child, Command};
 
-use common::{fixture, git_repo, repo};
+use crate::common::{fixture, git_repo, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -19,7 +18,7 @@ struct Setup {
 
 impl Setup {
     fn executions(&self) -> Vec<Value> {
-        common::executions(self.state.path(), "modes")
+        crate::common::executions(self.state.path(), "modes")
     }
 
     fn new(mode: &str) -> Setup {

@@ -2,9 +2,8 @@
 //! pipeline: API JSON with a projects file, and a CloudFormation YAML
 //! template with its projects inside.
 
-mod common;
 
-use common::fixture;
+use crate::common::fixture;
 use pipelocal_model::pipeline::{load_pipeline, Pipeline};
 use pipelocal_model::project::{load_projects, BuildspecSource, Project};
 

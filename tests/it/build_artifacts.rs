@@ -1,12 +1,11 @@
-//! `-a DIR`: artifact selection, zips and the record (codebuild.md §6), on
+//! `-a DIR`: artifact selection, zips and the record (CodeBuild User Guide, buildspec reference, `artifacts`), on
 //! every executor available here.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{executors, Project};
+use crate::common::{executors, Project};
 
 /// Entry name -> (unix mode, contents or link target).
 fn zip_entries(path: &Path) -> BTreeMap<String, (u32, String)> {

@@ -5,14 +5,13 @@
 //! local socket and a TCP endpoint, through the image's GNU tar (Debian) and
 //! through the archive API (busybox, and an image with no `tar`).
 
-mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::Command;
 
-use common::{docker_available, executors, git, Exec, Project, BUSYBOX, DEBIAN};
+use crate::common::{docker_available, executors, git, Exec, Project, BUSYBOX, DEBIAN};
 
 /// Lists the source folder (without `.git`'s contents) between markers.
 const LIST: &str = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo BEGIN; find . -path ./.git -prune -o -print | sort; ls -d .git 2>/dev/null; echo END\n";
@@ -99,7 +98,7 @@ fn a_subfolder_of_a_work_tree_gets_its_files_relative_to_it() {
         } else {
             "host"
         };
-        let out = common::pipelocal(&[
+        let out = crate::common::pipelocal(&[
             "build",
             "-s",
             app.to_str().unwrap(),
@@ -173,7 +172,7 @@ fn odd_tree() -> Project {
     p
 }
 
-fn assert_odd_tree_arrived(label: &str, b: &common::Built, empty_folder: bool) {
+fn assert_odd_tree_arrived(label: &str, b: &crate::common::Built, empty_folder: bool) {
     assert_eq!(b.status(), "SUCCEEDED", "{label}: {}{}", b.log, b.stderr);
     let mut lines = vec![
         "755 0:0 run.sh",
@@ -283,9 +282,7 @@ fn a_remote_engine_over_tcp_gets_the_same_files() {
     }
     let socket = "/var/run/docker.sock";
     if !Path::new(socket).exists() {
-        eprintln!(
-            "a_remote_engine_over_tcp_gets_the_same_files: skipped, the engine is not at {socket}"
-        );
+        crate::common::skipped(&format!("the engine is not at {socket}"));
         return;
     }
     let port = tcp_proxy(socket);

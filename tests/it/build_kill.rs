@@ -3,11 +3,10 @@
 //! In a test binary of its own, so no other build's clean-up of leftovers can
 //! be what removed it.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{containers_of, docker_available, Project};
+use crate::common::{containers_of, docker_available, Project};
 
 #[test]
 fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
@@ -18,7 +17,7 @@ fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
     let p = Project::new(
         "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n",
     );
-    let mut child = common::start_build_until(&p, project, |line| {
+    let mut child = crate::common::start_build_until(&p, project, |line| {
         line.ends_with("Running command sleep 300")
     });
     assert_eq!(containers_of(project).len(), 1);

@@ -3,12 +3,11 @@
 //! groups running concurrently, failures, variables, and the history that
 //! `state`, `executions` and `logs` read.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{docker_available, fixture, pipelocal_containers, repo};
+use crate::common::{docker_available, fixture, pipelocal_containers, repo};
 use serde_json::Value;
 
 /// A git repository with one commit, made in a temporary folder.
@@ -19,12 +18,12 @@ struct Repo {
 impl Repo {
     fn new(files: &[(&str, &str)]) -> Repo {
         Repo {
-            dir: common::git_repo(files),
+            dir: crate::common::git_repo(files),
         }
     }
 
     fn git(&self, args: &[&str]) -> String {
-        common::git(self.dir.path(), args)
+        crate::common::git(self.dir.path(), args)
     }
 
     fn commit(&self, message: &str) -> String {
@@ -73,11 +72,11 @@ fn run(state: &Path, pipeline: &Path, extra: &[&str]) -> Ran {
 impl Ran {
     /// The newest execution record in the history.
     fn record(&self) -> Value {
-        common::newest_record(&self.state)
+        crate::common::newest_record(&self.state)
     }
 
     fn action(&self, name: &str) -> Value {
-        common::action(&self.record(), name)
+        crate::common::action(&self.record(), name)
     }
 
     fn span(&self, name: &str) -> (f64, f64) {
@@ -90,7 +89,7 @@ impl Ran {
 
     /// Reads an output artifact's zip from the store: its file names and one file's text.
     fn artifact(&self, action: &str, output: &str) -> zip::ZipArchive<std::fs::File> {
-        common::artifact(&self.state, &self.action(action), output)
+        crate::common::artifact(&self.state, &self.action(action), output)
     }
 
     /// Containers still there from this execution's builds (other tests run
@@ -130,7 +129,7 @@ impl Ran {
 }
 
 fn read(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> String {
-    common::zip_text(zip, name)
+    crate::common::zip_text(zip, name)
 }
 
 fn projects() -> String {
@@ -590,7 +589,7 @@ fn an_ecr_source_names_a_local_image() {
         return;
     }
     let tag = |args: &[&str]| Command::new("docker").args(args).status().unwrap();
-    tag(&["tag", common::BUSYBOX, "pipelocal-test-ecr:v1"]);
+    tag(&["tag", crate::common::BUSYBOX, "pipelocal-test-ecr:v1"]);
     let state = tempfile::tempdir().unwrap();
     let r = run(
         state.path(),

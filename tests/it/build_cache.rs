@@ -1,9 +1,8 @@
 //! `cache.paths` between builds of a project: LOCAL_CUSTOM_CACHE folders, the
 //! S3 form with `key`, `fallback-keys` and `action`, LOCAL_DOCKER_LAYER_CACHE.
 
-mod common;
 
-use common::{executors, Exec, Project};
+use crate::common::{executors, Exec, Project};
 
 const SPEC: &str = "version: 0.2\nphases:\n  install:\n    commands:\n      - 'if [ -f deps/lib.txt ]; then echo \"deps from cache: $(cat deps/lib.txt)\"; else mkdir -p deps && echo \"$CODEBUILD_BUILD_NUMBER\" > deps/lib.txt && echo deps built; fi'\ncache:\n  paths:\n    - 'deps/**/*'\n";
 

@@ -2,11 +2,10 @@
 //! VariableCheck rules (SKIP), the automatic `onFailure` RETRY, and ROLLBACK
 //! to the artifacts of the last execution that succeeded in the stage.
 
-mod common;
 
 use std::process::Command;
 
-use common::{attempts, docker_available, fixture, git, repo};
+use crate::common::{attempts, docker_available, fixture, git, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -18,7 +17,7 @@ struct Setup {
 impl Setup {
     /// Every execution, oldest first.
     fn executions(&self) -> Vec<Value> {
-        common::executions(self.state.path(), "conditions")
+        crate::common::executions(self.state.path(), "conditions")
     }
 
     fn new() -> Setup {
@@ -187,7 +186,7 @@ fn a_failed_stage_rolls_back_to_the_last_execution_that_succeeded_in_it() {
         good.as_str()
     );
     // Only the Verify stage ran, with the target's variables (its commit).
-    let ran = common::ran(rollback);
+    let ran = crate::common::ran(rollback);
     assert_eq!(ran, vec!["Verify"]);
     let config = rollback["actionExecutions"][0]["input"]["resolvedConfiguration"]
         ["EnvironmentVariables"]

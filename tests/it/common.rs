@@ -53,18 +53,30 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Says that the running test could not run (or not all of it) and why:
+/// written to stderr directly, past libtest's capture, so a skip is never
+/// silent.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {name}: {why}");
+}
+
 /// Whether a Docker engine answers. With `PIPELOCAL_REQUIRE_DOCKER=1` (CI) a
-/// missing engine fails the test; elsewhere the test is skipped with a note.
-/// Builds the test images on first use.
-pub fn docker_available() -> bool {
+/// missing engine fails the test. Builds the test images on first use.
+fn engine_answers() -> bool {
     static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *READY.get_or_init(|| {
-        let ok = Command::new("docker").arg("info").output().map(|o| o.status.success()).unwrap_or(false);
+        let ok = Command::new("docker")
+            .arg("info")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
         if !ok {
             if std::env::var("PIPELOCAL_REQUIRE_DOCKER").as_deref() == Ok("1") {
                 panic!("PIPELOCAL_REQUIRE_DOCKER=1 but no Docker engine answers `docker info`");
             }
-            eprintln!("skipping Docker tests: no Docker engine answers (set PIPELOCAL_REQUIRE_DOCKER=1 to fail instead)");
             return false;
         }
         let status = Command::new(repo().join("docker/build-images.sh"))
@@ -74,6 +86,16 @@ pub fn docker_available() -> bool {
         assert!(status.success(), "docker/build-images.sh failed");
         true
     })
+}
+
+/// Whether a Docker engine answers; when none does, the test says it is
+/// skipped (see [`engine_answers`] for CI).
+pub fn docker_available() -> bool {
+    let ok = engine_answers();
+    if !ok {
+        skipped("no Docker engine answers `docker info` (PIPELOCAL_REQUIRE_DOCKER=1 makes this a failure)");
+    }
+    ok
 }
 
 pub const BUSYBOX: &str = "pipelocal/busybox";
@@ -99,10 +121,13 @@ pub enum Exec {
 }
 
 /// The executors a behaviour test runs on here: the host always, Docker when it answers.
+/// Without Docker the test says that its Docker half is skipped.
 pub fn executors() -> Vec<Exec> {
     let mut out = vec![Exec::Host];
-    if docker_available() {
+    if engine_answers() {
         out.insert(0, Exec::Docker);
+    } else {
+        skipped("ran on the host executor only: no Docker engine answers `docker info`");
     }
     out
 }

@@ -1,11 +1,10 @@
 //! What only the Docker executor does: container lifecycle and cleanup after
 //! every kind of ending, privileged mode, run-as, images, engine errors.
 
-mod common;
 
 use std::process::Command;
 
-use common::{containers_of, docker_available, pipelocal, Exec, Project, BUSYBOX, DEBIAN};
+use crate::common::{containers_of, docker_available, pipelocal, Exec, Project, BUSYBOX, DEBIAN};
 
 #[test]
 fn no_container_is_left_after_success_failure_or_timeout() {
@@ -40,7 +39,7 @@ fn no_container_is_left_after_success_failure_or_timeout() {
 
 /// Starts a long build and waits until its first command runs.
 fn start_long_build(p: &Project, project: &str) -> std::process::Child {
-    common::start_build_until(p, project, |line| line.contains("Running command sleep"))
+    crate::common::start_build_until(p, project, |line| line.contains("Running command sleep"))
 }
 
 fn record_of(p: &Project) -> serde_json::Value {
@@ -150,7 +149,9 @@ fn privileged_mode_and_no_docker_socket_by_default() {
             "{}",
             privileged.log
         );
-        eprintln!("note: this engine cannot start privileged containers: {message}");
+        crate::common::skipped(&format!(
+            "the rest needs privileged containers, which this engine cannot start: {message}"
+        ));
         return;
     }
     assert_eq!(
@@ -158,7 +159,7 @@ fn privileged_mode_and_no_docker_socket_by_default() {
         "{}{}",
         privileged.log, privileged.stderr
     );
-    let caps = |b: &common::Built| u64::from_str_radix(b.output()[0], 16).unwrap();
+    let caps = |b: &crate::common::Built| u64::from_str_radix(b.output()[0], 16).unwrap();
     assert!(
         caps(&privileged) > caps(&plain),
         "{} vs {}",
@@ -306,7 +307,7 @@ fn the_bundled_example_builds_and_tests_itself() {
     if !docker_available() {
         return;
     }
-    let example = common::fixture("example/app");
+    let example = crate::common::fixture("example/app");
     let state = tempfile::tempdir().unwrap();
     let record = state.path().join("r.json");
     let out = pipelocal(&[

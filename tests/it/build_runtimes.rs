@@ -1,10 +1,9 @@
-//! `install.runtime-versions` from the image's runtimes.yml (codebuild.md §2.5).
+//! `install.runtime-versions` from the image's runtimes.yml (CodeBuild User Guide, "Available runtimes").
 
-mod common;
 
 use std::process::Command;
 
-use common::{docker_available, executors, Exec, Project, BUSYBOX};
+use crate::common::{docker_available, executors, Exec, Project, BUSYBOX};
 
 const RUNTIMES: &str = r#"version: 0.1
 runtimes:

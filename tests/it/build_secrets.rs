@@ -1,9 +1,8 @@
 //! `--secrets-file`: parameter-store and secrets-manager values, masked in
 //! every log line and never written to any file pipelocal writes.
 
-mod common;
 
-use common::{executors, files_under, Project};
+use crate::common::{executors, files_under, Project};
 
 const SECRETS: &str = "parameters:\n  /app/db: hunter2-secret\nsecrets:\n  app/token: tok-SECRET-value\n  app/json: '{\"pw\": \"json-SECRET-pw\"}'\n";
 

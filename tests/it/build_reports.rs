@@ -1,8 +1,7 @@
 //! `-r DIR`: every report format CodeBuild takes, from real sample files.
 
-mod common;
 
-use common::{executors, fixture, Project};
+use crate::common::{executors, fixture, Project};
 
 const GROUPS: &[(&str, &str, &str)] = &[
     ("pytest", "pytest-junit.xml", "JUNITXML"),
@@ -20,10 +19,10 @@ const GROUPS: &[(&str, &str, &str)] = &[
 /// Builds with some of the groups (a project may have at most 5); returns the
 /// log, the record and the reports folder.
 fn build_groups(
-    exec: common::Exec,
+    exec: crate::common::Exec,
     groups: &[(&str, &str, &str)],
     extra_missing: bool,
-) -> (common::Built, tempfile::TempDir) {
+) -> (crate::common::Built, tempfile::TempDir) {
     let mut spec = String::from("version: 0.2\nphases:\n  build:\n    commands:\n      - mkdir -p out && cp samples/* out/\nreports:\n");
     for (name, file, format) in groups {
         spec.push_str(&format!("  {name}:\n    files:\n      - '{file}'\n    base-directory: out\n    file-format: {format}\n"));

@@ -1,9 +1,8 @@
 //! `pipelocal validate` on every fixture: valid ones pass, each invalid one
 //! fails with the message fixtures/invalid/EXPECTED.tsv gives for it.
 
-mod common;
 
-use common::{files_under, fixture, pipelocal};
+use crate::common::{files_under, fixture, pipelocal};
 
 #[test]
 fn every_valid_fixture_validates() {
@@ -182,7 +181,7 @@ fn warnings_do_not_fail_validation() {
 fn every_misspelt_field_is_reported_with_the_other_problems() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.json");
-    let text = std::fs::read_to_string(common::fixture("pipelines/s3-deploy-bare.json"))
+    let text = std::fs::read_to_string(crate::common::fixture("pipelines/s3-deploy-bare.json"))
         .unwrap()
         .replace(
             "\"runOrder\": 1\n        },\n        {\n          \"name\": \"Archive\"",
@@ -235,7 +234,7 @@ fn a_template_without_pipeline_or_project_is_not_a_definition() {
 /// A project's problem points at the field, not at the project's name.
 #[test]
 fn project_problems_name_the_line_of_their_field() {
-    let out = common::pipelocal(&[
+    let out = crate::common::pipelocal(&[
         "validate",
         fixture("invalid/projects/timeout-out-of-range.json")
             .to_str()

@@ -1,13 +1,12 @@
 //! Ctrl-C with the host executor: the build ends STOPPED and every process
 //! it started, background ones included, is gone.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Project;
+use crate::common::Project;
 
 #[test]
 fn ctrl_c_stops_a_host_build_and_kills_its_processes() {

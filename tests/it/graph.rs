@@ -1,9 +1,8 @@
 //! `pipelocal graph` draws every fixture pipeline in each format; the drawings
 //! of one pipeline are pinned as snapshots.
 
-mod common;
 
-use common::{files_under, fixture, pipelocal};
+use crate::common::{files_under, fixture, pipelocal};
 
 #[test]
 fn draws_every_fixture_pipeline_in_every_format() {

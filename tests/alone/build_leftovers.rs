@@ -1,12 +1,9 @@
 //! What a pipelocal process that died left in the engine is removed by the
-//! next build; kept builds and live owners' builds are not. In a test binary
-//! of its own: no other build of this binary may reap first.
-
-mod common;
+//! next build; kept builds and live owners' builds are not.
 
 use std::process::Command;
 
-use common::{docker_available, Exec, Project, BUSYBOX};
+use crate::common::{docker_available, Exec, Project, BUSYBOX};
 
 /// `host/pid/start` of a process that has ended.
 fn dead_owner() -> String {
