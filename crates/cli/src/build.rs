@@ -5,11 +5,15 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, ValueEnum};
+use pipelocal_model::config::ExecutorKind;
 use pipelocal_runner::batch::{make_executor, run_batch};
 use pipelocal_runner::build::{run_build, stop_channel, StopSignal};
 use pipelocal_runner::events::{EventSink, LogText};
-use pipelocal_runner::local::{batch_section, parse_duration, prepare, ExecutorKind, LocalBuild};
+use pipelocal_runner::prepare::{batch_section, prepare, LocalBuild};
+
+use crate::duration::parse_duration;
 use pipelocal_runner::pause::ShellTarget;
 use pipelocal_runner::phases::PhaseType;
 use pipelocal_runner::phases::Status;
@@ -17,10 +21,10 @@ use pipelocal_runner::phases::Status;
 use crate::shell::Shells;
 use crate::{EXIT_FAILED, EXIT_UNUSABLE};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ExecutorArg {
-    Docker,
-    Host,
+/// `--executor docker|host`, listed in help as clap lists a value enum.
+pub fn executor_parser() -> impl TypedValueParser<Value = ExecutorKind> {
+    clap::builder::PossibleValuesParser::new(ExecutorKind::NAMES)
+        .try_map(|s| s.parse::<ExecutorKind>())
 }
 
 #[derive(Debug, Args)]
@@ -83,8 +87,8 @@ pub struct BuildArgs {
     #[arg(long = "batch-concurrency", value_name = "N", default_value_t = 4)]
     batch_concurrency: usize,
     /// Where commands run.
-    #[arg(long, value_enum, default_value_t = ExecutorArg::Docker, env = "PIPELOCAL_EXECUTOR")]
-    executor: ExecutorArg,
+    #[arg(long, value_parser = executor_parser(), default_value = "docker", env = "PIPELOCAL_EXECUTOR")]
+    executor: ExecutorKind,
     /// A debug session (CodeBuild's debugSessionEnabled): `codebuild-breakpoint` pauses the build.
     #[arg(long = "debug-session")]
     debug_session: bool,
@@ -199,10 +203,7 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         project_file: args.project.clone(),
         project_name: args.project_name.clone(),
         timeout: args.timeout,
-        executor: match args.executor {
-            ExecutorArg::Docker => ExecutorKind::Docker,
-            ExecutorArg::Host => ExecutorKind::Host,
-        },
+        executor: args.executor,
         state_dir: args.state.state_dir.clone(),
         no_cache: args.no_cache,
         resume: match (&args.resume, args.from_phase) {
@@ -367,7 +368,7 @@ fn resume_from(
     state_dir: &std::path::Path,
     id: &str,
     phase: PhaseArg,
-) -> Result<pipelocal_runner::local::ResumeFrom, String> {
+) -> Result<pipelocal_runner::prepare::ResumeFrom, String> {
     let target = ShellTarget::load(state_dir, id)?.ok_or_else(|| {
         format!(
             "no kept build {id} in {}: keep one with `pipelocal build --keep` (`pipelocal shell` lists them)",
@@ -381,7 +382,7 @@ fn resume_from(
         .workspace
         .clone()
         .ok_or_else(|| format!("the record of kept build {id} has no workspace: keep it again"))?;
-    Ok(pipelocal_runner::local::ResumeFrom {
+    Ok(pipelocal_runner::prepare::ResumeFrom {
         resume: pipelocal_runner::pause::Resume {
             from_build: target.build_id.clone(),
             from_phase: phase.phase(),

@@ -2,6 +2,7 @@
 
 mod approve;
 mod build;
+mod duration;
 mod graph;
 mod input;
 mod inspect;

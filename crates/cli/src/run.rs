@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use pipelocal_model::config::{Config, Executor};
+use pipelocal_model::config::{Config, ExecutorKind};
 use pipelocal_model::pipeline::load_pipeline;
 use pipelocal_model::pipeline::Pipeline;
 use pipelocal_model::project::load_projects;
@@ -21,9 +21,8 @@ use pipelocal_orchestrator::resume::{base_execution, retry_stage, RetryMode, Sta
 use pipelocal_orchestrator::run::{run_pipeline, LocalCommands, RunError, RunOptions};
 use pipelocal_orchestrator::status::ExecutionStatus;
 use pipelocal_runner::build::stop_channel;
-use pipelocal_runner::local::ExecutorKind;
 
-use crate::build::{reap_leftovers, stop_request, unusable, ExecutorArg};
+use crate::build::{executor_parser, reap_leftovers, stop_request, unusable};
 use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
 use crate::settings::{load_config, state_dir};
 use crate::shell::Shells;
@@ -129,8 +128,8 @@ pub struct SettingsArgs {
     #[arg(long)]
     json: bool,
     /// Where commands run.
-    #[arg(long, value_enum, env = "PIPELOCAL_EXECUTOR")]
-    executor: Option<ExecutorArg>,
+    #[arg(long, value_parser = executor_parser(), env = "PIPELOCAL_EXECUTOR")]
+    executor: Option<ExecutorKind>,
     /// Where executions, logs and the artifact store live; default .pipelocal.
     #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
     state_dir: Option<PathBuf>,
@@ -174,10 +173,7 @@ fn options_named(
             .map(|(n, p)| (n.clone(), PathBuf::from(p)))
             .collect(),
         secrets_file: args.secrets_file.clone(),
-        executor: args.executor.map(|e| match e {
-            ExecutorArg::Docker => Executor::Docker,
-            ExecutorArg::Host => Executor::Host,
-        }),
+        executor: args.executor,
         state_dir: args.state_dir.clone(),
         variables: BTreeMap::new(),
         uncommitted: args.uncommitted.then_some(true),
@@ -212,10 +208,7 @@ fn options_named(
             image_map: config.image_map.into_iter().collect(),
             default_image: config.default_image,
             secrets_file: config.secrets_file,
-            executor: match config.executor {
-                Some(Executor::Host) => ExecutorKind::Host,
-                _ => ExecutorKind::Docker,
-            },
+            executor: config.executor.unwrap_or(ExecutorKind::Docker),
             state_dir: config
                 .state_dir
                 .unwrap_or_else(|| PathBuf::from(".pipelocal")),

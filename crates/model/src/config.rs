@@ -29,7 +29,7 @@ pub struct Config {
     /// Values for Parameter Store and Secrets Manager (`--secrets-file`).
     pub secrets_file: Option<PathBuf>,
     /// `docker` or `host` (`--executor`).
-    pub executor: Option<Executor>,
+    pub executor: Option<ExecutorKind>,
     /// Where executions, logs and the artifact store live (`--state-dir`).
     pub state_dir: Option<PathBuf>,
     /// Pipeline variables (`--variable NAME=VALUE`).
@@ -58,11 +58,30 @@ pub struct LocalCommand {
     pub image: Option<String>,
 }
 
+/// Where a build's commands run: the one vocabulary of `--executor`,
+/// `PIPELOCAL_EXECUTOR` and `executor:` in configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Executor {
+pub enum ExecutorKind {
+    /// A container of the build image (the default).
     Docker,
+    /// This machine's shell.
     Host,
+}
+
+impl ExecutorKind {
+    pub const NAMES: [&'static str; 2] = ["docker", "host"];
+}
+
+impl std::str::FromStr for ExecutorKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "docker" => Ok(ExecutorKind::Docker),
+            "host" => Ok(ExecutorKind::Host),
+            _ => Err(format!("unknown executor '{s}': use docker or host")),
+        }
+    }
 }
 
 impl Config {
@@ -139,7 +158,7 @@ mod tests {
         let c = Config::load(&file).unwrap();
         assert_eq!(c.projects, vec![dir.path().join("ci/projects.json")]);
         assert_eq!(c.sources["App"], dir.path().join("../app"));
-        assert_eq!(c.executor, Some(Executor::Host));
+        assert_eq!(c.executor, Some(ExecutorKind::Host));
         std::fs::write(&file, "default-image: img\nimage_map: {}\n").unwrap();
         let e = Config::load(&file).unwrap_err().summary();
         assert!(

@@ -16,9 +16,10 @@ use crate::clock::epoch_seconds;
 use crate::environment::LOCAL_ACCOUNT;
 use crate::events::EventSink;
 use crate::executor::{connect, DockerExecutor, ExecError, Executor, HostExecutor};
-use crate::local::{prepare, project_name, BatchMember, ExecutorKind, LocalBuild, PrepareError};
 use crate::phases::Status;
+use crate::prepare::{prepare, project_name, BatchMember, LocalBuild, PrepareError};
 use crate::record::BuildRecord;
+use pipelocal_model::config::ExecutorKind;
 
 /// One build of a batch, as the batch section asks for it.
 #[derive(Debug, Clone, PartialEq, Eq)]

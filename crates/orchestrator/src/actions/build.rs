@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::actions::source::zip_folder;
+use pipelocal_model::config::ExecutorKind;
 use pipelocal_model::pipeline::Action;
 use pipelocal_model::project::{EnvironmentVariable, Project, ProjectSource};
 use pipelocal_runner::artifacts::extract::unzip;
@@ -16,9 +17,7 @@ use pipelocal_runner::build::{run_build, StopSignal};
 use pipelocal_runner::environment::SourceVersions;
 use pipelocal_runner::events::EventSink;
 use pipelocal_runner::executor::ExecError;
-use pipelocal_runner::local::{
-    batch_section, prepare, ExecutorKind, LocalBuild, PipelineStart, DEFAULT_IMAGE,
-};
+use pipelocal_runner::prepare::{batch_section, prepare, LocalBuild, PipelineStart, DEFAULT_IMAGE};
 use pipelocal_runner::record::BuildRecord;
 
 use crate::store::S3Location;

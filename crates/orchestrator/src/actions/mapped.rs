@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use pipelocal_model::config::ExecutorKind;
 use pipelocal_model::config::LocalCommand;
 use pipelocal_model::pipeline::Action;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::events::EventSink;
-use pipelocal_runner::local::ExecutorKind;
 use serde_json::{json, Value};
 
 use crate::actions::build::{run_script, BuildOutcome, BuildSettings, InputArtifact, Script};

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::join_all;
+use pipelocal_model::config::ExecutorKind;
 use pipelocal_model::config::LocalCommand;
 use pipelocal_model::pipeline::variables::substitute;
 use pipelocal_model::pipeline::{Action, Category, ConditionResult, Owner, Pipeline, Stage};
@@ -16,7 +17,6 @@ use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
 use pipelocal_runner::events::{BuildEventKind, EventSink, LogText};
-use pipelocal_runner::local::ExecutorKind;
 
 use crate::actions::approval::{self, ApprovalOutcome, ApprovalPolicy, ApprovalRequest};
 use crate::actions::build::{
