@@ -766,3 +766,53 @@ fn json_output_is_one_object_per_event_and_log_line() {
     assert_eq!(last["status"], "Failed");
     assert!(last["at"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn template_parameters_name_the_pipeline_and_choose_its_image() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "app-v1")]);
+    let state = tempfile::tempdir().unwrap();
+    let template = fixture("runs/parameters.yaml");
+    let source = format!("App={}", src.path());
+    // The image comes from a parameter nobody gave: the run cannot start, and
+    // says which flag gives it.
+    let r = run(
+        state.path(),
+        &template,
+        &[
+            "--source",
+            &source,
+            "--parameter",
+            "AppName=shop",
+            "--parameter",
+            "ServiceName=cart",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(r.stderr.contains("stage 'Build', action 'Compile': the image of project 'cart-build' (param-BuildImage) depends on parameter 'BuildImage', which has no value ('param-BuildImage' stands in for it): give it with --parameter BuildImage=..."), "{}", r.stderr);
+    let r = run(
+        state.path(),
+        &template,
+        &[
+            "--source",
+            &source,
+            "--parameter",
+            "AppName=shop",
+            "--parameter",
+            "ServiceName=cart",
+            "--parameter",
+            "BuildImage=pipelocal/busybox",
+            "--parameter",
+            "Stage=prod",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(
+        r.stdout.contains("building for prod from app-v1"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.record()["pipelineName"], "shop-pipeline");
+}

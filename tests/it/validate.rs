@@ -257,3 +257,147 @@ fn project_problems_name_the_line_of_their_field() {
         out.stdout
     );
 }
+
+#[test]
+fn every_pipeline_of_a_template_is_checked_and_named() {
+    let file = fixture("invalid/pipelines/several-pipelines.yaml");
+    let out = pipelocal(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    // Two pipelines named `release`: each problem says which one.
+    assert!(out.stdout.contains(":22: pipeline 'release' (Blue): stage 'Deploy', action 'Upload': error: 'Scr' is not previously defined"), "{}", out.stdout);
+    assert!(out.stdout.contains(":39: pipeline 'release' (Green): stage 'Deploy', action 'Upload': error: actionTypeId version '1.0' must be 1-9 characters"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("2 errors, 0 warnings"),
+        "{}",
+        out.stdout
+    );
+    // --name still picks one; graph still needs it.
+    let out = pipelocal(&["validate", file.to_str().unwrap(), "--name", "nightly"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = pipelocal(&["graph", file.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "the template holds 3 pipelines (release, release, nightly); choose one with --name"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `pipelocal validate` with a user configuration file of its own.
+fn validate_with_config(config: &str, args: &[&str]) -> crate::common::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .arg("validate")
+        .args(args)
+        .current_dir(dir.path())
+        .env("PIPELOCAL_CONFIG", &path)
+        .output()
+        .unwrap();
+    crate::common::Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn parameters_without_values_get_placeholders_and_one_warning_each() {
+    let file = fixture("runs/parameters.yaml");
+    let file = file.to_str().unwrap();
+    let out = validate_with_config("", &[file]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // Used four times, AppName is named once; the wiring through
+    // `!Sub ${AppName}-SourceArtifact` still checks out.
+    assert_eq!(
+        out.stdout.matches("parameter 'AppName'").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&format!("{file}:7: warning: parameter 'AppName' has no value: 'param-AppName' stands in for it; give one with --parameter AppName=...")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("valid pipeline definition (3 warnings)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn parameters_come_from_flags_files_and_configuration() {
+    let file = fixture("runs/parameters.yaml");
+    let file = file.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let create_stack = write(
+        "create-stack.json",
+        r#"[{"ParameterKey": "AppName", "ParameterValue": "shop"}, {"ParameterKey": "ServiceName", "ParameterValue": "cart"}]"#,
+    );
+    let deploy = write("deploy.json", r#"["BuildImage=pipelocal/busybox"]"#);
+    let configuration = write(
+        "configuration.json",
+        r#"{"Parameters": {"Stage": "prod"}, "Tags": {"team": "shop"}}"#,
+    );
+    let out = validate_with_config(
+        "",
+        &[
+            file,
+            "--parameters",
+            &create_stack,
+            "--parameters",
+            &deploy,
+            "--parameters",
+            &configuration,
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("valid pipeline definition (0 warnings)"),
+        "{}",
+        out.stdout
+    );
+    // The configuration file's `parameters`, then --parameter over it.
+    let out = validate_with_config(
+        "parameters:\n  AppName: shop\n  ServiceName: cart\n  BuildImage: img\n  Stage: nope\n",
+        &[file],
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("{file}:13: error: parameter 'Stage' is given 'nope', which is not one of its AllowedValues (dev, prod)")), "{}", out.stdout);
+    let out = validate_with_config(
+        "parameters:\n  AppName: shop\n  ServiceName: cart\n  BuildImage: img\n  Stage: nope\n",
+        &[file, "--parameter", "Stage=dev"],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // A file that is none of the formats is one line, exit 2.
+    let bad = write("bad.json", r#"{"Stack": "x"}"#);
+    let out = validate_with_config("", &[file, "--parameters", &bad]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("bad.json: not a parameter file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn graph_draws_the_names_parameters_give() {
+    let file = fixture("runs/parameters.yaml");
+    let out = pipelocal(&[
+        "graph",
+        file.to_str().unwrap(),
+        "--parameter",
+        "AppName=shop",
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("shop-pipeline"), "{}", out.stdout);
+    assert!(out.stdout.contains("shop-SourceArtifact"), "{}", out.stdout);
+}

@@ -85,9 +85,11 @@ enum Command {
         /// Files to check; the kind of each is read from its content.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Which pipeline, when a template holds several.
+        /// Which pipeline, when a template holds several (default: each of them).
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        parameters: settings::ParameterArgs,
     },
     /// Open an interactive shell in a paused or kept build; with no id, list them.
     ///
@@ -110,6 +112,8 @@ enum Command {
         /// Which pipeline, when a template holds several.
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        parameters: settings::ParameterArgs,
     },
 }
 
@@ -138,8 +142,17 @@ fn main() -> ExitCode {
             action,
             state_dir,
         } => inspect::logs(state_dir.as_deref(), &execution_id, action.as_deref()),
-        Command::Validate { files, name } => validate::run(&files, name.as_deref()),
-        Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
+        Command::Validate {
+            files,
+            name,
+            parameters,
+        } => validate::run(&files, name.as_deref(), &parameters),
+        Command::Graph {
+            file,
+            format,
+            name,
+            parameters,
+        } => graph::run(&file, format, name.as_deref(), &parameters),
         Command::Shell { build_id, state } => shell::run(build_id.as_deref(), &state.state_dir),
         Command::Clean { state } => shell::clean(&state.state_dir),
     }

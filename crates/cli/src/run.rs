@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use pipelocal_model::config::{Config, ExecutorKind};
-use pipelocal_model::pipeline::load_pipeline;
+use pipelocal_model::pipeline::load_pipeline_with;
 use pipelocal_model::pipeline::Pipeline;
 use pipelocal_model::project::load_projects;
 use pipelocal_orchestrator::actions::approval::ApprovalPolicy;
@@ -24,7 +24,7 @@ use pipelocal_runner::build::stop_channel;
 
 use crate::build::{executor_parser, reap_leftovers, stop_request, unusable};
 use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
-use crate::settings::{load_config, state_dir};
+use crate::settings::{load_config, name_value, state_dir, ParameterArgs};
 use crate::shell::Shells;
 use crate::EXIT_FAILED;
 
@@ -74,6 +74,8 @@ pub struct SettingsArgs {
     /// Which pipeline, when the template holds several.
     #[arg(long)]
     name: Option<String>,
+    #[command(flatten)]
+    parameters: ParameterArgs,
     /// CodeBuild project definitions (create-project JSON, batch-get-projects output); repeatable.
     #[arg(long = "projects", value_name = "FILE")]
     projects: Vec<PathBuf>,
@@ -135,13 +137,6 @@ pub struct SettingsArgs {
     state_dir: Option<PathBuf>,
 }
 
-fn name_value(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((n, v)) if !n.is_empty() => Ok((n.to_string(), v.to_string())),
-        _ => Err(format!("expected NAME=VALUE, found `{text}`")),
-    }
-}
-
 /// The configuration files, then the flags on top.
 fn options(
     pipeline: &Path,
@@ -178,11 +173,17 @@ fn options_named(
         variables: BTreeMap::new(),
         uncommitted: args.uncommitted.then_some(true),
         all_files: args.all_files.then_some(true),
+        parameters: args.parameters.given()?,
         ..Config::default()
     };
-    let loaded = load_pipeline(pipeline, name)
+    let mut parameters = config.parameters.clone();
+    parameters.extend(flags.parameters.clone());
+    let loaded = load_pipeline_with(pipeline, name, &parameters)
         .and_then(|l| l.into_valid())
         .map_err(|e| e.summary())?;
+    if let Some(message) = loaded.placeholder_in_what_runs() {
+        return Err(message);
+    }
     // A shared file may map sources and variables of other pipelines: only
     // flags must name this pipeline's.
     let p = &loaded.pipeline;

@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+use clap::Args;
+use pipelocal_model::cfn::parameters::read_parameter_file;
+use pipelocal_model::cfn::ParameterValues;
 use pipelocal_model::config::Config;
 
 pub const REPO_CONFIG: &str = ".pipelocal.yml";
@@ -55,4 +58,44 @@ pub fn state_dir(flag: Option<&std::path::Path>) -> Result<PathBuf, String> {
     Ok(load_config()?
         .state_dir
         .unwrap_or_else(|| PathBuf::from(".pipelocal")))
+}
+
+/// Template parameter values, for `validate`, `graph`, `run` and `retry`.
+#[derive(Debug, Args, Default)]
+pub struct ParameterArgs {
+    /// A template parameter's value, over its Default; repeatable.
+    #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = name_value)]
+    parameter: Vec<(String, String)>,
+    /// Template parameter values from a file in one of CloudFormation's own
+    /// formats (create-stack's list, `aws cloudformation deploy`'s
+    /// Key=Value list, a CodePipeline template configuration); repeatable.
+    #[arg(long = "parameters", value_name = "FILE")]
+    parameter_files: Vec<PathBuf>,
+}
+
+impl ParameterArgs {
+    /// The values these flags give: the files in order, then `--parameter`.
+    pub fn given(&self) -> Result<ParameterValues, String> {
+        let mut out = ParameterValues::new();
+        for file in &self.parameter_files {
+            out.extend(read_parameter_file(file).map_err(|e| e.summary())?);
+        }
+        out.extend(self.parameter.iter().cloned());
+        Ok(out)
+    }
+
+    /// The configuration files' `parameters`, then these flags.
+    pub fn values(&self) -> Result<ParameterValues, String> {
+        let mut out = load_config()?.parameters;
+        out.extend(self.given()?);
+        Ok(out)
+    }
+}
+
+/// `NAME=VALUE` of a repeatable flag.
+pub fn name_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((n, v)) if !n.is_empty() => Ok((n.to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, found `{text}`")),
+    }
 }

@@ -3,20 +3,29 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use pipelocal_model::{check_file, DefinitionKind, Problem};
+use pipelocal_model::cfn::ParameterValues;
+use pipelocal_model::{check_file_with, DefinitionKind, Problem};
 
+use crate::settings::ParameterArgs;
 use crate::{EXIT_FAILED, EXIT_UNUSABLE};
 
-pub fn run(files: &[PathBuf], name: Option<&str>) -> ExitCode {
+pub fn run(files: &[PathBuf], name: Option<&str>, parameters: &ParameterArgs) -> ExitCode {
+    let parameters = match parameters.values() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
     let mut worst = 0u8;
     for file in files {
-        worst = worst.max(check_one(file, name));
+        worst = worst.max(check_one(file, name, &parameters));
     }
     ExitCode::from(worst)
 }
 
-fn check_one(file: &Path, name: Option<&str>) -> u8 {
-    let checked = match check_file(file, name) {
+fn check_one(file: &Path, name: Option<&str>, parameters: &ParameterValues) -> u8 {
+    let checked = match check_file_with(file, name, parameters) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

@@ -35,6 +35,9 @@ pub struct Config {
     /// Pipeline variables (`--variable NAME=VALUE`).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// Template parameter values (`--parameter KEY=VALUE`), over their defaults.
+    #[serde(default, deserialize_with = "crate::scalar::string_map")]
+    pub parameters: BTreeMap<String, String>,
     /// Git sources with their uncommitted changes (`--uncommitted`).
     pub uncommitted: Option<bool>,
     /// Git sources as their folders are, also ignored files (`--all-files`).
@@ -129,6 +132,7 @@ impl Config {
             executor: self.executor.or(lower.executor),
             state_dir: self.state_dir.or(lower.state_dir),
             variables: merge(lower.variables, self.variables),
+            parameters: merge(lower.parameters, self.parameters),
             uncommitted: self.uncommitted.or(lower.uncommitted),
             all_files: self.all_files.or(lower.all_files),
             actions: merge(lower.actions, self.actions),

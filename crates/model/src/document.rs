@@ -32,7 +32,7 @@ impl Document {
             source,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| LoadError::Syntax {
-            place: Place::file(path),
+            place: Place::file(path).into(),
             message: format!(
                 "file is not UTF-8 text (byte {})",
                 e.utf8_error().valid_up_to()
@@ -57,7 +57,7 @@ impl Document {
                 }
                 Err(e) if is_json_name || !looks_yaml_flow(&text) => {
                     return Err(LoadError::Syntax {
-                        place: Place::file(path).at_line(Some(e.line())),
+                        place: Place::file(path).at_line(Some(e.line())).into(),
                         message: format!("invalid JSON: {}", strip_location(&e.to_string())),
                     })
                 }
@@ -66,11 +66,13 @@ impl Document {
         }
         let yaml: serde_yaml::Value =
             serde_yaml::from_str(&text).map_err(|e| LoadError::Syntax {
-                place: Place::file(path).at_line(e.location().map(|l| l.line())),
+                place: Place::file(path)
+                    .at_line(e.location().map(|l| l.line()))
+                    .into(),
                 message: format!("invalid YAML: {}", strip_location(&e.to_string())),
             })?;
         let value = yaml_to_json(yaml).map_err(|message| LoadError::Syntax {
-            place: Place::file(path),
+            place: Place::file(path).into(),
             message,
         })?;
         Ok(Document {

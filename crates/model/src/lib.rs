@@ -65,6 +65,16 @@ pub struct Checked {
 /// Loads and validates whatever `path` holds. `Err` only when the file cannot
 /// be read or is not a definition at all; syntax errors are problems.
 pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, LoadError> {
+    check_file_with(path, pipeline_name, &cfn::ParameterValues::new())
+}
+
+/// [`check_file`] with values for a template's parameters. A template holding
+/// several pipelines has each checked unless `pipeline_name` picks one.
+pub fn check_file_with(
+    path: &Path,
+    pipeline_name: Option<&str>,
+    parameters: &cfn::ParameterValues,
+) -> Result<Checked, LoadError> {
     let doc = match Document::read(path) {
         Ok(doc) => doc,
         Err(e @ LoadError::Read { .. }) => return Err(e),
@@ -76,12 +86,13 @@ pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, L
         }
     };
     let kind = detect(&doc).ok_or_else(|| LoadError::Syntax {
-        place: Place::file(path),
+        place: Place::file(path).into(),
         message: "not a pipeline, CloudFormation template, buildspec or CodeBuild project".into(),
     })?;
     let problems = match kind {
         DefinitionKind::Pipeline => {
-            pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
+            pipeline::pipeline_from_document_with(&doc, pipeline_name, parameters)
+                .map(|l| l.problems)
         }
         DefinitionKind::Template => {
             let template = cfn::Template::from_document(&doc);
@@ -90,8 +101,14 @@ pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, L
                     .as_ref()
                     .is_some_and(|t| !t.resources_of_type(ty).is_empty())
             };
-            if has(cfn::PIPELINE_TYPE) {
-                pipeline::pipeline_from_document(&doc, pipeline_name).map(|l| l.problems)
+            let several = template
+                .as_ref()
+                .is_some_and(|t| t.resources_of_type(cfn::PIPELINE_TYPE).len() > 1);
+            if several && pipeline_name.is_none() {
+                Ok(pipeline::check_every_pipeline(&doc, parameters))
+            } else if has(cfn::PIPELINE_TYPE) {
+                pipeline::pipeline_from_document_with(&doc, pipeline_name, parameters)
+                    .map(|l| l.problems)
             } else if has(cfn::PROJECT_TYPE) {
                 return Ok(Checked {
                     kind: Some(DefinitionKind::Projects),
@@ -99,7 +116,7 @@ pub fn check_file(path: &Path, pipeline_name: Option<&str>) -> Result<Checked, L
                 });
             } else {
                 return Err(LoadError::Syntax {
-                    place: Place::file(path),
+                    place: Place::file(path).into(),
                     message: format!(
                         "the template holds no {} or {} resource",
                         cfn::PIPELINE_TYPE,

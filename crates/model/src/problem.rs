@@ -17,6 +17,8 @@ pub enum Severity {
 pub struct Place {
     pub file: PathBuf,
     pub line: Option<usize>,
+    /// Which pipeline, when the file holds several: `'Name' (LogicalId)`.
+    pub pipeline: Option<String>,
     pub stage: Option<String>,
     pub action: Option<String>,
 }
@@ -40,6 +42,9 @@ impl fmt::Display for Place {
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+        }
+        if let Some(p) = &self.pipeline {
+            write!(f, ": pipeline {p}")?;
         }
         match (&self.stage, &self.action) {
             (Some(s), Some(a)) => write!(f, ": stage '{s}', action '{a}'"),
@@ -100,7 +105,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     #[error("{}: {message}", place)]
-    Syntax { place: Place, message: String },
+    Syntax { place: Box<Place>, message: String },
     #[error("{}", problems.iter().filter(|p| p.is_error()).map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid { problems: Vec<Problem> },
 }
@@ -138,7 +143,9 @@ impl LoadError {
                 Place::file(path),
                 format!("cannot read file: {source}"),
             )],
-            LoadError::Syntax { place, message } => vec![Problem::error(place.clone(), message)],
+            LoadError::Syntax { place, message } => {
+                vec![Problem::error((**place).clone(), message)]
+            }
             LoadError::Invalid { problems } => problems.clone(),
         }
     }

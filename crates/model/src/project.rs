@@ -239,7 +239,7 @@ pub fn read_projects(doc: &Document) -> Result<(Vec<Project>, Vec<Problem>), Loa
             Value::Object(m) if m.contains_key("environment") => (vec![&doc.value], DocPath::root()),
             _ => {
                 return Err(LoadError::Syntax {
-                    place: Place::file(&doc.path),
+                    place: Place::file(&doc.path).into(),
                     message: "not a CodeBuild project: expected create-project input (with `name` and `environment`), \
                               batch-get-projects output (with `projects`), or a template with AWS::CodeBuild::Project"
                         .into(),

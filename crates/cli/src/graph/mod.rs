@@ -7,16 +7,25 @@ mod text;
 use std::path::Path;
 use std::process::ExitCode;
 
-use pipelocal_model::pipeline::load_pipeline;
+use pipelocal_model::pipeline::load_pipeline_with;
 use pipelocal_orchestrator::plan::Plan;
 
+use crate::settings::ParameterArgs;
 use crate::{GraphFormat, EXIT_FAILED, EXIT_UNUSABLE};
 
-pub fn run(file: &Path, format: GraphFormat, name: Option<&str>) -> ExitCode {
-    let loaded = match load_pipeline(file, name) {
+pub fn run(
+    file: &Path,
+    format: GraphFormat,
+    name: Option<&str>,
+    parameters: &ParameterArgs,
+) -> ExitCode {
+    let loaded = match parameters
+        .values()
+        .and_then(|p| load_pipeline_with(file, name, &p).map_err(|e| e.summary()))
+    {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {}", e.summary());
+            eprintln!("error: {e}");
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };

@@ -5,9 +5,17 @@
 //! without deploying (custom resource attributes, imports) is "unresolved": an
 //! error where the value shapes the pipeline (names, artifacts, action types)
 //! and a warning with a visible placeholder elsewhere (configuration values).
+//!
+//! Values that simply have not been given, or exist only once deployed (a
+//! parameter without value, `Fn::ImportValue`, a custom resource's attribute),
+//! are not unresolved: a deterministic placeholder stands in for each, with
+//! one warning per value, so names built from them still wire up.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::parameters::{deployed_placeholder, parameter_placeholder, Placeholder};
 use super::{Template, LOCAL_ACCOUNT, LOCAL_REGION, PROJECT_TYPE};
 use crate::locate::{DocPath, Seg};
 use crate::problem::Problem;
@@ -32,6 +40,8 @@ pub struct Resolver<'t, 'd> {
     template: &'t Template<'d>,
     pub problems: Vec<Problem>,
     depth: usize,
+    /// Each placeholder used, by what it stands for, with where to point.
+    placeholders: BTreeMap<String, (Placeholder, DocPath)>,
 }
 
 type Eval = Result<Option<Value>, String>;
@@ -42,7 +52,43 @@ impl<'t, 'd> Resolver<'t, 'd> {
             template,
             problems: Vec::new(),
             depth: 0,
+            placeholders: BTreeMap::new(),
         }
+    }
+
+    /// The placeholders used so far.
+    pub fn placeholders(&self) -> Vec<Placeholder> {
+        self.placeholders.values().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// One warning per placeholder used, at the parameter's declaration (or
+    /// the first use of an import).
+    pub fn placeholder_warnings(&self) -> Vec<Problem> {
+        self.placeholders
+            .values()
+            .map(|(p, at)| {
+                let remedy = if p.remedy.is_empty() {
+                    String::new()
+                } else {
+                    format!("; give one with {}", p.remedy)
+                };
+                self.template.doc.warning(
+                    at,
+                    format!(
+                        "{} has no value: '{}' stands in for it{remedy}",
+                        p.what, p.value
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    fn stand_in(&mut self, placeholder: Placeholder, at: DocPath) -> String {
+        let value = placeholder.value.clone();
+        self.placeholders
+            .entry(placeholder.what.clone())
+            .or_insert((placeholder, at));
+        value
     }
 
     /// Resolves every intrinsic in `value`. `None` means `AWS::NoValue`.
@@ -284,7 +330,20 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 Ok(Some(Value::String(v.to_string())))
             }
             "Fn::Length" => Ok(Some(Value::from(self.arg_list(args, &here)?.len()))),
-            "Fn::ImportValue" => Err("the value is exported by another stack".into()),
+            "Fn::ImportValue" => {
+                let export = self.arg_string(args, &here)?;
+                let value = self.stand_in(
+                    Placeholder {
+                        value: deployed_placeholder("import", &export),
+                        what: format!(
+                            "Fn::ImportValue '{export}' (exported by another stack once deployed)"
+                        ),
+                        remedy: String::new(),
+                    },
+                    path.clone(),
+                );
+                Ok(Some(Value::String(value)))
+            }
             other => Err(format!("{other} is not supported")),
         }
     }
@@ -294,9 +353,19 @@ impl<'t, 'd> Resolver<'t, 'd> {
             return Ok(v);
         }
         if let Some(param) = self.template.parameters().get(target) {
-            let default = param
-                .get("Default")
-                .ok_or_else(|| format!("parameter '{target}' has no Default"))?;
+            let given = self.template.given.get(target).cloned().map(Value::String);
+            let default = match given.or_else(|| param.get("Default").cloned()) {
+                Some(v) => v,
+                None => Value::String(self.stand_in(
+                    Placeholder {
+                        value: parameter_placeholder(target),
+                        what: format!("parameter '{target}'"),
+                        remedy: format!("--parameter {target}=..."),
+                    },
+                    DocPath::root().key("Parameters").key(target),
+                )),
+            };
+            let default = &default;
             let ty = param
                 .get("Type")
                 .and_then(Value::as_str)
@@ -373,9 +442,17 @@ impl<'t, 'd> Resolver<'t, 'd> {
         };
         let ty = ty.to_string();
         if ty.starts_with("Custom::") || ty == "AWS::CloudFormation::CustomResource" {
-            return Err(format!(
-                "attribute {attr} of custom resource '{logical}' is only known after deployment"
-            ));
+            let value = self.stand_in(
+                Placeholder {
+                    value: deployed_placeholder(logical, attr),
+                    what: format!(
+                        "attribute {attr} of custom resource '{logical}' (known once deployed)"
+                    ),
+                    remedy: String::new(),
+                },
+                DocPath::root().key("Resources").key(logical),
+            );
+            return Ok(Value::String(value));
         }
         let name = self.resource_name(logical, &ty);
         let mut parts = ty.split("::").skip(1);
@@ -569,17 +646,55 @@ mod tests {
 
     #[test]
     fn unresolvable_values_are_named() {
-        let (v, problems) = resolve(
-            T,
-            "{Configuration: {K: !GetAtt CR.Out}, Name: !Ref Missing}",
-        );
+        let (v, problems) = resolve(T, "{Name: !Ref Missing}");
         assert!(v.is_some());
-        assert_eq!(problems.len(), 2);
-        assert!(!problems[0].is_error(), "{:?}", problems[0]);
-        assert!(problems[0].message.contains("custom resource 'CR'"));
-        assert!(problems[1].is_error());
-        assert!(problems[1]
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].is_error());
+        assert!(problems[0]
             .message
             .contains("'Missing' is neither a parameter nor a resource"));
+    }
+
+    #[test]
+    fn values_nobody_gave_get_one_placeholder_and_one_warning_each() {
+        let text = T.replace(
+            "Env: {Type: String, Default: dev}",
+            "Env: {Type: String, Default: dev}\n  App: {Type: String}",
+        );
+        let doc = Document::parse(
+            Path::new("t.yaml"),
+            format!("{text}\nX: [!Sub '${{App}}-a', !Sub '${{App}}-b', !ImportValue shared-vpc, !GetAtt CR.Out]\n"),
+        )
+        .unwrap();
+        let t = Template::from_document(&doc).unwrap();
+        let mut r = Resolver::new(&t);
+        let v = r
+            .resolve(&doc.value["X"], &DocPath::root().key("X"))
+            .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!(["param-App-a", "param-App-b", "import-shared-vpc", "CR-Out"])
+        );
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let warnings = r.placeholder_warnings();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings.iter().all(|w| !w.is_error()));
+        let app = warnings
+            .iter()
+            .find(|w| w.message.contains("parameter 'App'"))
+            .unwrap();
+        assert!(
+            app.message.contains("--parameter App=..."),
+            "{}",
+            app.message
+        );
+        // Given, the value is used and nothing is said.
+        let t = Template::from_document(&doc)
+            .unwrap()
+            .with_parameters(&BTreeMap::from([("App".into(), "shop".into())]));
+        let mut r = Resolver::new(&t);
+        let v = r.resolve(&doc.value["X"][0], &DocPath::root()).unwrap();
+        assert_eq!(v, Value::String("shop-a".into()));
+        assert!(r.placeholder_warnings().is_empty());
     }
 }

@@ -2,8 +2,10 @@
 //! resolving the intrinsic functions that can be resolved without AWS.
 
 mod intrinsics;
+pub mod parameters;
 
 pub use intrinsics::Resolver;
+pub use parameters::{ParameterValues, Placeholder};
 
 use serde_json::{Map, Value};
 
@@ -16,6 +18,8 @@ pub const LOCAL_ACCOUNT: &str = "123456789012";
 /// A view of a template document's sections.
 pub struct Template<'d> {
     pub doc: &'d Document,
+    /// Parameter values the user gave; over each parameter's `Default`.
+    pub given: ParameterValues,
     empty: Map<String, Value>,
 }
 
@@ -28,8 +32,15 @@ impl<'d> Template<'d> {
         doc.value.get("Resources")?.as_object()?;
         Some(Template {
             doc,
+            given: ParameterValues::new(),
             empty: Map::new(),
         })
+    }
+
+    /// The same template with these parameter values given.
+    pub fn with_parameters(mut self, given: &ParameterValues) -> Self {
+        self.given = given.clone();
+        self
     }
 
     fn section(&self, name: &str) -> &Map<String, Value> {

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use super::fields::{pascal_path, strip_unknown};
 use super::{pascal, validate, Origin, Pipeline};
-use crate::cfn::{Resolver, Template, PIPELINE_TYPE};
+use crate::cfn::parameters::check_given;
+use crate::cfn::{ParameterValues, Placeholder, Resolver, Template, PIPELINE_TYPE};
 use crate::document::Document;
 use crate::locate::DocPath;
 use crate::problem::{LoadError, Place, Problem};
@@ -22,11 +23,60 @@ pub struct LoadedPipeline {
     pub pipeline: Pipeline,
     pub projects: Vec<Project>,
     pub problems: Vec<Problem>,
+    /// What stands in for values nobody gave (see [`crate::cfn::parameters`]).
+    pub placeholders: Vec<Placeholder>,
 }
 
 impl LoadedPipeline {
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(Problem::is_error)
+    }
+
+    /// Where a placeholder would change what runs (the image or buildspec of a
+    /// project an action builds with, a Commands action's commands): the
+    /// message naming what to give. Elsewhere a placeholder only names things,
+    /// and names wire up the same with any value.
+    pub fn placeholder_in_what_runs(&self) -> Option<String> {
+        let holding = |text: &str| self.placeholders.iter().find(|p| text.contains(&p.value));
+        let say = |what: String, p: &Placeholder| {
+            let remedy = if p.remedy.is_empty() {
+                "pipelocal cannot know it before it is deployed".to_string()
+            } else {
+                format!("give it with {}", p.remedy)
+            };
+            format!(
+                "{what} depends on {}, which has no value ('{}' stands in for it): {remedy}",
+                p.what, p.value
+            )
+        };
+        for (stage, action) in self.pipeline.actions() {
+            let at = format!("stage '{}', action '{}'", stage.name, action.name);
+            for command in action.commands.iter().flatten() {
+                if let Some(p) = holding(command) {
+                    return Some(say(format!("{at}: the command `{command}`"), p));
+                }
+            }
+            let Some(name) = action.config("ProjectName") else {
+                continue;
+            };
+            let Some(project) = self.projects.iter().find(|p| p.name == name) else {
+                continue;
+            };
+            if let Some(p) = holding(&project.environment.image) {
+                return Some(say(
+                    format!(
+                        "{at}: the image of project '{name}' ({})",
+                        project.environment.image
+                    ),
+                    p,
+                ));
+            }
+            let buildspec = project.source.as_ref().and_then(|s| s.buildspec.as_deref());
+            if let Some(p) = buildspec.and_then(holding) {
+                return Some(say(format!("{at}: the buildspec of project '{name}'"), p));
+            }
+        }
+        None
     }
 
     /// Fails with every problem when any is an error; warnings stay with the pipeline.
@@ -44,19 +94,41 @@ impl LoadedPipeline {
 /// Reads and validates the pipeline in `path`; `name` picks one when a
 /// template holds several.
 pub fn load_pipeline(path: &Path, name: Option<&str>) -> Result<LoadedPipeline, LoadError> {
+    load_pipeline_with(path, name, &ParameterValues::new())
+}
+
+/// [`load_pipeline`] with values for the template's parameters.
+pub fn load_pipeline_with(
+    path: &Path,
+    name: Option<&str>,
+    parameters: &ParameterValues,
+) -> Result<LoadedPipeline, LoadError> {
     let doc = Document::read(path)?;
-    pipeline_from_document(&doc, name)
+    pipeline_from_document_with(&doc, name, parameters)
 }
 
 pub fn pipeline_from_document(
     doc: &Document,
     name: Option<&str>,
 ) -> Result<LoadedPipeline, LoadError> {
-    let (mut pipeline, projects, mut problems) = match Template::from_document(doc) {
-        Some(template) => from_template(&template, name)?,
+    pipeline_from_document_with(doc, name, &ParameterValues::new())
+}
+
+pub fn pipeline_from_document_with(
+    doc: &Document,
+    name: Option<&str>,
+    parameters: &ParameterValues,
+) -> Result<LoadedPipeline, LoadError> {
+    let (mut pipeline, projects, mut problems, placeholders) = match Template::from_document(doc) {
+        Some(template) => {
+            let template = template.with_parameters(parameters);
+            let named = pipeline_names(&template);
+            let (id, shown) = pick(&template, &named, name)?;
+            from_template(&template, id, shown, false)?
+        }
         None => {
             let (pipeline, unknown) = from_api_json(doc)?;
-            (pipeline, Vec::new(), unknown)
+            (pipeline, Vec::new(), unknown, Vec::new())
         }
     };
     pipeline.origin.file = doc.path.clone();
@@ -66,6 +138,7 @@ pub fn pipeline_from_document(
         pipeline,
         projects,
         problems,
+        placeholders,
     })
 }
 
@@ -76,7 +149,7 @@ fn from_api_json(doc: &Document) -> Result<(Pipeline, Vec<Problem>), LoadError> 
         None if root.get("stages").is_some() => (root, DocPath::root()),
         None => {
             return Err(LoadError::Syntax {
-                place: Place::file(&doc.path),
+                place: Place::file(&doc.path).into(),
                 message: "not a pipeline: expected a pipeline declaration (with `stages`), \
                           create-pipeline input or get-pipeline output (with `pipeline`), \
                           or a CloudFormation template (with `Resources`)"
@@ -142,14 +215,17 @@ fn pascal_in_backticks(message: &str) -> String {
     out
 }
 
-type FromTemplate = (Pipeline, Vec<Project>, Vec<Problem>);
+type FromTemplate = (Pipeline, Vec<Project>, Vec<Problem>, Vec<Placeholder>);
 
-fn from_template(template: &Template<'_>, name: Option<&str>) -> Result<FromTemplate, LoadError> {
+/// Each pipeline of a template by logical id, with the name it is shown by.
+fn pipeline_names(template: &Template<'_>) -> Vec<(String, String)> {
     let doc = template.doc;
-    let ids = template.resources_of_type(PIPELINE_TYPE);
+    // Its own resolver: resolving every name must not report another
+    // pipeline's placeholders as this one's.
     let mut resolver = Resolver::new(template);
-    let named: Vec<(&str, String)> = ids
-        .iter()
+    template
+        .resources_of_type(PIPELINE_TYPE)
+        .into_iter()
         .map(|id| {
             let declared = doc.value["Resources"][id]["Properties"]
                 .get("Name")
@@ -158,65 +234,131 @@ fn from_template(template: &Template<'_>, name: Option<&str>) -> Result<FromTemp
                 .and_then(|v| resolver.resolve(&v, &DocPath::root()))
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_else(|| id.to_string());
-            (*id, shown)
+            (id.to_string(), shown)
         })
-        .collect();
-    resolver.problems.clear();
-    let chosen = match (name, named.as_slice()) {
-        (_, []) => {
-            return Err(LoadError::Syntax {
-                place: Place::file(&doc.path),
-                message: format!("the template holds no {PIPELINE_TYPE} resource"),
-            })
-        }
-        (None, [only]) => only,
-        (None, many) => {
-            return Err(LoadError::Syntax {
-                place: Place::file(&doc.path),
-                message: format!(
-                    "the template holds {} pipelines ({}); choose one with --name",
-                    many.len(),
-                    many.iter()
-                        .map(|(_, n)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
-        }
+        .collect()
+}
+
+fn list(named: &[(String, String)]) -> String {
+    named
+        .iter()
+        .map(|(_, n)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The pipeline `name` picks (a name or logical id), or the only one.
+fn pick<'n>(
+    template: &Template<'_>,
+    named: &'n [(String, String)],
+    name: Option<&str>,
+) -> Result<&'n (String, String), LoadError> {
+    let syntax = |message: String| LoadError::Syntax {
+        place: Place::file(&template.doc.path).into(),
+        message,
+    };
+    match (name, named) {
+        (_, []) => Err(syntax(format!(
+            "the template holds no {PIPELINE_TYPE} resource"
+        ))),
+        (None, [only]) => Ok(only),
+        (None, many) => Err(syntax(format!(
+            "the template holds {} pipelines ({}); choose one with --name",
+            many.len(),
+            list(many)
+        ))),
         (Some(want), all) => all
             .iter()
-            .find(|(id, n)| n == want || *id == want)
-            .ok_or_else(|| LoadError::Syntax {
-                place: Place::file(&doc.path),
-                message: format!(
+            .find(|(id, n)| n == want || id == want)
+            .ok_or_else(|| {
+                syntax(format!(
                     "no pipeline named '{want}' in the template (it has: {})",
-                    all.iter()
-                        .map(|(_, n)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })?,
+                    list(all)
+                ))
+            }),
+    }
+}
+
+/// Every pipeline of a template checked, each problem naming its pipeline
+/// (by name and logical id, so two pipelines of the same name are told
+/// apart); problems of what the pipelines share (projects, parameters) once.
+pub fn check_every_pipeline(doc: &Document, parameters: &ParameterValues) -> Vec<Problem> {
+    let Some(template) = Template::from_document(doc) else {
+        return Vec::new();
     };
-    let (logical_id, pipeline_name) = chosen;
+    let template = template.with_parameters(parameters);
+    let mut problems: Vec<Problem> = Vec::new();
+    for (id, name) in pipeline_names(&template) {
+        let found = match from_template(&template, &id, &name, true) {
+            Ok((mut pipeline, _, mut found, _)) => {
+                pipeline.origin.file = doc.path.clone();
+                pipeline.origin.text = doc.text.clone();
+                found.extend(label(validate(&pipeline), &id, &name));
+                found
+            }
+            Err(e) => e.problems(),
+        };
+        for p in found {
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
+    }
+    problems
+}
+
+/// Problems of one of several pipelines name it.
+fn label(mut problems: Vec<Problem>, id: &str, name: &str) -> Vec<Problem> {
+    let shown = if id == name {
+        format!("'{name}'")
+    } else {
+        format!("'{name}' ({id})")
+    };
+    for p in &mut problems {
+        p.place.pipeline = Some(shown.clone());
+    }
+    problems
+}
+
+/// Reads the pipeline resource `logical_id`; `several` when the template
+/// holds more than one, so its own problems name it.
+fn from_template(
+    template: &Template<'_>,
+    logical_id: &str,
+    pipeline_name: &str,
+    several: bool,
+) -> Result<FromTemplate, LoadError> {
+    let doc = template.doc;
+    let mut resolver = Resolver::new(template);
     let props_path = DocPath::root()
         .key("Resources")
         .key(logical_id)
         .key("Properties");
-    let raw = doc.value["Resources"][*logical_id]
+    let raw = doc.value["Resources"][logical_id]
         .get("Properties")
         .cloned()
         .unwrap_or(Value::Object(Map::new()));
     let resolved = resolver.resolve(&raw, &props_path).unwrap_or(Value::Null);
     let mut api = api_case(resolved);
     if let Value::Object(map) = &mut api {
-        map.insert("name".into(), Value::String(pipeline_name.clone()));
+        map.insert("name".into(), Value::String(pipeline_name.to_string()));
         // CloudFormation-only properties with no bearing on a local run.
         map.remove("tags");
         map.remove("restartExecutionOnUpdate");
     }
-    let mut problems = std::mem::take(&mut resolver.problems);
+    let own = |problems: Vec<Problem>| {
+        if several {
+            label(problems, logical_id, pipeline_name)
+        } else {
+            problems
+        }
+    };
+    let mut problems = own(std::mem::take(&mut resolver.problems));
     let projects = projects_from_template(template, &mut resolver, &mut problems);
     problems.append(&mut resolver.problems);
+    problems.extend(check_given(doc, template.parameters(), &template.given));
+    problems.extend(resolver.placeholder_warnings());
+    let placeholders = resolver.placeholders();
     let origin = Origin {
         file: doc.path.clone(),
         text: doc.text.clone(),
@@ -226,9 +368,11 @@ fn from_template(template: &Template<'_>, name: Option<&str>) -> Result<FromTemp
     if problems.iter().any(Problem::is_error) {
         return Err(LoadError::Invalid { problems });
     }
-    let (pipeline, unknown) = deserialize(api, origin)?;
-    problems.extend(unknown);
-    Ok((pipeline, projects, problems))
+    let (pipeline, unknown) = deserialize(api, origin).map_err(|e| LoadError::Invalid {
+        problems: problems.iter().cloned().chain(own(e.problems())).collect(),
+    })?;
+    problems.extend(own(unknown));
+    Ok((pipeline, projects, problems, placeholders))
 }
 
 /// Turns CloudFormation's PascalCase property tree into the API's camelCase.

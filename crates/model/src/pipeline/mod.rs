@@ -7,7 +7,10 @@ mod validate;
 pub mod variables;
 
 pub(crate) use load::api_case;
-pub use load::{load_pipeline, pipeline_from_document, LoadedPipeline};
+pub use load::{
+    check_every_pipeline, load_pipeline, load_pipeline_with, pipeline_from_document,
+    pipeline_from_document_with, LoadedPipeline,
+};
 pub use providers::{artifact_bounds, ArtifactBounds};
 pub use validate::validate;
 

@@ -38,6 +38,14 @@ fn is_namespace(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "@-_".contains(c))
 }
 
+/// ActionTypeId's version (CodePipeline API reference, ActionTypeId):
+/// 1-9 characters matching `[0-9A-Za-z_-]+`.
+fn is_action_version(s: &str) -> bool {
+    (1..=9).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+}
+
 fn is_identifier(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
@@ -553,6 +561,17 @@ impl<'p> Checker<'p> {
                 format!(
                     "runOrder {} is out of range: it must be a whole number from 1 to 999",
                     a.run_order
+                ),
+            );
+        }
+        if !is_action_version(&t.version) {
+            self.error(
+                &path.key("actionTypeId").key("version"),
+                sn,
+                an,
+                format!(
+                    "actionTypeId version '{}' must be 1-9 characters of letters, digits, - and _",
+                    t.version
                 ),
             );
         }
