@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::common::{docker_available, fixture, repo, shared};
-use pipelocal_model::pipeline::{load_pipeline, Category, Owner};
+use pipelocal_model::pipeline::{load_pipeline, Category, Provider};
 
 /// Words of the messages that tell what to map.
 const HINTS: &[&str] = &[
@@ -62,9 +62,10 @@ fn run(file: &Path, src: &Path) -> Option<(i32, String)> {
         .args(["--approve", "--plain"]);
     for (_, a) in loaded.pipeline.actions() {
         let t = &a.action_type_id;
-        let git = t.is(Owner::Aws, "CodeStarSourceConnection")
-            || t.is(Owner::Aws, "CodeCommit")
-            || t.is(Owner::ThirdParty, "GitHub");
+        let git = matches!(
+            t.kind(),
+            Provider::CodeStarSourceConnection | Provider::CodeCommit | Provider::GitHubV1
+        );
         if t.category == Category::Source && git {
             cmd.arg("--source")
                 .arg(format!("{}={}", a.name, src.display()));

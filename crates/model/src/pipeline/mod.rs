@@ -2,7 +2,7 @@
 
 mod fields;
 mod load;
-mod providers;
+mod provider;
 mod validate;
 pub mod variables;
 
@@ -11,7 +11,7 @@ pub use load::{
     check_every_pipeline, load_pipeline, load_pipeline_with, pipeline_from_document,
     pipeline_from_document_with, LoadedPipeline,
 };
-pub use providers::{artifact_bounds, ArtifactBounds};
+pub use provider::{ArtifactBounds, Provider};
 pub use validate::validate;
 
 use std::collections::BTreeMap;
@@ -352,18 +352,49 @@ impl fmt::Display for Owner {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(from = "ActionTypeFields")]
 pub struct ActionTypeId {
     pub category: Category,
     pub owner: Owner,
     pub provider: String,
-    #[serde(deserialize_with = "scalar::string")]
     pub version: String,
+    /// Told apart once, when the declaration is read.
+    kind: Provider,
+}
+
+/// `actionTypeId` as written.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ActionTypeFields {
+    category: Category,
+    owner: Owner,
+    provider: String,
+    #[serde(deserialize_with = "scalar::string")]
+    version: String,
+}
+
+impl From<ActionTypeFields> for ActionTypeId {
+    fn from(f: ActionTypeFields) -> Self {
+        ActionTypeId::new(f.category, f.owner, &f.provider, &f.version)
+    }
 }
 
 impl ActionTypeId {
-    pub fn is(&self, owner: Owner, provider: &str) -> bool {
-        self.owner == owner && self.provider == provider
+    pub fn new(category: Category, owner: Owner, provider: &str, version: &str) -> Self {
+        let mut id = ActionTypeId {
+            category,
+            owner,
+            provider: provider.to_string(),
+            version: version.to_string(),
+            kind: Provider::Unknown,
+        };
+        id.kind = Provider::of(&id);
+        id
+    }
+
+    /// The provider this action type names.
+    pub fn kind(&self) -> Provider {
+        self.kind
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pipelocal_model::cfn::Template;
-use pipelocal_model::pipeline::{Action, Owner};
+use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_model::Document;
 use pipelocal_runner::artifacts::extract::unzip;
 use serde_json::Value;
@@ -83,18 +83,14 @@ pub type Emulation = fn(&Context) -> Result<Done, String>;
 
 /// Which emulation an action gets, if any.
 pub fn emulated(action: &Action) -> Option<Emulation> {
-    let t = &action.action_type_id;
-    if t.owner != Owner::Aws {
-        return None;
-    }
-    Some(match (t.category, t.provider.as_str()) {
-        (pipelocal_model::pipeline::Category::Deploy, "S3") => s3_deploy,
-        (_, "ECS") => ecs_deploy,
-        (_, "CodeDeployToECS") => codedeploy_to_ecs,
-        (_, "CloudFormation") => cloudformation,
-        (_, "CodeDeploy") => codedeploy,
-        (_, "StepFunctions") => step_functions,
-        (_, "ElasticBeanstalk") => elastic_beanstalk,
+    Some(match action.action_type_id.kind() {
+        Provider::S3Deploy => s3_deploy,
+        Provider::Ecs => ecs_deploy,
+        Provider::CodeDeployToEcs => codedeploy_to_ecs,
+        Provider::CloudFormation => cloudformation,
+        Provider::CodeDeploy => codedeploy,
+        Provider::StepFunctions => step_functions,
+        Provider::ElasticBeanstalk => elastic_beanstalk,
         _ => return None,
     })
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pipelocal_model::pipeline::{Action, Owner};
+use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_runner::artifacts::archive::{hashes, write_zip};
 use pipelocal_runner::artifacts::select::{select, Selected};
 use pipelocal_runner::environment::LOCAL_ACCOUNT;
@@ -34,10 +34,7 @@ pub enum SourceInput {
 
 fn is_git_provider(action: &Action) -> bool {
     let t = &action.action_type_id;
-    t.is(Owner::Aws, "CodeStarSourceConnection")
-        || t.is(Owner::Aws, "CodeCommit")
-        || t.is(Owner::ThirdParty, "GitHub")
-        || t.is(Owner::ThirdParty, "Bitbucket")
+    t.kind().is_git_source()
 }
 
 /// Which files of a git repository make the source.
@@ -69,7 +66,7 @@ pub fn run_source(
         };
         return git_source(action, config, dir, content, zip);
     }
-    if t.is(Owner::Aws, "S3") {
+    if t.kind() == Provider::S3Source {
         let SourceInput::File(file) = input else {
             return Err("an S3 source needs a file".into());
         };
@@ -201,7 +198,7 @@ fn git_source(
     v.insert("AuthorDate".into(), field("%aI")?);
     v.insert("CommitMessage".into(), message.trim().to_string());
     let t = &action.action_type_id;
-    if t.is(Owner::Aws, "CodeStarSourceConnection") {
+    if t.kind() == Provider::CodeStarSourceConnection {
         v.insert(
             "FullRepositoryName".into(),
             config.get("FullRepositoryId").cloned().unwrap_or_default(),
@@ -217,7 +214,7 @@ fn git_source(
             .or_else(|| config.get("Repo"))
             .cloned()
             .unwrap_or_default();
-        if t.is(Owner::ThirdParty, "GitHub") {
+        if t.kind() == Provider::GitHubV1 {
             let owner = config.get("Owner").cloned().unwrap_or_default();
             v.insert(
                 "CommitUrl".into(),

@@ -277,7 +277,7 @@ async fn perform(
     if t.category == Category::Source && mapped.is_none() {
         return source_action(shared, action, work, sink).await;
     }
-    if t.is(Owner::Aws, "Manual") && mapped.is_none() {
+    if t.kind() == Provider::Manual && mapped.is_none() {
         return approval_action(shared, stage, action).await;
     }
     // Inputs are unzipped, refusing entries that escape their folder.
@@ -305,8 +305,7 @@ async fn perform(
     let stop = shared.stop.clone();
     let config = &action.configuration;
     let configuration = serde_json::to_string(config).expect("strings serialize");
-    let function = t
-        .is(Owner::Aws, "Lambda")
+    let function = (t.kind() == Provider::Lambda)
         .then(|| {
             config
                 .get("FunctionName")
@@ -335,11 +334,11 @@ async fn perform(
             settings, action, command, invocation, &unpacked, &out_dir, sink, stop,
         )
         .await
-    } else if t.is(Owner::Aws, "CodeBuild") {
+    } else if t.kind() == Provider::CodeBuild {
         run_codebuild(settings, action, config, &unpacked, &out_dir, sink, stop).await
-    } else if t.is(Owner::Aws, "Commands") {
+    } else if t.kind() == Provider::Commands {
         run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
-    } else if t.is(Owner::Aws, "Lambda") {
+    } else if t.kind() == Provider::Lambda {
         return unmapped_function(action);
     } else if let Some(emulation) = emulated(action) {
         let cx = Context {
@@ -428,7 +427,7 @@ async fn emulate(emulation: Emulation, cx: &Context<'_>, sink: &EventSink) -> Fi
         match cx.action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
             Some(missing) => Err(format!(
                 "output artifact {missing} is not made by {t} locally{}: map the action to a local command that writes outputs/{missing}/",
-                if t.is(Owner::Aws, "CloudFormation") { " without OutputFileName" } else { "" }
+                if t.kind() == Provider::CloudFormation { " without OutputFileName" } else { "" }
             )),
             None => Ok(done),
         }
@@ -542,11 +541,11 @@ async fn source_action(
         .find(|(name, _)| action.answers_to(name))
         .map(|(_, path)| path.clone());
     let t = &action.action_type_id;
-    let result = if t.is(Owner::Aws, "ECR") {
+    let result = if t.kind() == Provider::EcrSource {
         ecr_source(config, &zip).await
     } else {
         let get = |key: &str| config.get(key).map(String::as_str).unwrap_or_default();
-        let input = match (t.is(Owner::Aws, "S3"), mapped) {
+        let input = match (t.kind() == Provider::S3Source, mapped) {
             (true, Some(file)) => SourceInput::File(file),
             (true, None) => {
                 let s3 = shared.opts.settings.state_dir.join("s3");

@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 use pipelocal_model::config::ExecutorKind;
 use pipelocal_model::config::LocalCommand;
 use pipelocal_model::pipeline::variables::substitute;
-use pipelocal_model::pipeline::{Action, Category, ConditionResult, Owner, Pipeline, Stage};
+use pipelocal_model::pipeline::{Action, Category, ConditionResult, Pipeline, Provider, Stage};
 use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
@@ -141,7 +141,7 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
     }
     for (stage, a) in p.actions() {
         let mapped = mapping(&opts.local.actions, &stage.name, &a.name).is_some();
-        if a.action_type_id.is(Owner::Aws, "CodeBuild") && !mapped {
+        if a.action_type_id.kind() == Provider::CodeBuild && !mapped {
             let name = a.config("ProjectName").unwrap_or_default();
             let has_refs = name.contains("#{");
             if !has_refs && opts.settings.project(name).is_none() {
@@ -164,9 +164,9 @@ fn needs_docker(opts: &RunOptions) -> bool {
         match mapping(&opts.local.actions, &stage.name, &a.name) {
             Some(command) => command.image.is_some(),
             None => {
-                (docker_builds && (t.is(Owner::Aws, "CodeBuild") || t.is(Owner::Aws, "Commands")))
-                    || t.is(Owner::Aws, "ECR")
-                    || t.is(Owner::Aws, "ECS")
+                let kind = t.kind();
+                (docker_builds && matches!(kind, Provider::CodeBuild | Provider::Commands))
+                    || matches!(kind, Provider::EcrSource | Provider::Ecs)
             }
         }
     })

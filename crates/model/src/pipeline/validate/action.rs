@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use super::super::providers::{artifact_bounds, known_configuration, required_configuration};
 use super::super::variables::references;
 use super::super::{Action, Category, Owner, Pipeline, PipelineType, Stage};
 use super::*;
@@ -52,7 +51,7 @@ impl<'p> Checker<'p> {
                 "source actions are allowed only in the first stage",
             );
         }
-        let bounds = artifact_bounds(t);
+        let bounds = t.kind().artifact_bounds();
         if bounds.is_none() && t.owner != Owner::Custom {
             self.warn(&at.key("actionTypeId"), format!(
                 "ActionType (Category: '{}', Provider: '{}', Owner: '{}', Version: '{}') is not one pipelocal knows; it will not be checked or run",
@@ -146,7 +145,7 @@ impl<'p> Checker<'p> {
 
     fn configuration(&mut self, at: &Scope, a: &Action) {
         let t = &a.action_type_id;
-        for key in required_configuration(t) {
+        for key in t.kind().required_configuration() {
             if !a.configuration.contains_key(*key) {
                 self.error(
                     &at.key("configuration"),
@@ -157,7 +156,7 @@ impl<'p> Checker<'p> {
                 );
             }
         }
-        let known = known_configuration(t);
+        let known = t.kind().known_configuration();
         for (k, v) in &a.configuration {
             let kpath = at.key("configuration").key(k);
             if k.is_empty() || k.len() > 50 {

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::super::{ExecutionMode, Owner, Pipeline, PipelineType};
+use super::super::{ExecutionMode, Pipeline, PipelineType, Provider};
 use super::*;
 use crate::locate::DocPath;
 
@@ -137,7 +137,7 @@ impl<'p> Checker<'p> {
                     .first()
                     .and_then(|s| s.actions.iter().find(|a| a.name == git.source_action_name));
                 match source {
-                    Some(a) if a.action_type_id.is(Owner::Aws, "CodeStarSourceConnection") => {}
+                    Some(a) if a.action_type_id.kind() == Provider::CodeStarSourceConnection => {}
                     Some(_) => self.error(&Scope::new(path.clone(), None, None), format!(
                         "trigger names source action '{}', which is not a CodeStarSourceConnection action",
                         git.source_action_name)),

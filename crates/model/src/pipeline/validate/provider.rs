@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::super::{Action, Category, Owner};
+use super::super::{Action, Provider};
 use super::*;
 
 impl<'p> Checker<'p> {
@@ -11,7 +11,7 @@ impl<'p> Checker<'p> {
         let t = &a.action_type_id;
         let cpath = |k: &str| at.key("configuration").key(k);
         let inputs: Vec<&str> = a.inputs().collect();
-        if t.is(Owner::Aws, "CodeBuild") {
+        if t.kind() == Provider::CodeBuild {
             match a.config("PrimarySource") {
                 Some(primary) if !inputs.contains(&primary) => self.error(&cpath("PrimarySource"), format!(
                     "PrimarySource '{primary}' is not one of this action's input artifacts ({})", inputs.join(", "))),
@@ -35,7 +35,7 @@ impl<'p> Checker<'p> {
                 }
             }
         }
-        if t.is(Owner::Aws, "CloudFormation") {
+        if t.kind() == Provider::CloudFormation {
             let mode = a.config("ActionMode").unwrap_or_default();
             const MODES: &[&str] = &[
                 "CREATE_UPDATE",
@@ -82,7 +82,7 @@ impl<'p> Checker<'p> {
                 }
             }
         }
-        if t.is(Owner::Aws, "S3") && t.category == Category::Deploy {
+        if t.kind() == Provider::S3Deploy {
             match a.config("Extract").map(str::to_ascii_lowercase).as_deref() {
                 Some("true") | None => {}
                 Some("false") => {
@@ -99,7 +99,7 @@ impl<'p> Checker<'p> {
                 ),
             }
         }
-        if t.is(Owner::Aws, "CodeDeployToECS") {
+        if t.kind() == Provider::CodeDeployToEcs {
             let keys = [
                 "TaskDefinitionTemplateArtifact",
                 "AppSpecTemplateArtifact",
@@ -116,7 +116,7 @@ impl<'p> Checker<'p> {
                 }
             }
         }
-        if t.is(Owner::Aws, "Manual") {
+        if t.kind() == Provider::Manual {
             if let Some(link) = a.config("ExternalEntityLink") {
                 if !(link.starts_with("http://")
                     || link.starts_with("https://")
