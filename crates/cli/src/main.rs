@@ -2,6 +2,8 @@
 
 mod approve;
 mod build;
+mod completions;
+mod doctor;
 mod graph;
 mod input;
 mod inspect;
@@ -19,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Run AWS CodePipeline pipelines and CodeBuild builds locally.
 #[derive(Debug, Parser)]
 #[command(name = "pipelocal", version, about, propagate_version = true)]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -110,6 +112,27 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// What pipelocal finds here: the container engine and how it was found,
+    /// whether containers start, images, configuration files, state folder, git.
+    ///
+    /// One line per check, OK, WARN or FAIL with its fix. Exit 0 when a build
+    /// can run, 1 when not.
+    Doctor {
+        #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// A shell completion script on standard output.
+    ///
+    /// For example `pipelocal completions bash > ~/.local/share/bash-completion/completions/pipelocal`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on standard output; with --out, one page per command in DIR.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Exit codes of cli.md: 0 success, 1 ran and did not succeed, 2 unusable input.
@@ -141,5 +164,8 @@ fn main() -> ExitCode {
         Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
         Command::Shell { build_id, state } => shell::run(build_id.as_deref(), &state.state_dir),
         Command::Clean { state } => shell::clean(&state.state_dir),
+        Command::Doctor { state_dir } => doctor::run(state_dir.as_deref()),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { out } => completions::man(out.as_deref()),
     }
 }
