@@ -12,6 +12,7 @@ mod run;
 mod settings;
 mod shell;
 mod validate;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,6 +113,12 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// An execution as a self-contained HTML page (the newest by default), or
+    /// the build of a `pipelocal build --record` file.
+    ///
+    /// Written to -o FILE, else into the state folder (the path is printed);
+    /// --serve serves the whole history on 127.0.0.1 instead.
+    View(Box<view::ViewArgs>),
     /// What pipelocal finds here: the container engine and how it was found,
     /// whether containers start, images, configuration files, state folder, git.
     ///
@@ -164,6 +171,7 @@ fn main() -> ExitCode {
         Command::Graph { file, format, name } => graph::run(&file, format, name.as_deref()),
         Command::Shell { build_id, state } => shell::run(build_id.as_deref(), &state.state_dir),
         Command::Clean { state } => shell::clean(&state.state_dir),
+        Command::View(args) => view::run(&args),
         Command::Doctor { state_dir } => doctor::run(state_dir.as_deref()),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man { out } => completions::man(out.as_deref()),
