@@ -92,19 +92,12 @@ fn man_pages_for_the_program_and_each_command() {
 /// `pipelocal doctor` with a configuration file and environment of its own.
 fn doctor(config: &std::path::Path, env: &[(&str, &str)]) -> common::Output {
     let state = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .arg("doctor")
-        .current_dir(common::repo())
-        .env("PIPELOCAL_CONFIG", config)
-        .env("PIPELOCAL_STATE_DIR", state.path())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all: Vec<(&str, &std::ffi::OsStr)> = vec![
+        ("PIPELOCAL_CONFIG", config.as_os_str()),
+        ("PIPELOCAL_STATE_DIR", state.path().as_os_str()),
+    ];
+    all.extend(env.iter().map(|(k, v)| (*k, std::ffi::OsStr::new(v))));
+    common::pipelocal_env(&["doctor"], &all)
 }
 
 #[test]

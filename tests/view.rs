@@ -22,18 +22,12 @@ struct History {
 }
 
 fn pipelocal(state: &Path, config: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .current_dir(repo())
-        .env("PIPELOCAL_CONFIG", config)
-        .env("PIPELOCAL_STATE_DIR", state)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let env = [
+        ("PIPELOCAL_CONFIG", config.as_os_str()),
+        ("PIPELOCAL_STATE_DIR", state.as_os_str()),
+    ];
+    let out = common::pipelocal_env(args, &env);
+    (out.code, out.stdout, out.stderr)
 }
 
 /// The id the run's first line names (`Pipeline <name>: execution <id>`).

@@ -278,12 +278,23 @@ impl History {
         self.pipelines_dir().join(safe_name(pipeline)).join("locks")
     }
 
+    /// `<execution>/<folder>/<stage>/<action>.<extension>`: a file of one action.
+    fn action_file(
+        &self,
+        (pipeline, id): (&str, &str),
+        (stage, action): (&str, &str),
+        folder: &str,
+        extension: &str,
+    ) -> PathBuf {
+        self.execution_dir(pipeline, id)
+            .join(folder)
+            .join(safe_name(stage))
+            .join(format!("{}.{extension}", safe_name(action)))
+    }
+
     /// Where an action's log is kept.
     pub fn log_path(&self, pipeline: &str, id: &str, stage: &str, action: &str) -> PathBuf {
-        self.execution_dir(pipeline, id)
-            .join("logs")
-            .join(safe_name(stage))
-            .join(format!("{}.log", safe_name(action)))
+        self.action_file((pipeline, id), (stage, action), "logs", "log")
     }
 
     /// Where the build record (batch-get-builds' shape) of a build action's
@@ -295,10 +306,7 @@ impl History {
         stage: &str,
         action: &str,
     ) -> PathBuf {
-        self.execution_dir(pipeline, id)
-            .join("builds")
-            .join(safe_name(stage))
-            .join(format!("{}.json", safe_name(action)))
+        self.action_file((pipeline, id), (stage, action), "builds", "json")
     }
 
     /// Keeps a build action's build record, for `pipelocal view`'s phase table.

@@ -10,7 +10,7 @@ pub struct PhaseContextRecord {
     pub message: String,
 }
 
-/// What a failed command's phase context says (codebuild.md §3.4):
+/// What a failed command's phase context says, in CodeBuild's words:
 /// `Error while executing command: <command>. Reason: exit status <n>`.
 pub fn command_error_message(command: &str, exit: i64) -> String {
     format!("{COMMAND_ERROR}{command}{COMMAND_REASON}exit status {exit}")
@@ -161,10 +161,9 @@ pub struct BuildRecord {
 }
 
 impl BuildRecord {
-    /// Where and why the build failed, in one line:
-    /// `BUILD: COMMAND_EXECUTION_ERROR: sh check.sh: exit status 4`; `None`
-    /// when no phase failed.
-    pub fn failure_line(&self) -> Option<String> {
+    /// The first phase that did not succeed, and its context with a status
+    /// code, if any.
+    pub fn failed_phase(&self) -> Option<(&PhaseRecord, Option<&PhaseContextRecord>)> {
         let phase = self
             .phases
             .iter()
@@ -174,6 +173,14 @@ impl BuildRecord {
             .iter()
             .flatten()
             .find(|c| !c.status_code.is_empty());
+        Some((phase, context))
+    }
+
+    /// Where and why the build failed, in one line:
+    /// `BUILD: COMMAND_EXECUTION_ERROR: sh check.sh: exit status 4`; `None`
+    /// when no phase failed.
+    pub fn failure_line(&self) -> Option<String> {
+        let (phase, context) = self.failed_phase()?;
         Some(match context {
             Some(c) => format!("{}: {}: {}", phase.phase_type, c.status_code, c.reason()),
             None => format!("{}: {}", phase.phase_type, self.build_status),

@@ -605,6 +605,17 @@ mod tests {
     }
 
     #[test]
+    fn report_and_coverage_summaries_come_from_the_log() {
+        let log = "[Container] 2024/06/05 02:04:07.1 Running command make test\nReport unit: not a container line\n[Container] 2024/06/05 02:04:09.0 Report unit: 3 passed, 1 failed, 0 errors, 0 skipped of 4 (FAILED)\n[Container] 2024/06/05 02:04:09.1 Coverage cov: lines 80.00% (8/10), branches 50.00% (1/2)\n";
+        let mut out = String::new();
+        reports(&mut out, log);
+        assert_eq!(
+            out,
+            "<h4>Reports</h4><ul class=\"reports\"><li>Report unit: 3 passed, 1 failed, 0 errors, 0 skipped of 4 (FAILED)</li><li>Coverage cov: lines 80.00% (8/10), branches 50.00% (1/2)</li></ul>"
+        );
+    }
+
+    #[test]
     fn durations_read_as_the_console_shows_them() {
         assert_eq!(duration(4.24), "4.2s");
         assert_eq!(duration(185.0), "3m 05s");

@@ -448,17 +448,8 @@ async fn run_batch_build(
 /// AWS's summary of a failed build (codepipeline.md §3.4):
 /// `Build terminated with state: FAILED. Phase: BUILD, Code: ..., Message: ...`.
 pub fn build_summary(record: &BuildRecord) -> String {
-    let failed = record
-        .phases
-        .iter()
-        .find(|p| p.phase_status.as_deref().is_some_and(|s| s != "SUCCEEDED"));
     let mut text = format!("Build terminated with state: {}.", record.build_status);
-    if let Some(phase) = failed {
-        let context = phase
-            .contexts
-            .iter()
-            .flatten()
-            .find(|c| !c.status_code.is_empty());
+    if let Some((phase, context)) = record.failed_phase() {
         text.push_str(&format!(" Phase: {}", phase.phase_type));
         if let Some(c) = context {
             text.push_str(&format!(
