@@ -225,6 +225,28 @@ impl Drop for PodmanService {
     }
 }
 
+/// A Docker CLI context named `podman`, current, pointing at `host`.
+fn podman_context(home: &std::path::Path, host: &str) {
+    use sha2::Digest;
+    let docker = home.join(".docker");
+    let hex: String = sha2::Sha256::digest(b"podman")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let meta = docker.join("contexts/meta").join(hex);
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        r#"{"currentContext": "podman"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        format!(r#"{{"Name": "podman", "Metadata": {{}}, "Endpoints": {{"docker": {{"Host": "{host}", "SkipTLSVerify": false}}}}}}"#),
+    )
+    .unwrap();
+}
+
 #[test]
 fn doctor_finds_podman_and_names_why_it_cannot_start_containers() {
     let Some(podman) = PodmanService::start() else {
@@ -251,6 +273,27 @@ fn doctor_finds_podman_and_names_why_it_cannot_start_containers() {
         out.stdout
     );
     assert!(out.stdout.contains("OK   Podman Engine "), "{}", out.stdout);
+    // Found through a Docker CLI context too, as `docker context create
+    // podman --docker host=unix://...` would leave it.
+    let home = tempfile::tempdir().unwrap();
+    podman_context(home.path(), &host);
+    let by_context = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .arg("doctor")
+        .current_dir(common::repo())
+        .env("HOME", home.path())
+        .env("PIPELOCAL_CONFIG", "/dev/null")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&by_context.stdout);
+    assert!(
+        said.contains(&format!(
+            "OK   container engine at {host} (found by Docker context podman)"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("OK   Podman Engine "), "{said}");
     if out.stdout.contains("OK   a build container starts") {
         assert_eq!(out.code, 0, "{}", out.stdout);
         return;

@@ -57,8 +57,27 @@ impl History {
             ),
         )
         .unwrap();
+        // The failing build prints a secret first: the page must show it masked.
+        let secret_config = config.path().join("secret.yml");
+        let secrets = config.path().join("secrets.yml");
+        std::fs::write(&secrets, format!("parameters:\n  /app/token: {SECRET}\n")).unwrap();
+        std::fs::write(
+            &secret_config,
+            format!("secrets-file: {}\n", secrets.display()),
+        )
+        .unwrap();
+        let mut projects: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("runs/projects.json")).unwrap())
+                .unwrap();
+        for project in projects["projects"].as_array_mut().unwrap() {
+            if project["name"] == "flow-break" {
+                project["source"]["buildspec"] = "version: 0.2\nenv:\n  parameter-store:\n    TOKEN: /app/token\nphases:\n  build:\n    commands:\n      - echo \"token is $TOKEN\"\n      - exit 3\n".into();
+            }
+        }
+        let projects_file = config.path().join("projects.json");
+        std::fs::write(&projects_file, projects.to_string()).unwrap();
         let source = format!("Code={}", src.path().display());
-        let projects = fixture("runs/projects.json").display().to_string();
+        let projects = projects_file.display().to_string();
         let run = |pipeline: &str, config: &Path| {
             let file = fixture(&format!("runs/{pipeline}")).display().to_string();
             pipelocal(
@@ -68,7 +87,7 @@ impl History {
             )
         };
         let none = Path::new("/dev/null");
-        let (code, out, err) = run("failing.json", none);
+        let (code, out, err) = run("failing.json", &secret_config);
         assert_eq!(code, 1, "{out}{err}");
         let failed = execution_id(&out);
         let (code, out, err) = run("retry.json", &retry_config);
@@ -106,6 +125,9 @@ impl History {
         (file, html)
     }
 }
+
+/// The value behind the failing build's parameter-store variable.
+const SECRET: &str = "tok-VIEW-secret-42";
 
 /// Nothing the page needs comes from elsewhere.
 fn assert_self_contained(html: &str) {
@@ -195,6 +217,9 @@ fn pages_of_a_failed_a_retried_and_a_succeeded_execution() {
         details.contains("Running command exit 3</span>"),
         "{details}"
     );
+    // The log is the stored one, masked: the secret never reaches the page.
+    assert!(details.contains("token is ***"), "{details}");
+    assert!(!html.contains(SECRET), "the secret is on the page");
     // Every action execution has a bar on the timeline.
     let timeline = &html[html.find("<section class=\"timeline\">").unwrap()..];
     assert_eq!(
