@@ -176,14 +176,14 @@ fn engine_checks(
         ),
         Err(e) => fail(
             format!("a build container cannot start ({image}): {}", e.message),
-            e.fix.unwrap_or("the engine refuses containers, so no build can run in it: fix the engine as its error says, or use --executor host"),
+            e.fix.clone().unwrap_or_else(|| "the engine refuses containers, so no build can run in it: fix the engine as its error says, or use --executor host".into()),
         ),
     });
     checks.push(match &report.privileged {
         Ok(()) => ok("privileged containers start (projects with privilegedMode)"),
         Err(e) => warn(
             format!("a privileged container cannot start: {}", e.message),
-            e.fix.unwrap_or("projects with privilegedMode (Docker-in-Docker) will fail: allow privileged containers in the engine"),
+            e.fix.clone().unwrap_or_else(|| "projects with privilegedMode (Docker-in-Docker) will fail: allow privileged containers in the engine".into()),
         ),
     });
     for (name, here) in &report.images {

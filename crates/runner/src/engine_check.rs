@@ -29,7 +29,7 @@ pub struct EngineReport {
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub message: String,
-    pub fix: Option<&'static str>,
+    pub fix: Option<String>,
 }
 
 impl Refusal {

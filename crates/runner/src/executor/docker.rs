@@ -221,10 +221,8 @@ impl DockerExecutor {
             .docker
             .attach_container(&created.id, Some(options))
             .await
-            .map_err(|source| ExecError::Docker {
-                doing: "attaching to the build container",
-                source,
-            })?;
+            // Podman starts the container when attached: its refusals come here.
+            .map_err(|source| ExecError::engine("attaching to the build container", source))?;
         self.docker
             .start_container(&created.id, None)
             .await

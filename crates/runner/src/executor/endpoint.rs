@@ -241,16 +241,21 @@ pub async fn engine_version(docker: &Docker) -> Result<EngineVersion, ExecError>
 
 /// The fix for an engine's refusal to make or start a container, when the
 /// cause is a known one of the engine's own (mostly Podman's), not the build's.
-pub fn engine_fix(message: &str) -> Option<&'static str> {
+pub fn engine_fix(message: &str) -> Option<String> {
     if message.contains("catatonit") || message.contains("container-init binary") {
-        // Builds run with an init process, as CodeBuild's containers do.
-        return Some("the engine has no init binary (Podman's catatonit): install it (`apt-get install catatonit`) or set init_path in containers.conf");
+        // Builds run with an init process, as CodeBuild's containers do;
+        // Podman looks for it at the path its error names.
+        let wanted = message
+            .split("stat ")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or("/usr/libexec/podman/catatonit");
+        return Some(format!(
+            "the engine has no init binary (Podman's catatonit) at {wanted}: install catatonit (Debian's package links it there: `apt-get install catatonit`), or put the binary at that path"
+        ));
     }
     if message.contains("setting rlimit") {
-        return Some("the engine's runtime may not raise the container's resource limits above this machine's hard limits (`ulimit -Hn`, `ulimit -Hu`), as Podman running as root tries to: set default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"] under [containers] in /etc/containers/containers.conf");
-    }
-    if message.contains("cgroup") && message.contains("podman") {
-        return Some("Podman cannot manage cgroups here: set cgroup_manager = \"cgroupfs\" under [engine] in containers.conf");
+        return Some("the engine's runtime may not raise the container's resource limits above this machine's hard limits (`ulimit -Hn`, `ulimit -Hu`), as Podman running as root tries to: set default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"] under [containers] in /etc/containers/containers.conf (or a file named by CONTAINERS_CONF for `podman system service`)".to_string());
     }
     None
 }
@@ -307,7 +312,11 @@ mod tests {
     #[test]
     fn podmans_own_refusals_name_their_fix() {
         let init = "container create: container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory";
-        assert!(engine_fix(init).unwrap().contains("catatonit"));
+        let fix = engine_fix(init).unwrap();
+        assert!(
+            fix.contains("at /usr/libexec/podman/catatonit: install catatonit"),
+            "{fix}"
+        );
         let limits = "runc: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 7: operation not permitted: OCI permission denied";
         assert!(engine_fix(limits).unwrap().contains("default_ulimits"));
         assert_eq!(engine_fix("No such image: x"), None);

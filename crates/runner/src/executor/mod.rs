@@ -41,7 +41,7 @@ pub enum ExecError {
         doing: &'static str,
         #[source]
         source: bollard::errors::Error,
-        fix: &'static str,
+        fix: String,
     },
     #[error("{doing}: {source}")]
     Io {
