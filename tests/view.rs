@@ -349,26 +349,51 @@ fn get(address: &str, path: &str) -> String {
     reply
 }
 
+/// `pipelocal view --serve` on a state folder, stopped on drop.
+struct Server {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Server {
+    fn start(state: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+            .args(["view", "--serve"])
+            .env("PIPELOCAL_CONFIG", "/dev/null")
+            .env("PIPELOCAL_STATE_DIR", state)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in {first}"));
+        let address = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        Server { child, address }
+    }
+
+    fn get(&self, path: &str) -> String {
+        get(&self.address, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn serve(h: &History) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .args(["view", "--serve"])
-        .env("PIPELOCAL_CONFIG", "/dev/null")
-        .env("PIPELOCAL_STATE_DIR", h.state.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {first}"));
-    let address = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let server = Server::start(h.state.path());
+    let address = server.address.clone();
     let list = get(&address, "/");
     assert!(list.starts_with("HTTP/1.1 200 OK"), "{list}");
     for id in [&h.failed, &h.retried, &h.succeeded] {
@@ -382,9 +407,60 @@ fn serve(h: &History) {
     assert!(page.contains(&format!("<code id=\"execution-id\">{}</code>", h.failed)));
     // A finished execution does not reload itself.
     assert!(!page.contains("http-equiv=\"refresh\""));
-    assert!(get(&address, "/execution/nope").starts_with("HTTP/1.1 404"));
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(server.get("/execution/nope").starts_with("HTTP/1.1 404"));
+}
+
+#[test]
+fn a_running_execution_refreshes_itself_when_served() {
+    if !docker_available() {
+        return;
+    }
+    let src = git_repo(&[("app.txt", "hello\n")]);
+    let state = tempfile::tempdir().unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .current_dir(repo())
+        .env("PIPELOCAL_CONFIG", "/dev/null")
+        .env("PIPELOCAL_STATE_DIR", state.path())
+        .arg("run")
+        .arg(fixture("runs/slow.json"))
+        .arg("--projects")
+        .arg(fixture("runs/projects.json"))
+        .arg("--source")
+        .arg(format!("Code={}", src.path().display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the slow build runs (it sleeps a minute), reading its lines.
+    let mut lines = BufReader::new(run.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("[Build/Slow] started slow work") {
+            break;
+        }
+    }
+    let id = execution_id(&seen);
+    let server = Server::start(state.path());
+    let list = server.get("/");
+    assert!(list.contains("http-equiv=\"refresh\""), "{list}");
+    let page = server.get(&format!("/execution/{id}"));
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(
+        page.contains("<span class=\"badge s-InProgress\">InProgress</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("class=\"action s-InProgress\" href=\"#a-Build-Slow-1\""),
+        "{page}"
+    );
+    // Stop the run as Ctrl-C does; its page then stays still.
+    unsafe { libc::kill(run.id() as i32, libc::SIGINT) };
+    let _ = lines.count();
+    assert_eq!(run.wait().unwrap().code(), Some(1));
+    let page = server.get(&format!("/execution/{id}"));
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
 }
 
 #[test]
