@@ -29,9 +29,15 @@ pub struct Output {
 }
 
 pub fn pipelocal(args: &[&str]) -> Output {
+    pipelocal_env(args, &[])
+}
+
+/// `pipelocal` from the repository's folder with these variables set.
+pub fn pipelocal_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
         .args(args)
         .current_dir(repo())
+        .envs(env.iter().copied())
         .output()
         .expect("run pipelocal");
     Output {

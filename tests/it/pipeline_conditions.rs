@@ -80,6 +80,20 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// `pipelocal view`'s page of an execution.
+    fn page(&self, id: &str) -> String {
+        let file = self.work.path().join(format!("{id}.html"));
+        let env = [
+            ("PIPELOCAL_CONFIG", std::ffi::OsStr::new("/dev/null")),
+            ("PIPELOCAL_STATE_DIR", self.state.path().as_os_str()),
+        ];
+        let out = crate::common::pipelocal_env(&["view", id, "-o", file.to_str().unwrap()], &env);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        std::fs::read_to_string(file).unwrap()
+    }
+}
+
 fn stage_status(record: &Value, stage: &str) -> String {
     record["stages"]
         .as_array()
@@ -125,6 +139,17 @@ fn a_variable_check_skips_a_stage_and_a_failed_stage_retries_once() {
     assert_eq!(record["stageRetries"][0]["trigger"], "AutomatedStageRetry");
     assert_eq!(stage_status(record, "Prod"), "Succeeded");
     assert_eq!(record["status"], "Succeeded");
+    // The page marks the skipped stage, its condition and the automatic retry.
+    let html = s.page(record["pipelineExecutionId"].as_str().unwrap());
+    assert!(html.contains("class=\"stage s-Skipped\" data-stage=\"Staging\""));
+    assert!(html.contains(
+        "<li class=\"condition s-Failed\">condition BEFORE_ENTRY Failed: rule WantDeploy failed: no is not EQ yes</li>"
+    ), "{html}");
+    assert!(
+        html.contains("<li class=\"retry\">retried (FAILED_ACTIONS, AutomatedStageRetry)"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"#a-Prod-Flaky-2\""), "{html}");
     // get-pipeline-state shows the conditions and the retry.
     let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
         .env("PIPELOCAL_CONFIG", s.work.path().join("config.yml"))
@@ -193,6 +218,12 @@ fn a_failed_stage_rolls_back_to_the_last_execution_that_succeeded_in_it() {
         .as_str()
         .unwrap();
     assert!(config.contains(&good_commit), "{config}");
+    // The rollback's page names the execution whose artifacts it used.
+    let html = s.page(rollback["pipelineExecutionId"].as_str().unwrap());
+    assert!(html.contains(&format!(
+        "<p class=\"mark rollback\">Rollback: with the artifacts of execution <code>{good}</code></p>"
+    )), "{html}");
+    assert!(html.contains("<span>ROLLBACK</span>"), "{html}");
 }
 
 #[test]

@@ -249,10 +249,41 @@ fn a_failed_action_lets_its_sibling_finish_and_stops_the_rest() {
     if !docker_available() {
         return;
     }
-    let (_src, state, r) = run_with_source("failing.json", &[("app.txt", "hello\n")]);
+    let src = Repo::new(&[("app.txt", "hello\n")]);
+    std::fs::write(src.dir.path().join("fix.txt"), "fixed\n").unwrap();
+    src.commit("Fix the check\n\nThe body says why, at length.");
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/failing.json"),
+        &["--projects", &projects(), "--source", &source],
+    );
     assert_eq!(r.code, 1, "{}", r.log());
     let record = r.record();
     assert_eq!(record["status"], "Failed");
+    // A source action's summary is its commit's subject alone.
+    assert_eq!(
+        r.action("Code")["output"]["executionResult"]["externalExecutionSummary"],
+        "Fix the check"
+    );
+    // The summary says where and why, then what to do next.
+    let id = record["pipelineExecutionId"].as_str().unwrap();
+    assert!(
+        r.stdout.contains(
+            "Failed:\n  Build/Breaks: BUILD: COMMAND_EXECUTION_ERROR: exit 3: exit status 3\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    for next in [
+        format!("pipelocal logs {id} Build/Breaks"),
+        format!("pipelocal retry {id}"),
+        "--break-on-failure".to_string(),
+        format!("pipelocal view {id}"),
+    ] {
+        assert!(r.stdout.contains(&next), "{next} not in {}", r.stdout);
+    }
     let stages: Vec<(&str, &str)> = record["stages"]
         .as_array()
         .unwrap()
@@ -283,7 +314,6 @@ fn a_failed_action_lets_its_sibling_finish_and_stops_the_rest() {
     assert!(r.action("After").is_null(), "the next stage started");
 
     // state and logs tell the same story.
-    let id = record["pipelineExecutionId"].as_str().unwrap();
     let out = command(state.path())
         .args(["state", "--json"])
         .output()

@@ -2,6 +2,8 @@
 
 mod approve;
 mod build;
+mod completions;
+mod doctor;
 mod duration;
 mod graph;
 mod input;
@@ -11,6 +13,7 @@ mod run;
 mod settings;
 mod shell;
 mod validate;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +23,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Run AWS CodePipeline pipelines and CodeBuild builds locally.
 #[derive(Debug, Parser)]
 #[command(name = "pipelocal", version, about, propagate_version = true)]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -115,6 +118,33 @@ enum Command {
         #[command(flatten)]
         parameters: settings::ParameterArgs,
     },
+    /// An execution as a self-contained HTML page (the newest by default), or
+    /// the build of a `pipelocal build --record` file.
+    ///
+    /// Written to -o FILE, else into the state folder (the path is printed);
+    /// --serve serves the whole history on 127.0.0.1 instead.
+    View(Box<view::ViewArgs>),
+    /// What pipelocal finds here: the container engine and how it was found,
+    /// whether containers start, images, configuration files, state folder, git.
+    ///
+    /// One line per check, OK, WARN or FAIL with its fix. Exit 0 when a build
+    /// can run, 1 when not.
+    Doctor {
+        #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// A shell completion script on standard output.
+    ///
+    /// For example `pipelocal completions bash > ~/.local/share/bash-completion/completions/pipelocal`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) on standard output; with --out, one page per command in DIR.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Exit codes (docs/user-guide.md, "Exit codes"): 0 success, 1 ran and did not succeed, 2 unusable input.
@@ -155,5 +185,9 @@ fn main() -> ExitCode {
         } => graph::run(&file, format, name.as_deref(), &parameters),
         Command::Shell { build_id, state } => shell::run(build_id.as_deref(), &state.state_dir),
         Command::Clean { state } => shell::clean(&state.state_dir),
+        Command::View(args) => view::run(&args),
+        Command::Doctor { state_dir } => doctor::run(state_dir.as_deref()),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man { out } => completions::man(out.as_deref()),
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipelocal_orchestrator::events::{ActionLogLine, PipelineEvent, PipelineEventKind};
+use pipelocal_orchestrator::status::ActionStatus;
 use pipelocal_runner::events::{BuildEvent, BuildEventKind, LogText};
 use pipelocal_runner::pause::ShellTarget;
 
@@ -274,6 +275,9 @@ struct Transcript {
     logs: HashMap<String, (LogText, String)>,
     started: HashMap<String, SystemTime>,
     finished: Vec<(String, String, f64)>,
+    /// Each failed action and where and why it failed, in order.
+    failures: Vec<(String, String)>,
+    execution_id: Option<String>,
 }
 
 fn seconds(from: SystemTime, to: SystemTime) -> f64 {
@@ -314,7 +318,10 @@ impl Transcript {
             PipelineEventKind::ExecutionStarted {
                 pipeline,
                 execution_id,
-            } => format!("Pipeline {pipeline}: execution {execution_id}\n"),
+            } => {
+                self.execution_id = Some(execution_id.clone());
+                format!("Pipeline {pipeline}: execution {execution_id}\n")
+            }
             PipelineEventKind::StageStarted { stage } => format!("== Stage {stage}\n"),
             PipelineEventKind::ActionStarted { stage, action } => {
                 self.started.insert(format!("{stage}/{action}"), event.at);
@@ -337,8 +344,16 @@ impl Transcript {
                 action,
                 status,
                 summary,
+                reason,
             } => {
                 let key = format!("{stage}/{action}");
+                if *status == ActionStatus::Failed {
+                    let why = reason
+                        .as_deref()
+                        .or_else(|| summary.as_deref().and_then(|s| s.lines().next()))
+                        .unwrap_or("no reason was given");
+                    self.failures.push((key.clone(), why.to_string()));
+                }
                 let mut out = String::new();
                 if let Some((_, pending)) = self.logs.get_mut(&key) {
                     if !pending.is_empty() {
@@ -374,9 +389,45 @@ impl Transcript {
                     out.push_str(&format!(": {s}"));
                 }
                 out.push('\n');
+                out.push_str(&self.next_steps());
                 out
             }
         }
+    }
+}
+
+impl Transcript {
+    /// Where and why each failed action failed, then what to do next.
+    fn next_steps(&self) -> String {
+        let Some((first, _)) = self.failures.first() else {
+            return String::new();
+        };
+        let id = self.execution_id.as_deref().unwrap_or("<execution-id>");
+        let mut out = String::from("\nFailed:\n");
+        for (key, why) in &self.failures {
+            out.push_str(&format!("  {key}: {why}\n"));
+        }
+        let steps = [
+            (format!("pipelocal logs {id} {first}"), "its whole log"),
+            (
+                format!("pipelocal retry {id}"),
+                "the failed stage again, in this execution",
+            ),
+            (
+                "--break-on-failure".to_string(),
+                "on run or retry: pause at the failing command, with a shell in its state",
+            ),
+            (
+                format!("pipelocal view {id}"),
+                "the execution as an HTML page",
+            ),
+        ];
+        let width = steps.iter().map(|s| s.0.len()).max().unwrap_or(0);
+        out.push_str("Next:\n");
+        for (command, meaning) in steps {
+            out.push_str(&format!("  {command:<width$}  {meaning}\n"));
+        }
+        out
     }
 }
 
@@ -437,8 +488,9 @@ impl<W: Write> JsonRenderer<W> {
                 action,
                 status,
                 summary,
+                reason,
             } => vec![
-                json!({"event": "ActionFinished", "stage": stage, "action": action, "status": status, "summary": summary}),
+                json!({"event": "ActionFinished", "stage": stage, "action": action, "status": status, "summary": summary, "reason": reason}),
             ],
             PipelineEventKind::StageFinished { stage, status } => {
                 vec![json!({"event": "StageFinished", "stage": stage, "status": status})]

@@ -12,7 +12,7 @@ use pipelocal_model::config::Config;
 
 pub const REPO_CONFIG: &str = ".pipelocal.yml";
 
-fn repo_config() -> Option<PathBuf> {
+pub(crate) fn repo_config() -> Option<PathBuf> {
     let mut dir = std::env::current_dir().ok()?;
     loop {
         let candidate = dir.join(REPO_CONFIG);
@@ -26,7 +26,7 @@ fn repo_config() -> Option<PathBuf> {
     }
 }
 
-fn user_config() -> Option<PathBuf> {
+pub(crate) fn user_config() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PIPELOCAL_CONFIG") {
         return Some(PathBuf::from(path));
     }

@@ -33,6 +33,9 @@ pub enum PipelineEventKind {
         action: String,
         status: ActionStatus,
         summary: Option<String>,
+        /// When it failed: where and why, in one line (for a build its
+        /// phase, status code, command and exit status).
+        reason: Option<String>,
     },
     /// Something the execution as a whole has to say (a rollback that cannot run, ...).
     Note(String),

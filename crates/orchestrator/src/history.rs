@@ -278,12 +278,64 @@ impl History {
         self.pipelines_dir().join(safe_name(pipeline)).join("locks")
     }
 
+    /// `<execution>/<folder>/<stage>/<action>.<extension>`: a file of one action.
+    fn action_file(
+        &self,
+        (pipeline, id): (&str, &str),
+        (stage, action): (&str, &str),
+        folder: &str,
+        extension: &str,
+    ) -> PathBuf {
+        self.execution_dir(pipeline, id)
+            .join(folder)
+            .join(safe_name(stage))
+            .join(format!("{}.{extension}", safe_name(action)))
+    }
+
     /// Where an action's log is kept.
     pub fn log_path(&self, pipeline: &str, id: &str, stage: &str, action: &str) -> PathBuf {
-        self.execution_dir(pipeline, id)
-            .join("logs")
-            .join(safe_name(stage))
-            .join(format!("{}.log", safe_name(action)))
+        self.action_file((pipeline, id), (stage, action), "logs", "log")
+    }
+
+    /// Where the build record (batch-get-builds' shape) of a build action's
+    /// latest attempt is kept.
+    pub fn build_record_path(
+        &self,
+        pipeline: &str,
+        id: &str,
+        stage: &str,
+        action: &str,
+    ) -> PathBuf {
+        self.action_file((pipeline, id), (stage, action), "builds", "json")
+    }
+
+    /// Keeps a build action's build record, for `pipelocal view`'s phase table.
+    pub fn save_build(
+        &self,
+        pipeline: &str,
+        id: &str,
+        stage: &str,
+        action: &str,
+        record: &pipelocal_runner::record::BuildRecord,
+    ) -> Result<(), HistoryError> {
+        let path = self.build_record_path(pipeline, id, stage, action);
+        let text = serde_json::to_string_pretty(record).expect("records serialize");
+        std::fs::create_dir_all(path.parent().expect("a record path has folders"))
+            .and_then(|()| std::fs::write(&path, text + "\n"))
+            .map_err(|source| HistoryError::Io { path, source })
+    }
+
+    /// The build record kept for a build action, if any.
+    pub fn build_record(
+        &self,
+        pipeline: &str,
+        id: &str,
+        stage: &str,
+        action: &str,
+    ) -> Option<pipelocal_runner::record::BuildRecord> {
+        let path = self.build_record_path(pipeline, id, stage, action);
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
     /// Writes the record whole: to a temporary file, then renamed over the old one.

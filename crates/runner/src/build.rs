@@ -812,10 +812,7 @@ async fn run_command(
     }
     Ok(Some(PhaseContext::new(
         "COMMAND_EXECUTION_ERROR",
-        format!(
-            "Error while executing command: {}. Reason: exit status {exit}",
-            cmd.text
-        ),
+        crate::record::command_error_message(&cmd.text, exit),
     )))
 }
 

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod build;
 pub mod cache;
 pub mod clock;
+pub mod engine_check;
 pub mod environment;
 pub mod events;
 pub mod executor;

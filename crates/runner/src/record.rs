@@ -1,16 +1,40 @@
 //! The build record, shaped like one element of `aws codebuild
 //! batch-get-builds`' `builds` list (CodeBuild API Reference, `Build`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseContextRecord {
     pub status_code: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// What a failed command's phase context says, in CodeBuild's words:
+/// `Error while executing command: <command>. Reason: exit status <n>`.
+pub fn command_error_message(command: &str, exit: i64) -> String {
+    format!("{COMMAND_ERROR}{command}{COMMAND_REASON}exit status {exit}")
+}
+
+const COMMAND_ERROR: &str = "Error while executing command: ";
+const COMMAND_REASON: &str = ". Reason: ";
+
+impl PhaseContextRecord {
+    /// The context in one line for a person: a failed command as
+    /// `<command>: exit status <n>`, anything else its message's first line.
+    pub fn reason(&self) -> String {
+        let command = self
+            .message
+            .strip_prefix(COMMAND_ERROR)
+            .and_then(|rest| rest.rsplit_once(COMMAND_REASON));
+        match command {
+            Some((command, why)) => format!("{command}: {why}"),
+            None => self.message.lines().next().unwrap_or("").trim().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseRecord {
     pub phase_type: String,
@@ -25,7 +49,7 @@ pub struct PhaseRecord {
     pub contexts: Option<Vec<PhaseContextRecord>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceRecord {
     #[serde(rename = "type")]
@@ -37,7 +61,7 @@ pub struct SourceRecord {
     pub source_identifier: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentVariableRecord {
     pub name: String,
@@ -57,7 +81,7 @@ impl EnvironmentVariableRecord {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentRecord {
     #[serde(rename = "type")]
@@ -69,14 +93,14 @@ pub struct EnvironmentRecord {
     pub image_pull_credentials_type: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LogsRecord {
     pub group_name: String,
     pub stream_name: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedVariableRecord {
     pub name: String,
@@ -84,7 +108,7 @@ pub struct ExportedVariableRecord {
 }
 
 /// An artifact of the build: where it was written and its hashes.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactRecord {
     pub location: String,
@@ -94,7 +118,7 @@ pub struct ArtifactRecord {
     pub artifact_identifier: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildRecord {
     pub id: String,
@@ -136,16 +160,63 @@ pub struct BuildRecord {
     pub encryption_key: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+impl BuildRecord {
+    /// The first phase that did not succeed, and its context with a status
+    /// code, if any.
+    pub fn failed_phase(&self) -> Option<(&PhaseRecord, Option<&PhaseContextRecord>)> {
+        let phase = self
+            .phases
+            .iter()
+            .find(|p| p.phase_status.as_deref().is_some_and(|s| s != "SUCCEEDED"))?;
+        let context = phase
+            .contexts
+            .iter()
+            .flatten()
+            .find(|c| !c.status_code.is_empty());
+        Some((phase, context))
+    }
+
+    /// Where and why the build failed, in one line:
+    /// `BUILD: COMMAND_EXECUTION_ERROR: sh check.sh: exit status 4`; `None`
+    /// when no phase failed.
+    pub fn failure_line(&self) -> Option<String> {
+        let (phase, context) = self.failed_phase()?;
+        Some(match context {
+            Some(c) => format!("{}: {}: {}", phase.phase_type, c.status_code, c.reason()),
+            None => format!("{}: {}", phase.phase_type, self.build_status),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct DebugSessionRecord {
     pub session_enabled: bool,
     pub session_target: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ResumedFromRecord {
     pub build_id: String,
     pub phase: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_reads_as_command_and_exit_status() {
+        let context = PhaseContextRecord {
+            status_code: "COMMAND_EXECUTION_ERROR".into(),
+            message: command_error_message("sh check.sh", 4),
+        };
+        assert_eq!(context.reason(), "sh check.sh: exit status 4");
+        let other = PhaseContextRecord {
+            status_code: "BUILD_TIMED_OUT".into(),
+            message: "Build has timed out. ".into(),
+        };
+        assert_eq!(other.reason(), "Build has timed out.");
+    }
 }

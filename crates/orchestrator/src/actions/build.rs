@@ -73,6 +73,11 @@ pub struct BuildOutcome {
     pub variables: BTreeMap<String, String>,
     /// Set when the action failed: AWS's summary of the failed build.
     pub failure: Option<String>,
+    /// Set when the action failed: where and why, in one line
+    /// (`BUILD: COMMAND_EXECUTION_ERROR: sh check.sh: exit status 4`).
+    pub reason: Option<String>,
+    /// The build's record (none for a batch).
+    pub record: Option<BuildRecord>,
 }
 
 /// The message for a project no definition gives.
@@ -338,6 +343,11 @@ async fn run(
     let succeeded = record.build_status == "SUCCEEDED";
     let mut outputs = Vec::new();
     let mut failure = (!succeeded).then(|| build_summary(&record));
+    let mut reason = if succeeded {
+        None
+    } else {
+        record.failure_line()
+    };
     let names: Vec<&str> = action.outputs().collect();
     for name in &names {
         let file = if names.len() == 1 {
@@ -348,11 +358,13 @@ async fn run(
         if file.is_file() {
             outputs.push((name.to_string(), file));
         } else if succeeded && failure.is_none() {
-            failure = Some(if names.len() == 1 {
+            let missing = if names.len() == 1 {
                 format!("the build made no artifact for output {name}: give the buildspec an `artifacts` section")
             } else {
                 format!("the build made no artifact for output {name}: with several outputs, each needs `artifacts.secondary-artifacts.{name}` in the buildspec")
-            });
+            };
+            reason = Some(missing.clone());
+            failure = Some(missing);
         }
     }
     let variables = record
@@ -366,6 +378,8 @@ async fn run(
         outputs,
         variables,
         failure,
+        reason,
+        record: Some(record),
     })
 }
 
@@ -424,24 +438,17 @@ async fn run_batch_build(
         status: record.build_batch_status.clone(),
         outputs,
         variables: BTreeMap::new(),
+        reason: failure.clone(),
         failure,
+        record: None,
     })
 }
 
 /// AWS's summary of a failed build (CodePipeline API Reference, `ActionExecution.errorDetails`):
 /// `Build terminated with state: FAILED. Phase: BUILD, Code: ..., Message: ...`.
 pub fn build_summary(record: &BuildRecord) -> String {
-    let failed = record
-        .phases
-        .iter()
-        .find(|p| p.phase_status.as_deref().is_some_and(|s| s != "SUCCEEDED"));
     let mut text = format!("Build terminated with state: {}.", record.build_status);
-    if let Some(phase) = failed {
-        let context = phase
-            .contexts
-            .iter()
-            .flatten()
-            .find(|c| !c.status_code.is_empty());
+    if let Some((phase, context)) = record.failed_phase() {
         text.push_str(&format!(" Phase: {}", phase.phase_type));
         if let Some(c) = context {
             text.push_str(&format!(

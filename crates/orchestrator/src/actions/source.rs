@@ -223,7 +223,9 @@ fn git_source(
         }
         v.insert("RepositoryName".into(), repo);
     }
-    out.revision_summary = message.lines().next().map(str::to_string);
+    // The console shows a commit by its subject (git's %s: the first
+    // paragraph, on one line), never its body.
+    out.revision_summary = Some(field("%s")?.trim().to_string()).filter(|s| !s.is_empty());
     out.revision = Some(commit);
     Ok(out)
 }

@@ -9,6 +9,8 @@ use super::*;
 struct Finished {
     status: Option<ActionStatus>,
     summary: Option<String>,
+    /// Where and why it failed, in one line.
+    reason: Option<String>,
     error: Option<ErrorDetails>,
     external_id: Option<String>,
     outputs: Vec<(String, PathBuf, Option<String>)>,
@@ -28,6 +30,7 @@ impl Finished {
         let message = message.into();
         Finished {
             status: Some(ActionStatus::Failed),
+            reason: message.lines().next().map(str::to_string),
             summary: Some(message.clone()),
             error: Some(ErrorDetails {
                 code: code.into(),
@@ -199,6 +202,7 @@ pub(super) async fn run_action(
         action: action.name.clone(),
         status,
         summary: finished.summary,
+        reason: finished.reason,
     });
     Ok(status)
 }
@@ -363,6 +367,18 @@ async fn perform(
         Ok(o) => o,
         Err(message) => return Finished::failed("ConfigurationError", message),
     };
+    if let Some(record) = &outcome.record {
+        let kept = shared.history.save_build(
+            &opts.pipeline.name,
+            &shared.execution_id(),
+            stage,
+            &action.name,
+            record,
+        );
+        if let Err(e) = kept {
+            note(sink, format!("the build record was not kept: {e}"));
+        }
+    }
     let revision = unpacked.first().and_then(|i| i.revision.clone());
     let status = match (outcome.status.as_str(), &outcome.failure) {
         ("STOPPED", _) => ActionStatus::Abandoned,
@@ -377,6 +393,7 @@ async fn perform(
     Finished {
         status: Some(status),
         summary: outcome.failure.clone(),
+        reason: outcome.reason,
         error: outcome.failure.map(|message| ErrorDetails {
             code: "JobFailed".into(),
             message,

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
-use bollard::{Docker, API_DEFAULT_VERSION};
+use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::command_loop::{loop_command, CommandLoop};
@@ -26,125 +26,6 @@ pub const BUILD_LABEL: &str = "dev.pipelocal.build-id";
 
 /// The user the build's main command loop runs as.
 const ROOT: &str = "0";
-
-/// Sockets tried after `DOCKER_HOST`: Docker, Docker Desktop, Colima, Podman.
-fn candidate_sockets() -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
-    let mut out = vec![PathBuf::from("/var/run/docker.sock")];
-    if let Some(r) = &runtime {
-        out.push(r.join("docker.sock"));
-    }
-    if let Some(h) = &home {
-        out.push(h.join(".docker/run/docker.sock"));
-        out.push(h.join(".docker/desktop/docker.sock"));
-        out.push(h.join(".colima/default/docker.sock"));
-        out.push(h.join(".colima/docker.sock"));
-    }
-    out.push(PathBuf::from("/run/podman/podman.sock"));
-    if let Some(r) = &runtime {
-        out.push(r.join("podman/podman.sock"));
-    }
-    out
-}
-
-/// The endpoint of the Docker CLI's current context (`DOCKER_CONTEXT`, else
-/// `currentContext` in `~/.docker/config.json`): its name and `Host`. The
-/// `default` context means the usual sockets.
-fn context_endpoint(home: &std::path::Path, chosen: Option<String>) -> Option<(String, String)> {
-    let name = chosen.or_else(|| {
-        let text = std::fs::read_to_string(home.join(".docker/config.json")).ok()?;
-        let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-        config["currentContext"].as_str().map(String::from)
-    })?;
-    if name.is_empty() || name == "default" {
-        return None;
-    }
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let meta = home
-        .join(".docker/contexts/meta")
-        .join(hex)
-        .join("meta.json");
-    let text = std::fs::read_to_string(meta).ok()?;
-    let meta: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let host = meta["Endpoints"]["docker"]["Host"].as_str()?.to_string();
-    Some((name, host))
-}
-
-/// Connects to the engine named by `DOCKER_HOST`, else the Docker CLI's
-/// current context, else the first local socket that answers; the error
-/// lists everything tried.
-pub async fn connect() -> Result<Docker, ExecError> {
-    let mut tried = Vec::new();
-    if let Ok(host) = std::env::var("DOCKER_HOST") {
-        match Docker::connect_with_defaults() {
-            Ok(d) => match answer(d).await {
-                Ok(d) => return Ok(d),
-                Err(e) => tried.push(format!("DOCKER_HOST={host} ({e})")),
-            },
-            Err(e) => tried.push(format!("DOCKER_HOST={host} ({e})")),
-        }
-        return Err(ExecError::Unreachable(format!(
-            "tried {}; start the engine, fix DOCKER_HOST, or use --executor host",
-            tried.join(", ")
-        )));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let context = home
-        .as_deref()
-        .and_then(|h| context_endpoint(h, std::env::var("DOCKER_CONTEXT").ok()));
-    if let Some((name, host)) = context {
-        let connected = if let Some(path) = host.strip_prefix("unix://") {
-            Docker::connect_with_socket(path, 120, API_DEFAULT_VERSION)
-        } else if host.starts_with("tcp://") || host.starts_with("http://") {
-            Docker::connect_with_http(&host, 120, API_DEFAULT_VERSION)
-        } else {
-            return Err(ExecError::Unreachable(format!(
-                "Docker context {name} points at {host}, which pipelocal cannot reach (unix:// and tcp:// only); set DOCKER_HOST, or use --executor host"
-            )));
-        };
-        match connected {
-            Ok(d) => match answer(d).await {
-                Ok(d) => return Ok(d),
-                Err(e) => tried.push(format!("Docker context {name} at {host} ({e})")),
-            },
-            Err(e) => tried.push(format!("Docker context {name} at {host} ({e})")),
-        }
-    }
-    for socket in candidate_sockets() {
-        if !socket.exists() {
-            continue;
-        }
-        let shown = socket.display().to_string();
-        match Docker::connect_with_socket(&shown, 120, API_DEFAULT_VERSION) {
-            Ok(d) => match answer(d).await {
-                Ok(d) => return Ok(d),
-                Err(e) => tried.push(format!("{shown} ({e})")),
-            },
-            Err(e) => tried.push(format!("{shown} ({e})")),
-        }
-    }
-    let detail = if tried.is_empty() {
-        "no Docker or Podman socket found (looked for /var/run/docker.sock, ~/.docker/run/docker.sock, Colima and Podman sockets) and DOCKER_HOST is not set".to_string()
-    } else {
-        format!("tried {}", tried.join(", "))
-    };
-    Err(ExecError::Unreachable(format!(
-        "{detail}; start Docker, set DOCKER_HOST, or use --executor host"
-    )))
-}
-
-async fn answer(d: Docker) -> Result<Docker, bollard::errors::Error> {
-    let d = d
-        .with_timeout(Duration::from_secs(10))
-        .negotiate_version()
-        .await?;
-    d.ping().await?;
-    // Uploads of large sources only get a reply once extracted: allow time.
-    Ok(d.with_timeout(Duration::from_secs(3600)))
-}
 
 pub struct DockerExecutor {
     docker: Docker,
@@ -327,10 +208,7 @@ impl DockerExecutor {
             .docker
             .create_container(Some(options), body)
             .await
-            .map_err(|source| ExecError::Docker {
-                doing: "creating the build container",
-                source,
-            })?;
+            .map_err(|source| ExecError::engine("creating the build container", source))?;
         self.container = Some(created.id.clone());
         // Attached before it starts, so no output and no stdin is missed.
         let options = AttachContainerOptionsBuilder::default()
@@ -343,17 +221,12 @@ impl DockerExecutor {
             .docker
             .attach_container(&created.id, Some(options))
             .await
-            .map_err(|source| ExecError::Docker {
-                doing: "attaching to the build container",
-                source,
-            })?;
+            // Podman starts the container when attached: its refusals come here.
+            .map_err(|source| ExecError::engine("attaching to the build container", source))?;
         self.docker
             .start_container(&created.id, None)
             .await
-            .map_err(|source| ExecError::Docker {
-                doing: "starting the build container",
-                source,
-            })?;
+            .map_err(|source| ExecError::engine("starting the build container", source))?;
         let main = CommandLoop::start(attached.input, attached.output).await?;
         self.loops.lock().await.insert(ROOT.to_string(), main);
         Ok(())
@@ -672,7 +545,7 @@ impl DockerExecutor {
 
 /// The id (`sha256:...`) of an image this engine has, `None` when it has not.
 pub async fn local_image_id(image: &str) -> Result<Option<String>, ExecError> {
-    let docker = connect().await?;
+    let docker = super::connect().await?;
     Ok(docker.inspect_image(image).await.ok().and_then(|i| i.id))
 }
 
@@ -693,40 +566,7 @@ fn split_image(image: &str) -> (&str, &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{context_endpoint, split_image};
-
-    #[test]
-    fn the_current_context_names_its_endpoint() {
-        use sha2::Digest;
-        let home = tempfile::tempdir().unwrap();
-        let docker = home.path().join(".docker");
-        std::fs::create_dir_all(&docker).unwrap();
-        std::fs::write(
-            docker.join("config.json"),
-            r#"{"currentContext": "colima"}"#,
-        )
-        .unwrap();
-        let hex: String = sha2::Sha256::digest(b"colima")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let meta = docker.join("contexts/meta").join(hex);
-        std::fs::create_dir_all(&meta).unwrap();
-        std::fs::write(
-            meta.join("meta.json"),
-            r#"{"Name": "colima", "Endpoints": {"docker": {"Host": "unix:///home/me/.colima/default/docker.sock"}}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            context_endpoint(home.path(), None),
-            Some((
-                "colima".into(),
-                "unix:///home/me/.colima/default/docker.sock".into()
-            ))
-        );
-        assert_eq!(context_endpoint(home.path(), Some("default".into())), None);
-        assert_eq!(context_endpoint(home.path(), Some("missing".into())), None);
-    }
+    use super::split_image;
 
     #[test]
     fn image_tags() {

@@ -5,6 +5,7 @@ mod attached_exec;
 mod blocking_stream;
 mod command_loop;
 mod docker;
+pub mod endpoint;
 mod host;
 pub mod owner;
 pub mod shell_session;
@@ -12,7 +13,8 @@ mod source_copy;
 mod source_tar;
 mod utf8;
 
-pub use docker::{connect, local_image_id, DockerExecutor};
+pub use docker::{local_image_id, DockerExecutor};
+pub use endpoint::connect;
 pub(crate) use host::copy_tree;
 pub use host::HostExecutor;
 
@@ -32,6 +34,15 @@ pub enum ExecError {
         #[source]
         source: bollard::errors::Error,
     },
+    /// The engine refused the container for a cause of its own (Podman's
+    /// missing init binary, resource limits, ...), with the fix.
+    #[error("Docker error while {doing}: {source}; {fix}")]
+    Engine {
+        doing: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+        fix: String,
+    },
     #[error("{doing}: {source}")]
     Io {
         doing: String,
@@ -41,6 +52,14 @@ pub enum ExecError {
 }
 
 impl ExecError {
+    /// A refusal of the engine, with the fix when its cause is the engine's own.
+    pub(crate) fn engine(doing: &'static str, source: bollard::errors::Error) -> Self {
+        match endpoint::engine_fix(&source.to_string()) {
+            Some(fix) => ExecError::Engine { doing, source, fix },
+            None => ExecError::Docker { doing, source },
+        }
+    }
+
     pub(crate) fn io(doing: impl Into<String>, source: std::io::Error) -> Self {
         ExecError::Io {
             doing: doing.into(),
