@@ -817,3 +817,92 @@ fn template_parameters_name_the_pipeline_and_choose_its_image() {
     );
     assert_eq!(r.record()["pipelineName"], "shop-pipeline");
 }
+
+#[test]
+fn a_code_zip_source_carries_symlinks_as_files_holding_their_target() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("real.txt", "the real content")]);
+    std::os::unix::fs::symlink("real.txt", src.dir.path().join("app.txt")).unwrap();
+    src.commit("a link");
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("App={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/parameters.yaml"),
+        &[
+            "--source",
+            &source,
+            "--parameter",
+            "AppName=links",
+            "--parameter",
+            "ServiceName=links",
+            "--parameter",
+            "BuildImage=pipelocal/busybox",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    // As CodePipeline's CODE_ZIP delivers it: the link's target path, as text.
+    assert!(
+        r.stdout.contains("building for dev from real.txt\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("symbolic links become plain files holding their target path, as in CodePipeline's CODE_ZIP artifact (OutputArtifactFormat CODEBUILD_CLONE_REF keeps them): app.txt"),
+        "{}",
+        r.stdout
+    );
+    let mut zip = common::artifact(&r.state, &r.action("App"), "links-SourceArtifact");
+    let entry = zip.by_name("app.txt").unwrap();
+    assert!(!entry.is_symlink());
+}
+
+#[test]
+fn a_buildspec_secret_is_exported_with_its_value_and_masked_in_every_log() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "x")]);
+    let state = tempfile::tempdir().unwrap();
+    let secrets = state.path().join("secrets.yml");
+    std::fs::write(
+        &secrets,
+        "parameters:\n  /app/db-pass: hunter2-db\nsecrets:\n  app-token: hunter2-token\n",
+    )
+    .unwrap();
+    let source = format!("App={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/exported-secrets.yaml"),
+        &[
+            "--source",
+            &source,
+            "--secrets-file",
+            secrets.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    // The buildspec's own parameter-store variable is exported with its value;
+    // the project's secrets-manager variable is not exported at all.
+    let vars = &r.action("Export")["output"]["outputVariables"];
+    assert_eq!(vars["DB_PASS"], "hunter2-db", "{vars}");
+    assert!(vars.get("PROJECT_TOKEN").is_none(), "{vars}");
+    // It reaches the later action, whose log masks it as the first one's does.
+    assert!(
+        r.stdout.contains("[Build/Export] db is ***\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[Build/Use] got ***\n"), "{}", r.stdout);
+    assert!(!r.log().contains("hunter2"), "{}", r.log());
+    let id = r.record()["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stored = command(state.path()).args(["logs", &id]).output().unwrap();
+    let stored = String::from_utf8_lossy(&stored.stdout);
+    assert!(stored.contains("got ***"), "{stored}");
+    assert!(!stored.contains("hunter2"), "{stored}");
+}

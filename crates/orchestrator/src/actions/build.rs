@@ -72,6 +72,8 @@ pub struct BuildOutcome {
     /// Output artifact name and the zip the build made for it.
     pub outputs: Vec<(String, PathBuf)>,
     pub variables: BTreeMap<String, String>,
+    /// Secret values among `variables`, to mask wherever they show later.
+    pub secrets: Vec<String>,
     /// Set when the action failed: AWS's summary of the failed build.
     pub failure: Option<String>,
 }
@@ -366,6 +368,7 @@ async fn run(
         status: record.build_status.clone(),
         outputs,
         variables,
+        secrets: record.exported_secrets.clone(),
         failure,
     })
 }
@@ -425,6 +428,7 @@ async fn run_batch_build(
         status: record.build_batch_status.clone(),
         outputs,
         variables: BTreeMap::new(),
+        secrets: Vec::new(),
         failure,
     })
 }

@@ -181,6 +181,8 @@ struct Shared {
     record: Mutex<ExecutionRecord>,
     artifacts: Mutex<HashMap<String, StoredArtifact>>,
     namespaces: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    /// Secret values earlier actions exported, masked in every later log.
+    secrets: Mutex<Vec<String>>,
     events: PipelineEvents,
     stop: StopSignal,
 }
@@ -283,6 +285,7 @@ pub async fn run_pipeline(
         record: Mutex::new(record.clone()),
         artifacts: Mutex::new(seeded),
         namespaces: Mutex::new(namespaces),
+        secrets: Mutex::new(Vec::new()),
         events: events.clone(),
         stop,
         opts,
