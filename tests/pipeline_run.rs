@@ -768,6 +768,25 @@ fn json_output_is_one_object_per_event_and_log_line() {
     assert!(last["at"].as_f64().unwrap() > 0.0);
 }
 
+/// Runs fixtures/runs/parameters.yaml from `src`, its names from `app`, with
+/// the busybox image; `extra` adds flags.
+fn run_parameters(state: &Path, src: &Repo, app: &str, extra: &[&str]) -> Ran {
+    let source = format!("App={}", src.path());
+    let (app, service) = (format!("AppName={app}"), format!("ServiceName={app}"));
+    let mut args = vec![
+        "--source",
+        &source,
+        "--parameter",
+        &app,
+        "--parameter",
+        &service,
+        "--parameter",
+        "BuildImage=pipelocal/busybox",
+    ];
+    args.extend(extra);
+    run(state, &fixture("runs/parameters.yaml"), &args)
+}
+
 #[test]
 fn template_parameters_name_the_pipeline_and_choose_its_image() {
     if !docker_available() {
@@ -793,22 +812,7 @@ fn template_parameters_name_the_pipeline_and_choose_its_image() {
     );
     assert_eq!(r.code, 2, "{}", r.log());
     assert!(r.stderr.contains("stage 'Build', action 'Compile': the image of project 'cart-build' (param-BuildImage) depends on parameter 'BuildImage', which has no value ('param-BuildImage' stands in for it): give it with --parameter BuildImage=..."), "{}", r.stderr);
-    let r = run(
-        state.path(),
-        &template,
-        &[
-            "--source",
-            &source,
-            "--parameter",
-            "AppName=shop",
-            "--parameter",
-            "ServiceName=cart",
-            "--parameter",
-            "BuildImage=pipelocal/busybox",
-            "--parameter",
-            "Stage=prod",
-        ],
-    );
+    let r = run_parameters(state.path(), &src, "shop", &["--parameter", "Stage=prod"]);
     assert_eq!(r.code, 0, "{}", r.log());
     assert!(
         r.stdout.contains("building for prod from app-v1"),
@@ -827,21 +831,7 @@ fn a_code_zip_source_carries_symlinks_as_files_holding_their_target() {
     std::os::unix::fs::symlink("real.txt", src.dir.path().join("app.txt")).unwrap();
     src.commit("a link");
     let state = tempfile::tempdir().unwrap();
-    let source = format!("App={}", src.path());
-    let r = run(
-        state.path(),
-        &fixture("runs/parameters.yaml"),
-        &[
-            "--source",
-            &source,
-            "--parameter",
-            "AppName=links",
-            "--parameter",
-            "ServiceName=links",
-            "--parameter",
-            "BuildImage=pipelocal/busybox",
-        ],
-    );
+    let r = run_parameters(state.path(), &src, "links", &[]);
     assert_eq!(r.code, 0, "{}", r.log());
     // As CodePipeline's CODE_ZIP delivers it: the link's target path, as text.
     assert!(
@@ -905,4 +895,70 @@ fn a_buildspec_secret_is_exported_with_its_value_and_masked_in_every_log() {
     let stored = String::from_utf8_lossy(&stored.stdout);
     assert!(stored.contains("got ***"), "{stored}");
     assert!(!stored.contains("hunter2"), "{stored}");
+}
+
+#[test]
+fn a_project_defined_nowhere_stops_the_run_unless_assumed() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[(
+        "buildspec.yml",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"from the source's buildspec in $CODEBUILD_BUILD_IMAGE\"\n",
+    )]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let pipeline = fixture("runs/undefined-project.json");
+    let r = run(state.path(), &pipeline, &["--source", &source]);
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(
+        r.stderr
+            .contains("CodeBuild project 'owned-by-another-stack' is not defined"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("--assume-undefined-projects"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        state.path(),
+        &pipeline,
+        &[
+            "--source",
+            &source,
+            "--assume-undefined-projects",
+            "--default-image",
+            "pipelocal/busybox",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(r.stdout.contains("CodeBuild project 'owned-by-another-stack' is defined nowhere: assumed (--assume-undefined-projects) with image pipelocal/busybox and the buildspec.yml of the primary input artifact"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("from the source's buildspec in pipelocal/busybox\n"),
+        "{}",
+        r.stdout
+    );
+    // The configuration key does the same.
+    let config = state.path().join("config.yml");
+    std::fs::write(
+        &config,
+        "assume-undefined-projects: true\ndefault-image: pipelocal/busybox\n",
+    )
+    .unwrap();
+    let out = command(state.path())
+        .env("PIPELOCAL_CONFIG", &config)
+        .arg("run")
+        .arg(&pipeline)
+        .args(["--source", &source])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -144,7 +144,8 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
         if a.action_type_id.is(Owner::Aws, "CodeBuild") && !mapped {
             let name = a.config("ProjectName").unwrap_or_default();
             let has_refs = name.contains("#{");
-            if !has_refs && opts.settings.project(name).is_none() {
+            let assumed = opts.settings.assume_undefined_projects;
+            if !has_refs && !assumed && opts.settings.project(name).is_none() {
                 return Err(RunError::Unusable(format!(
                     "action {}: {}",
                     a.name,
