@@ -15,6 +15,8 @@ Parameters:
   Bucket: {Type: String}
   Size: {Type: String}
   Region: {Type: String, Default: us-east-1}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
 Resources:
   Topic:
     Type: AWS::SNS::Topic
@@ -23,6 +25,13 @@ Outputs:
     Value: https://app.example.com
   TopicArn:
     Value: !Ref Topic
+  ChosenSize:
+    Value: !Ref Size
+  Where:
+    Value: !Sub '${Env}-${Bucket}-${Region}-${AWS::AccountId}'
+  ProdOnly:
+    Condition: IsProd
+    Value: only-in-prod
 ";
 
 const APPSPEC: &str = "version: 0.0
@@ -219,6 +228,21 @@ fn every_deploy_and_invoke_action_does_what_it_can_locally() {
         r.action("Stack")["output"]["outputVariables"]["Endpoint"],
         "https://app.example.com"
     );
+    // Outputs computable from parameters (Fn::GetParam, Fn::GetArtifactAtt,
+    // defaults) and pseudo parameters are computed; a resource's value is
+    // CloudFormation's; an output whose Condition is false does not exist.
+    let vars = &r.action("Stack")["output"]["outputVariables"];
+    assert_eq!(vars["ChosenSize"], "large", "{vars}");
+    assert_eq!(
+        vars["Where"], "dev-flow-artifacts-us-east-1-123456789012",
+        "{vars}"
+    );
+    assert_eq!(
+        vars["TopicArn"], "(computed by CloudFormation: {\"Ref\":\"Topic\"})",
+        "{vars}"
+    );
+    assert!(vars.get("ProdOnly").is_none(), "{vars}");
+    assert_eq!(outputs["ChosenSize"], "large");
 
     assert_eq!(r.summary("Hosts"), "Would deploy Src to app/hosts");
     assert!(r
@@ -454,6 +478,11 @@ fn blue_green_beanstalk_change_sets_and_step_functions() {
     assert_eq!(
         r.summary("Execute"),
         "Would execute change set cs1 of stack app"
+    );
+    // Its outputs, computed from the template configuration's parameters.
+    assert_eq!(
+        r.action("Execute")["output"]["outputVariables"]["Where"],
+        "dev-b-us-east-1-123456789012"
     );
     assert_eq!(r.summary("Delete"), "Would delete stack old-app");
     assert!(

@@ -797,6 +797,25 @@ fn json_output_is_one_object_per_event_and_log_line() {
     assert!(last["at"].as_f64().unwrap() > 0.0);
 }
 
+/// Runs fixtures/runs/parameters.yaml from `src`, its names from `app`, with
+/// the busybox image; `extra` adds flags.
+fn run_parameters(state: &Path, src: &Repo, app: &str, extra: &[&str]) -> Ran {
+    let source = format!("App={}", src.path());
+    let (app, service) = (format!("AppName={app}"), format!("ServiceName={app}"));
+    let mut args = vec![
+        "--source",
+        &source,
+        "--parameter",
+        &app,
+        "--parameter",
+        &service,
+        "--parameter",
+        "BuildImage=pipelocal/busybox",
+    ];
+    args.extend(extra);
+    run(state, &fixture("runs/parameters.yaml"), &args)
+}
+
 #[test]
 fn template_parameters_name_the_pipeline_and_choose_its_image() {
     if !docker_available() {
@@ -822,22 +841,7 @@ fn template_parameters_name_the_pipeline_and_choose_its_image() {
     );
     assert_eq!(r.code, 2, "{}", r.log());
     assert!(r.stderr.contains("stage 'Build', action 'Compile': the image of project 'cart-build' (param-BuildImage) depends on parameter 'BuildImage', which has no value ('param-BuildImage' stands in for it): give it with --parameter BuildImage=..."), "{}", r.stderr);
-    let r = run(
-        state.path(),
-        &template,
-        &[
-            "--source",
-            &source,
-            "--parameter",
-            "AppName=shop",
-            "--parameter",
-            "ServiceName=cart",
-            "--parameter",
-            "BuildImage=pipelocal/busybox",
-            "--parameter",
-            "Stage=prod",
-        ],
-    );
+    let r = run_parameters(state.path(), &src, "shop", &["--parameter", "Stage=prod"]);
     assert_eq!(r.code, 0, "{}", r.log());
     assert!(
         r.stdout.contains("building for prod from app-v1"),
@@ -845,4 +849,145 @@ fn template_parameters_name_the_pipeline_and_choose_its_image() {
         r.stdout
     );
     assert_eq!(r.record()["pipelineName"], "shop-pipeline");
+}
+
+#[test]
+fn a_code_zip_source_carries_symlinks_as_files_holding_their_target() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("real.txt", "the real content")]);
+    std::os::unix::fs::symlink("real.txt", src.dir.path().join("app.txt")).unwrap();
+    src.commit("a link");
+    let state = tempfile::tempdir().unwrap();
+    let r = run_parameters(state.path(), &src, "links", &[]);
+    assert_eq!(r.code, 0, "{}", r.log());
+    // As CodePipeline's CODE_ZIP delivers it: the link's target path, as text.
+    assert!(
+        r.stdout.contains("building for dev from real.txt\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("symbolic links become plain files holding their target path, as in CodePipeline's CODE_ZIP artifact (OutputArtifactFormat CODEBUILD_CLONE_REF keeps them): app.txt"),
+        "{}",
+        r.stdout
+    );
+    let mut zip = crate::common::artifact(&r.state, &r.action("App"), "links-SourceArtifact");
+    let entry = zip.by_name("app.txt").unwrap();
+    assert!(!entry.is_symlink());
+}
+
+#[test]
+fn a_buildspec_secret_is_exported_with_its_value_and_masked_in_every_log() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[("app.txt", "x")]);
+    let state = tempfile::tempdir().unwrap();
+    let secrets = state.path().join("secrets.yml");
+    std::fs::write(
+        &secrets,
+        "parameters:\n  /app/db-pass: hunter2-db\nsecrets:\n  app-token: hunter2-token\n",
+    )
+    .unwrap();
+    let source = format!("App={}", src.path());
+    let r = run(
+        state.path(),
+        &fixture("runs/exported-secrets.yaml"),
+        &[
+            "--source",
+            &source,
+            "--secrets-file",
+            secrets.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    // The buildspec's own parameter-store variable is exported with its value;
+    // the project's secrets-manager variable is not exported at all.
+    let vars = &r.action("Export")["output"]["outputVariables"];
+    assert_eq!(vars["DB_PASS"], "hunter2-db", "{vars}");
+    assert!(vars.get("PROJECT_TOKEN").is_none(), "{vars}");
+    // It reaches the later action, whose log masks it as the first one's does.
+    assert!(
+        r.stdout.contains("[Build/Export] db is ***\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[Build/Use] got ***\n"), "{}", r.stdout);
+    assert!(!r.log().contains("hunter2"), "{}", r.log());
+    let id = r.record()["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stored = command(state.path()).args(["logs", &id]).output().unwrap();
+    let stored = String::from_utf8_lossy(&stored.stdout);
+    assert!(stored.contains("got ***"), "{stored}");
+    assert!(!stored.contains("hunter2"), "{stored}");
+}
+
+#[test]
+fn a_project_defined_nowhere_stops_the_run_unless_assumed() {
+    if !docker_available() {
+        return;
+    }
+    let src = Repo::new(&[(
+        "buildspec.yml",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"from the source's buildspec in $CODEBUILD_BUILD_IMAGE\"\n",
+    )]);
+    let state = tempfile::tempdir().unwrap();
+    let source = format!("Code={}", src.path());
+    let pipeline = fixture("runs/undefined-project.json");
+    let r = run(state.path(), &pipeline, &["--source", &source]);
+    assert_eq!(r.code, 2, "{}", r.log());
+    assert!(
+        r.stderr
+            .contains("CodeBuild project 'owned-by-another-stack' is not defined"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("--assume-undefined-projects"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        state.path(),
+        &pipeline,
+        &[
+            "--source",
+            &source,
+            "--assume-undefined-projects",
+            "--default-image",
+            "pipelocal/busybox",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(r.stdout.contains("CodeBuild project 'owned-by-another-stack' is defined nowhere: assumed (--assume-undefined-projects) with image pipelocal/busybox and the buildspec.yml of the primary input artifact"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("from the source's buildspec in pipelocal/busybox\n"),
+        "{}",
+        r.stdout
+    );
+    // The configuration key does the same.
+    let config = state.path().join("config.yml");
+    std::fs::write(
+        &config,
+        "assume-undefined-projects: true\ndefault-image: pipelocal/busybox\n",
+    )
+    .unwrap();
+    let out = command(state.path())
+        .env("PIPELOCAL_CONFIG", &config)
+        .arg("run")
+        .arg(&pipeline)
+        .args(["--source", &source])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

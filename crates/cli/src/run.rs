@@ -122,6 +122,11 @@ pub struct SettingsArgs {
     /// (implies --uncommitted); `.git` stays out.
     #[arg(long = "all-files")]
     all_files: bool,
+    /// Run a CodeBuild action whose project no definition gives with the
+    /// default image and its input's buildspec.yml (a warning says so),
+    /// instead of stopping.
+    #[arg(long = "assume-undefined-projects")]
+    assume_undefined_projects: bool,
     /// Plain lines even on a terminal (they are the default elsewhere).
     #[arg(long, conflicts_with = "json")]
     plain: bool,
@@ -173,6 +178,7 @@ fn options_named(
         variables: BTreeMap::new(),
         uncommitted: args.uncommitted.then_some(true),
         all_files: args.all_files.then_some(true),
+        assume_undefined_projects: args.assume_undefined_projects.then_some(true),
         parameters: args.parameters.given()?,
         ..Config::default()
     };
@@ -219,6 +225,7 @@ fn options_named(
                 break_before: Vec::new(),
                 keep: args.keep,
             },
+            assume_undefined_projects: config.assume_undefined_projects == Some(true),
         },
         pipeline: loaded.pipeline,
         sources: config.sources.into_iter().collect(),

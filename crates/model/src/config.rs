@@ -42,6 +42,10 @@ pub struct Config {
     pub uncommitted: Option<bool>,
     /// Git sources as their folders are, also ignored files (`--all-files`).
     pub all_files: Option<bool>,
+    /// Run a CodeBuild action whose project no definition gives, with the
+    /// default image and its input's `buildspec.yml`, instead of stopping
+    /// (`--assume-undefined-projects`).
+    pub assume_undefined_projects: Option<bool>,
     /// Actions run by a local command instead of their service, by action
     /// name or `Stage/Action`: the escape hatch for anything not emulated.
     #[serde(default)]
@@ -135,6 +139,9 @@ impl Config {
             parameters: merge(lower.parameters, self.parameters),
             uncommitted: self.uncommitted.or(lower.uncommitted),
             all_files: self.all_files.or(lower.all_files),
+            assume_undefined_projects: self
+                .assume_undefined_projects
+                .or(lower.assume_undefined_projects),
             actions: merge(lower.actions, self.actions),
             functions: merge(lower.functions, self.functions),
         }

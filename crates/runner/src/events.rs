@@ -95,7 +95,7 @@ impl EventSink {
     pub fn masking(&self, values: &[String]) -> EventSink {
         EventSink {
             tx: self.tx.clone(),
-            masker: Arc::new(Masker::new(values)),
+            masker: Arc::new(self.masker.with(values)),
             build: self.build.clone(),
         }
     }

@@ -11,11 +11,12 @@ pub const MASK: &str = "***";
 pub struct Masker {
     matcher: Option<AhoCorasick>,
     longest: usize,
+    values: Vec<String>,
 }
 
 impl Masker {
     pub fn new(values: &[String]) -> Self {
-        let values: Vec<&String> = values.iter().filter(|v| !v.is_empty()).collect();
+        let values: Vec<String> = values.iter().filter(|v| !v.is_empty()).cloned().collect();
         if values.is_empty() {
             return Masker::default();
         }
@@ -26,7 +27,13 @@ impl Masker {
         Masker {
             matcher,
             longest: values.iter().map(|v| v.len()).max().unwrap_or(0),
+            values,
         }
+    }
+
+    /// These values masked too, with the ones masked already.
+    pub fn with(&self, more: &[String]) -> Self {
+        Masker::new(&[self.values.as_slice(), more].concat())
     }
 
     pub fn is_empty(&self) -> bool {

@@ -144,6 +144,10 @@ pub struct BuildRecord {
     pub build_complete: bool,
     pub initiator: String,
     pub exported_environment_variables: Vec<ExportedVariableRecord>,
+    /// Parameter Store / Secrets Manager values that reach
+    /// `exported_environment_variables`: whoever shows them later masks them.
+    #[serde(skip)]
+    pub exported_secrets: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifacts: Option<ArtifactRecord>,
     pub secondary_artifacts: Vec<ArtifactRecord>,

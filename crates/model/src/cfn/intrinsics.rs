@@ -42,6 +42,9 @@ pub struct Resolver<'t, 'd> {
     depth: usize,
     /// Each placeholder used, by what it stands for, with where to point.
     placeholders: BTreeMap<String, (Placeholder, DocPath)>,
+    /// Resources' values are CloudFormation's to compute, not stand-ins:
+    /// how a stack's outputs are read (see [`Resolver::stack_output`]).
+    deployed_only: bool,
 }
 
 type Eval = Result<Option<Value>, String>;
@@ -53,6 +56,46 @@ impl<'t, 'd> Resolver<'t, 'd> {
             problems: Vec::new(),
             depth: 0,
             placeholders: BTreeMap::new(),
+            deployed_only: false,
+        }
+    }
+
+    /// A stack output's value when it follows from parameters, pseudo
+    /// parameters, mappings and conditions; `Ok(None)` when the output's
+    /// `Condition` is false (it does not exist); `Err` when it needs a
+    /// resource's value, which only CloudFormation knows.
+    pub fn stack_output(
+        &mut self,
+        output: &Value,
+        path: &DocPath,
+    ) -> Result<Option<String>, String> {
+        self.deployed_only = true;
+        let result = self.stack_output_inner(output, path);
+        self.deployed_only = false;
+        result
+    }
+
+    fn stack_output_inner(
+        &mut self,
+        output: &Value,
+        path: &DocPath,
+    ) -> Result<Option<String>, String> {
+        if let Some(name) = output.get("Condition").and_then(Value::as_str) {
+            if !self.condition(name)? {
+                return Ok(None);
+            }
+        }
+        let value = output.get("Value").ok_or("the output has no Value")?;
+        match self.arg(value, &path.key("Value"))? {
+            Some(Value::Array(items)) => Ok(Some(
+                items
+                    .iter()
+                    .map(|v| scalar_string(v).unwrap_or_else(|| v.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Some(v) => Ok(Some(scalar_string(&v).unwrap_or_else(|| v.to_string()))),
+            None => Err("the value is AWS::NoValue".into()),
         }
     }
 
@@ -332,6 +375,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
             "Fn::Length" => Ok(Some(Value::from(self.arg_list(args, &here)?.len()))),
             "Fn::ImportValue" => {
                 let export = self.arg_string(args, &here)?;
+                if self.deployed_only {
+                    return Err(format!("'{export}' is exported by another stack"));
+                }
                 let value = self.stand_in(
                     Placeholder {
                         value: deployed_placeholder("import", &export),
@@ -386,6 +432,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
                 "'{target}' is neither a parameter nor a resource of this template"
             ));
         };
+        if self.deployed_only {
+            return Err(format!("resource {target} exists only once deployed"));
+        }
         let ty = ty.to_string();
         let name = self.resource_name(target, &ty);
         let value = match ty.as_str() {
@@ -440,6 +489,9 @@ impl<'t, 'd> Resolver<'t, 'd> {
         let Some(ty) = self.template.resource_type(logical) else {
             return Err(format!("'{logical}' is not a resource of this template"));
         };
+        if self.deployed_only {
+            return Err(format!("resource {logical} exists only once deployed"));
+        }
         let ty = ty.to_string();
         if ty.starts_with("Custom::") || ty == "AWS::CloudFormation::CustomResource" {
             let value = self.stand_in(

@@ -22,20 +22,15 @@ use crate::scalar;
 /// Values for template parameters, by parameter name.
 pub type ParameterValues = BTreeMap<String, String>;
 
-/// One entry of create-stack's `--parameters` list.
+/// One entry of create-stack's `--parameters` list. `UsePreviousValue` and
+/// `ResolvedValue` are read past: without a deployed stack there is no
+/// previous value, so such an entry gives none.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct StackParameter {
     parameter_key: String,
     #[serde(default, deserialize_with = "scalar::opt_string")]
     parameter_value: Option<String>,
-    /// Only meaningful for an update of a stack that exists: nothing here.
-    #[serde(default)]
-    #[allow(dead_code)]
-    use_previous_value: Option<bool>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    resolved_value: Option<String>,
 }
 
 /// A CodePipeline template configuration file; only `Parameters` matters here.

@@ -36,6 +36,9 @@ pub struct BuildSettings {
     pub state_dir: PathBuf,
     /// Pauses and `--keep` for CodeBuild and Commands actions.
     pub debug: pipelocal_runner::pause::DebugOptions,
+    /// `--assume-undefined-projects`: a project no definition gives runs
+    /// with the default image and its input's `buildspec.yml`.
+    pub assume_undefined_projects: bool,
 }
 
 impl BuildSettings {
@@ -49,6 +52,34 @@ impl BuildSettings {
 
     pub fn project(&self, name: &str) -> Option<&Project> {
         self.projects.iter().find(|p| p.name == name)
+    }
+
+    fn default_image(&self) -> String {
+        self.default_image
+            .clone()
+            .unwrap_or_else(|| DEFAULT_IMAGE.to_string())
+    }
+
+    /// The project a build runs with: its definition, or with
+    /// `--assume-undefined-projects` one assumed (the default image, the
+    /// primary input's `buildspec.yml`) and said so in the action's log.
+    fn project_or_assumed(&self, name: &str, events: &EventSink) -> Result<Project, String> {
+        if let Some(p) = self.project(name) {
+            return Ok(p.clone());
+        }
+        if !self.assume_undefined_projects {
+            return Err(missing_project(name));
+        }
+        let image = self.default_image();
+        events.info(format!(
+            "Warning: CodeBuild project '{name}' is defined nowhere: assumed (--assume-undefined-projects) with image {image} and the buildspec.yml of the primary input artifact"
+        ));
+        serde_json::from_value(serde_json::json!({
+            "name": name,
+            "source": {"type": "CODEPIPELINE"},
+            "environment": {"type": "LINUX_CONTAINER", "image": image},
+        }))
+        .map_err(|e| format!("assuming project {name}: {e}"))
     }
 }
 
@@ -71,6 +102,8 @@ pub struct BuildOutcome {
     /// Output artifact name and the zip the build made for it.
     pub outputs: Vec<(String, PathBuf)>,
     pub variables: BTreeMap<String, String>,
+    /// Secret values among `variables`, to mask wherever they show later.
+    pub secrets: Vec<String>,
     /// Set when the action failed: AWS's summary of the failed build.
     pub failure: Option<String>,
     /// Set when the action failed: where and why, in one line
@@ -83,7 +116,7 @@ pub struct BuildOutcome {
 /// The message for a project no definition gives.
 pub fn missing_project(name: &str) -> String {
     format!(
-        "CodeBuild project '{name}' is not defined: give its definition with --projects FILE (create-project JSON or batch-get-projects output), or define it in the template"
+        "CodeBuild project '{name}' is not defined: give its definition with --projects FILE (create-project JSON or batch-get-projects output), define it in the template, or run it with the default image and the input's buildspec.yml with --assume-undefined-projects"
     )
 }
 
@@ -100,10 +133,7 @@ pub async fn run_codebuild(
         .get("ProjectName")
         .map(String::as_str)
         .unwrap_or_default();
-    let mut project = settings
-        .project(name)
-        .cloned()
-        .ok_or_else(|| missing_project(name))?;
+    let mut project = settings.project_or_assumed(name, events)?;
     if let Some(text) = config.get("BuildspecOverride") {
         let source = project.source.get_or_insert_with(|| ProjectSource {
             source_type: "CODEPIPELINE".into(),
@@ -178,10 +208,7 @@ pub async fn run_commands(
     let script = Script {
         project_name: "codepipeline-commands",
         spec,
-        image: settings
-            .default_image
-            .clone()
-            .unwrap_or_else(|| DEFAULT_IMAGE.to_string()),
+        image: settings.default_image(),
         variables,
         executor: settings.executor,
     };
@@ -377,6 +404,7 @@ async fn run(
         status: record.build_status.clone(),
         outputs,
         variables,
+        secrets: record.exported_secrets.clone(),
         failure,
         reason,
         record: Some(record),
@@ -439,6 +467,7 @@ async fn run_batch_build(
         outputs,
         variables: BTreeMap::new(),
         reason: failure.clone(),
+        secrets: Vec::new(),
         failure,
         record: None,
     })

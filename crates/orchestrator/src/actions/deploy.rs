@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pipelocal_model::cfn::Template;
+use pipelocal_model::cfn::{Resolver, Template};
+use pipelocal_model::locate::DocPath;
 use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_model::Document;
 use pipelocal_runner::artifacts::extract::unzip;
@@ -430,21 +431,31 @@ fn cloudformation(cx: &Context) -> Result<Done, String> {
         },
         given.len()
     );
-    // Stack outputs: the template's Outputs, with values where they are plain.
-    let outputs: BTreeMap<String, String> = doc
+    // Stack outputs: computed from the parameters (the configuration's, the
+    // overrides', the defaults), pseudo parameters, mappings and conditions;
+    // only a resource's value is left to CloudFormation, shown as such.
+    let template = template.with_parameters(&given);
+    let mut resolver = Resolver::new(&template);
+    let mut outputs: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in doc
         .value
         .get("Outputs")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .map(|(k, v)| {
-            let value = v.get("Value").map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => format!("(computed by CloudFormation: {other})"),
-            });
-            (k.clone(), value.unwrap_or_default())
-        })
-        .collect();
+    {
+        let at = DocPath::root().key("Outputs").key(k);
+        match resolver.stack_output(v, &at) {
+            Ok(Some(value)) => {
+                outputs.insert(k.clone(), value);
+            }
+            Ok(None) => {}
+            Err(_) => {
+                let raw = v.get("Value").cloned().unwrap_or(Value::Null);
+                outputs.insert(k.clone(), format!("(computed by CloudFormation: {raw})"));
+            }
+        }
+    }
     if mode == "CHANGE_SET_REPLACE" {
         // Kept for the CHANGE_SET_EXECUTE action that runs this change set.
         if let Some(dir) = saved.parent() {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pipelocal_model::pipeline::{Action, Provider};
-use pipelocal_runner::artifacts::archive::{hashes, write_zip};
+use pipelocal_runner::artifacts::archive::{hashes, symlinks_as_files, write_zip};
 use pipelocal_runner::artifacts::select::{select, Selected};
 use pipelocal_runner::environment::LOCAL_ACCOUNT;
 
@@ -109,6 +109,7 @@ fn git_source(
             dir.display()
         ));
         zip_folder(dir, zip)?;
+        code_zip_links(zip, &mut out)?;
         return Ok(out);
     };
     let commit = git(dir, &["rev-parse", "HEAD"]).map_err(|_| {
@@ -184,6 +185,9 @@ fn git_source(
             &["archive", "--format=zip", "-o", &zip_arg, &tree],
         )?;
     }
+    if !clone_ref {
+        code_zip_links(zip, &mut out)?;
+    }
     let field = |format: &str| git(dir, &["log", "-1", &format!("--format={format}"), "HEAD"]);
     let message = field("%B")?;
     let branch = config
@@ -228,6 +232,20 @@ fn git_source(
     out.revision_summary = Some(field("%s")?.trim().to_string()).filter(|s| !s.is_empty());
     out.revision = Some(commit);
     Ok(out)
+}
+
+/// CodePipeline's default CODE_ZIP artifact does not carry symbolic links:
+/// each arrives as a plain file holding its target path (docs/compatibility.md,
+/// "Pipelines"); only a CODEBUILD_CLONE_REF full clone keeps them.
+fn code_zip_links(zip: &Path, out: &mut SourceOutput) -> Result<(), String> {
+    let links = symlinks_as_files(zip).map_err(|e| format!("{}: {e}", zip.display()))?;
+    if !links.is_empty() {
+        out.notes.push(format!(
+            "symbolic links become plain files holding their target path, as in CodePipeline's CODE_ZIP artifact (OutputArtifactFormat CODEBUILD_CLONE_REF keeps them): {}",
+            links.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn s3_source(file: &Path, zip: &Path) -> Result<SourceOutput, String> {

@@ -15,6 +15,8 @@ struct Finished {
     external_id: Option<String>,
     outputs: Vec<(String, PathBuf, Option<String>)>,
     variables: BTreeMap<String, String>,
+    /// Secret values among `variables` (a buildspec's exported secrets).
+    secrets: Vec<String>,
 }
 
 impl Finished {
@@ -110,6 +112,12 @@ pub(super) async fn run_action(
         &action.name,
     );
     let (sink, log_task) = action_log(&shared.events, &stage, &action.name, &log_path);
+    // The unmasked sink must go: the log task ends when every sender has.
+    let sink = {
+        let unmasked = sink;
+        let secrets = shared.secrets.lock().expect("secrets lock").clone();
+        unmasked.masking(&secrets)
+    };
     // Inputs, outputs and the build's copy live here until the outputs are stored.
     let work = tempfile::Builder::new()
         .prefix("work-")
@@ -175,6 +183,13 @@ pub(super) async fn run_action(
         }
     }
     let status = finished.status.unwrap_or(ActionStatus::Succeeded);
+    // An exported secret reaches later actions with its value (as in AWS):
+    // their logs mask it as this build's did.
+    shared
+        .secrets
+        .lock()
+        .expect("secrets lock")
+        .extend(finished.secrets.iter().cloned());
     if status == ActionStatus::Succeeded {
         if let Some(ns) = &action.namespace {
             shared
@@ -401,6 +416,7 @@ async fn perform(
         external_id: Some(outcome.id.clone()),
         outputs,
         variables: outcome.variables,
+        secrets: outcome.secrets,
     }
 }
 

@@ -144,7 +144,8 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
         if a.action_type_id.kind() == Provider::CodeBuild && !mapped {
             let name = a.config("ProjectName").unwrap_or_default();
             let has_refs = name.contains("#{");
-            if !has_refs && opts.settings.project(name).is_none() {
+            let assumed = opts.settings.assume_undefined_projects;
+            if !has_refs && !assumed && opts.settings.project(name).is_none() {
                 return Err(RunError::Unusable(format!(
                     "action {}: {}",
                     a.name,
@@ -181,6 +182,8 @@ struct Shared {
     record: Mutex<ExecutionRecord>,
     artifacts: Mutex<HashMap<String, StoredArtifact>>,
     namespaces: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    /// Secret values earlier actions exported, masked in every later log.
+    secrets: Mutex<Vec<String>>,
     events: PipelineEvents,
     stop: StopSignal,
 }
@@ -283,6 +286,7 @@ pub async fn run_pipeline(
         record: Mutex::new(record.clone()),
         artifacts: Mutex::new(seeded),
         namespaces: Mutex::new(namespaces),
+        secrets: Mutex::new(Vec::new()),
         events: events.clone(),
         stop,
         opts,

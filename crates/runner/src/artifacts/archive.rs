@@ -108,3 +108,45 @@ pub fn hashes(path: &Path) -> std::io::Result<(String, String)> {
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     Ok((hex(&sha.finalize()), hex(&md5.finalize())))
 }
+
+/// Rewrites the zip at `path` so each symlink entry becomes a plain file
+/// holding the link's target path (a zip stores a link's target as its
+/// content: only the entry's mode changes). This is what reaches a build
+/// from CodePipeline's default CODE_ZIP source artifact (as the aws-cdk and
+/// jsii projects found: aws/jsii#2176, aws/aws-cdk#14520); only a
+/// CODEBUILD_CLONE_REF full clone keeps links. Returns the links' names.
+pub fn symlinks_as_files(path: &Path) -> std::io::Result<Vec<String>> {
+    let io = |e: zip::result::ZipError| std::io::Error::other(e.to_string());
+    let mut archive = zip::ZipArchive::new(File::open(path)?).map_err(io)?;
+    let links: Vec<String> = (0..archive.len())
+        .filter_map(|i| {
+            let entry = archive.by_index_raw(i).ok()?;
+            entry.is_symlink().then(|| entry.name().to_string())
+        })
+        .collect();
+    if links.is_empty() {
+        return Ok(links);
+    }
+    let rewritten = path.with_extension("links-as-files.zip");
+    let mut out = zip::ZipWriter::new(File::create(&rewritten)?);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(io)?;
+        if !entry.is_symlink() {
+            drop(entry);
+            let raw = archive.by_index_raw(i).map_err(io)?;
+            out.raw_copy_file(raw).map_err(io)?;
+            continue;
+        }
+        let mut target = Vec::new();
+        entry.read_to_end(&mut target)?;
+        let mut options = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+        if let Some(time) = entry.last_modified() {
+            options = options.last_modified_time(time);
+        }
+        out.start_file(entry.name(), options).map_err(io)?;
+        std::io::Write::write_all(&mut out, &target)?;
+    }
+    out.finish().map_err(io)?;
+    std::fs::rename(&rewritten, path)?;
+    Ok(links)
+}

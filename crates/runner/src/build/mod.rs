@@ -304,6 +304,12 @@ pub async fn run_build(
     events.send(BuildEventKind::BuildFinished(build_status));
     let exported = std::mem::take(&mut walk.exported);
     let mut record = record(req, walk.phases, build_status, end);
+    record.exported_secrets = req
+        .variables
+        .secret_values()
+        .into_iter()
+        .filter(|s| !s.is_empty() && exported.iter().any(|(_, v)| v.contains(s.as_str())))
+        .collect();
     record.exported_environment_variables = exported
         .into_iter()
         .map(|(name, value)| ExportedVariableRecord { name, value })
@@ -345,6 +351,7 @@ fn record(
         build_complete: true,
         initiator: who.initiator.clone(),
         exported_environment_variables: Vec::new(),
+        exported_secrets: Vec::new(),
         artifacts: None,
         secondary_artifacts: Vec::new(),
         report_arns: Vec::new(),
@@ -455,7 +462,10 @@ async fn walk_phases(
         if phase == PhaseType::UploadArtifacts
             || (phase == PhaseType::Finalizing && walk.exported.is_empty())
         {
-            // Project-level secrets are never exported, and no secret value reaches the record.
+            // Project-level secrets are never exported; a buildspec's own
+            // parameter-store / secrets-manager variables are, with their
+            // value (CodeBuild User Guide, buildspec reference,
+            // env/exported-variables). Log lines still mask the value.
             let project_secrets: Vec<&str> = req
                 .variables
                 .project
@@ -467,7 +477,6 @@ async fn walk_phases(
                 .await
                 .into_iter()
                 .filter(|(name, _)| !project_secrets.contains(&name.as_str()))
-                .map(|(name, value)| (name, walk.events.masker().mask(&value)))
                 .collect();
         }
     }
