@@ -840,6 +840,11 @@ fn template_parameters_name_the_pipeline_and_choose_its_image() {
         ],
     );
     assert_eq!(r.code, 2, "{}", r.log());
+    assert!(
+        r.stderr.contains("parameter 'BuildImage' has no value: 'param-BuildImage' stands in for it"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("stage 'Build', action 'Compile': the image of project 'cart-build' (param-BuildImage) depends on parameter 'BuildImage', which has no value ('param-BuildImage' stands in for it): give it with --parameter BuildImage=..."), "{}", r.stderr);
     let r = run_parameters(state.path(), &src, "shop", &["--parameter", "Stage=prod"]);
     assert_eq!(r.code, 0, "{}", r.log());

@@ -400,4 +400,14 @@ fn graph_draws_the_names_parameters_give() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("shop-pipeline"), "{}", out.stdout);
     assert!(out.stdout.contains("shop-SourceArtifact"), "{}", out.stdout);
+    // Without a value the placeholder is drawn, and graph says so as validate does.
+    let out = pipelocal(&["graph", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("param-AppName-pipeline"), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("parameter 'AppName' has no value: 'param-AppName' stands in for it"),
+        "{}",
+        out.stderr
+    );
 }

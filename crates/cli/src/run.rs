@@ -187,6 +187,9 @@ fn options_named(
     let loaded = load_pipeline_with(pipeline, name, &parameters)
         .and_then(|l| l.into_valid())
         .map_err(|e| e.summary())?;
+    for warning in loaded.placeholder_warnings() {
+        eprintln!("{warning}");
+    }
     if let Some(message) = loaded.placeholder_in_what_runs() {
         return Err(message);
     }

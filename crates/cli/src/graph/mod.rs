@@ -34,6 +34,9 @@ pub fn run(
     for p in loaded.problems.iter().filter(|p| p.is_error()) {
         eprintln!("{p}");
     }
+    for warning in loaded.placeholder_warnings() {
+        eprintln!("{warning}");
+    }
     let plan = Plan::new(&loaded.pipeline);
     let out = match format {
         GraphFormat::Text => text::render(&plan),

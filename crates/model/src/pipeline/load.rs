@@ -32,6 +32,19 @@ impl LoadedPipeline {
         self.problems.iter().any(Problem::is_error)
     }
 
+    /// The warnings about values nobody gave (one per placeholder, naming
+    /// the flag that gives it): every command that reads the template says
+    /// them, not only `validate`.
+    pub fn placeholder_warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| {
+            !p.is_error()
+                && self
+                    .placeholders
+                    .iter()
+                    .any(|h| p.message.contains(&h.value))
+        })
+    }
+
     /// Where a placeholder would change what runs (the image or buildspec of a
     /// project an action builds with, a Commands action's commands): the
     /// message naming what to give. Elsewhere a placeholder only names things,
