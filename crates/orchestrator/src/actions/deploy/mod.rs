@@ -1,0 +1,147 @@
+//! Deploy and invoke actions, emulated honestly (CodePipeline User Guide, the deploy and invoke
+//! action references): each checks its inputs the way the service would, so the mistakes
+//! that break real deploys show here first, and says what it would have done.
+//! Only the S3 deploy really writes: into the local bucket folder. One module
+//! per provider family; this one holds what they share and picks one by the
+//! action's `Provider`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pipelocal_model::pipeline::{Action, Provider};
+
+use crate::actions::build::InputArtifact;
+use crate::store::s3_path;
+
+mod cloudformation;
+mod codedeploy;
+mod ecs;
+mod elastic_beanstalk;
+mod s3;
+mod step_functions;
+
+use cloudformation::cloudformation;
+use codedeploy::codedeploy;
+pub use ecs::check_image_definitions;
+use ecs::{codedeploy_to_ecs, ecs_deploy};
+use elastic_beanstalk::elastic_beanstalk;
+use s3::s3_deploy;
+use step_functions::step_functions;
+
+/// What an emulated action did.
+#[derive(Debug, Default)]
+pub struct Done {
+    pub summary: String,
+    /// Lines for the action's log.
+    pub lines: Vec<String>,
+    pub outputs: Vec<(String, PathBuf)>,
+    pub variables: BTreeMap<String, String>,
+    /// Images the deploy would run: each must be local or pullable.
+    pub images: Vec<String>,
+}
+
+/// Everything an emulated action may read.
+pub struct Context<'a> {
+    pub action: &'a Action,
+    pub config: &'a BTreeMap<String, String>,
+    pub inputs: &'a [InputArtifact],
+    /// The zip of each input in the store, by name.
+    pub input_zips: &'a BTreeMap<String, PathBuf>,
+    pub state_dir: &'a Path,
+    /// Where outputs are written.
+    pub out_dir: &'a Path,
+}
+
+impl Context<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.config
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, key: &str) -> Result<&str, String> {
+        self.get(key)
+            .ok_or_else(|| format!("configuration {key} is required"))
+    }
+
+    fn input(&self, name: &str) -> Result<&InputArtifact, String> {
+        self.inputs.iter().find(|i| i.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.inputs.iter().map(|i| i.name.as_str()).collect();
+            format!(
+                "artifact {name} is not an input artifact of the action (its inputs: {})",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
+    }
+
+    /// The only input, for providers that take one.
+    fn sole_input(&self) -> Result<&InputArtifact, String> {
+        match self.inputs {
+            [one] => Ok(one),
+            _ => Err(format!(
+                "this action takes exactly one input artifact, it has {}",
+                self.inputs.len()
+            )),
+        }
+    }
+}
+
+/// An emulation: checks and does (or records) what the service would.
+pub type Emulation = fn(&Context) -> Result<Done, String>;
+
+/// Which emulation an action gets, if any.
+pub fn emulated(action: &Action) -> Option<Emulation> {
+    Some(match action.action_type_id.kind() {
+        Provider::S3Deploy => s3_deploy,
+        Provider::Ecs => ecs_deploy,
+        Provider::CodeDeployToEcs => codedeploy_to_ecs,
+        Provider::CloudFormation => cloudformation,
+        Provider::CodeDeploy => codedeploy,
+        Provider::StepFunctions => step_functions,
+        Provider::ElasticBeanstalk => elastic_beanstalk,
+        _ => return None,
+    })
+}
+
+/// Reads `path` inside an unpacked artifact, refusing paths that leave it.
+pub(super) fn read_in(artifact: &InputArtifact, path: &str) -> Result<String, String> {
+    let rel = Path::new(path.trim_start_matches("./"));
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(format!("{path}: a path inside the artifact is needed"));
+    }
+    std::fs::read_to_string(artifact.dir.join(rel))
+        .map_err(|_| format!("{path} does not exist in input artifact {}", artifact.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_definitions_are_checked_as_ecs_reads_them() {
+        assert_eq!(
+            check_image_definitions(r#"[{"name":"web","imageUri":"repo/web:1"}]"#, "f").unwrap(),
+            vec![("web".to_string(), "repo/web:1".to_string())]
+        );
+        assert!(check_image_definitions(r#"{"name":"web"}"#, "f")
+            .unwrap_err()
+            .contains("non-empty JSON list"));
+        assert!(
+            check_image_definitions(r#"[{"name":"web","imageURI":"x"}]"#, "f")
+                .unwrap_err()
+                .contains("entry 1 has no \"imageUri\"")
+        );
+        assert!(check_image_definitions("[", "f")
+            .unwrap_err()
+            .contains("not valid JSON"));
+    }
+}
