@@ -39,7 +39,7 @@ fn no_container_is_left_after_success_failure_or_timeout() {
 
 /// Starts a long build and waits until its first command runs.
 fn start_long_build(p: &Project, project: &str) -> std::process::Child {
-    crate::common::start_build_until(p, project, |line| line.contains("Running command sleep"))
+    crate::common::start_build_until(p, Exec::Docker, project, |line| line.contains("Running command sleep"))
 }
 
 fn record_of(p: &Project) -> serde_json::Value {

@@ -1,12 +1,9 @@
 //! Ctrl-C with the host executor: the build ends STOPPED and every process
 //! it started, background ones included, is gone.
 
+use std::time::Duration;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::common::Project;
+use crate::common::{start_build_until, Exec, Project};
 
 #[test]
 fn ctrl_c_stops_a_host_build_and_kills_its_processes() {
@@ -21,28 +18,7 @@ fn ctrl_c_stops_a_host_build_and_kills_its_processes() {
     )
     .unwrap();
     let record = p.state.path().join("record.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .args(["build", "-s", p.path(), "--executor", "host", "--record"])
-        .arg(&record)
-        .arg("--state-dir")
-        .arg(p.state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = lines.next().expect("build log ended early").unwrap();
-        if line == "waiting" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the build never reached its second command"
-        );
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let mut child = start_build_until(&p, Exec::Host, "host-stop", |line| line == "waiting");
     let background: i32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()

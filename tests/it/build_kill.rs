@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{containers_of, docker_available, Project};
+use crate::common::{containers_of, docker_available, Exec, Project};
 
 #[test]
 fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
@@ -17,7 +17,7 @@ fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
     let p = Project::new(
         "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n",
     );
-    let mut child = crate::common::start_build_until(&p, project, |line| {
+    let mut child = crate::common::start_build_until(&p, Exec::Docker, project, |line| {
         line.ends_with("Running command sleep 300")
     });
     assert_eq!(containers_of(project).len(), 1);

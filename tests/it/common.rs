@@ -406,11 +406,12 @@ pub fn containers_of(project: &str) -> Vec<String> {
         .collect()
 }
 
-/// Starts `pipelocal build` of `p` (busybox, its record in the state folder)
-/// and returns once a line of its log satisfies `until`; the log keeps being
-/// drained so the build never blocks on a full pipe.
+/// Starts `pipelocal build` of `p` on `exec` (Docker: busybox; its record in
+/// the state folder) and returns once a line of its log satisfies `until`;
+/// the log keeps being drained so the build never blocks on a full pipe.
 pub fn start_build_until(
     p: &Project,
+    exec: Exec,
     project: &str,
     until: impl Fn(&str) -> bool,
 ) -> std::process::Child {
@@ -419,7 +420,11 @@ pub fn start_build_until(
     use std::time::{Duration, Instant};
     let record = p.state.path().join("record.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .args(["build", "-s", p.path(), "-i", BUSYBOX])
+        .args(["build", "-s", p.path()])
+        .args(match exec {
+            Exec::Docker => ["-i", BUSYBOX],
+            Exec::Host => ["--executor", "host"],
+        })
         .args(["--project-name", project])
         .args(["--record", record.to_str().unwrap()])
         .args(["--state-dir", p.state.path().to_str().unwrap()])

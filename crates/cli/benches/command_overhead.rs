@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{build_images, docker_answers, run, timed};
+use common::{build_images, docker_answers, idle_container, run, timed};
 
 const IMAGE: &str = "pipelocal/busybox";
 const COMMANDS: usize = 50;
@@ -51,17 +51,7 @@ fn main() {
 
     let name = format!("pipelocal-bench-{}", std::process::id());
     let exec_one_by_one = timed(|| {
-        run(Command::new("docker").args([
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--entrypoint",
-            "tail",
-            IMAGE,
-            "-f",
-            "/dev/null",
-        ]));
+        idle_container(&name, IMAGE);
         for i in 0..COMMANDS {
             run(Command::new("docker").args(["exec", &name, "sh", "-c", &format!("echo {i}")]));
         }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{build_images, docker_answers, run, timed};
+use common::{build_images, docker_answers, idle_container, run, timed};
 
 /// The container of the `docker cp` baseline.
 const IMAGE: &str = "pipelocal/busybox";
@@ -152,17 +152,7 @@ fn download_source(
 
 fn docker_cp(dir: &Path) -> Duration {
     let name = format!("pipelocal-bench-cp-{}", std::process::id());
-    run(Command::new("docker").args([
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--entrypoint",
-        "tail",
-        IMAGE,
-        "-f",
-        "/dev/null",
-    ]));
+    idle_container(&name, IMAGE);
     let took = timed(|| {
         run(Command::new("docker")
             .arg("cp")

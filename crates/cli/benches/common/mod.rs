@@ -40,3 +40,19 @@ pub fn repo() -> PathBuf {
 pub fn build_images(names: &[&str]) {
     run(Command::new(repo().join("docker/build-images.sh")).args(names));
 }
+
+/// Starts a container of `image` named `name` that only waits (as the
+/// baselines' target for `docker exec` and `docker cp`).
+pub fn idle_container(name: &str, image: &str) {
+    run(Command::new("docker").args([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--entrypoint",
+        "tail",
+        image,
+        "-f",
+        "/dev/null",
+    ]));
+}
