@@ -7,6 +7,7 @@ pub mod buildspec;
 pub mod cfn;
 pub mod config;
 pub mod document;
+pub mod file_name;
 pub mod locate;
 pub mod pipeline;
 pub mod problem;

@@ -16,6 +16,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pipelocal_model::file_name::path_component;
 use pipelocal_model::pipeline::ExecutionMode;
 use pipelocal_runner::build::StopSignal;
 
@@ -99,16 +100,7 @@ struct StageFiles {
 impl StageFiles {
     fn new(dir: &Path, stage: &str) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let name: String = stage
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = path_component(stage);
         Ok(StageFiles {
             lock: dir.join(format!("{name}.lock")),
             meta: dir.join(format!("{name}.meta")),
