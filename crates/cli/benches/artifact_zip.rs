@@ -132,8 +132,12 @@ fn measure_size(files: usize, docker: bool) {
     // Each build copies into a folder of its own: deleting the previous
     // build's 20,000 files inside the measured build would time the disk's
     // discards, not the zip.
-    let with_artifacts = |out: &str| format!("version: 0.2\nphases:\n  build:\n    commands:\n      - cp -r tree {out}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: {out}\n");
-    let without = |out: &str| format!("version: 0.2\nphases:\n  build:\n    commands:\n      - cp -r tree {out}\n");
+    let with_artifacts = |out: &str| {
+        format!("version: 0.2\nphases:\n  build:\n    commands:\n      - cp -r tree {out}\nartifacts:\n  files:\n    - '**/*'\n  base-directory: {out}\n")
+    };
+    let without = |out: &str| {
+        format!("version: 0.2\nphases:\n  build:\n    commands:\n      - cp -r tree {out}\n")
+    };
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(

@@ -276,7 +276,9 @@ impl History {
 
     /// Where the stage locks of a pipeline's executions live.
     pub fn lock_dir(&self, pipeline: &str) -> PathBuf {
-        self.pipelines_dir().join(path_component(pipeline)).join("locks")
+        self.pipelines_dir()
+            .join(path_component(pipeline))
+            .join("locks")
     }
 
     /// `<execution>/<folder>/<stage>/<action>.<extension>`: a file of one action.

@@ -22,8 +22,8 @@ use crate::actions::build::{
     missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
 };
 use crate::actions::deploy::{Context, Emulation};
-pub use crate::actions::handler::LocalCommands;
 use crate::actions::handler::Handler;
+pub use crate::actions::handler::LocalCommands;
 use crate::actions::mapped::{lambda_event, run_mapped, Invocation};
 use crate::actions::source::{ecr_source, run_source, GitContent, SourceInput};
 use crate::conditions::evaluate;

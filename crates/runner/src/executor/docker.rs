@@ -163,7 +163,10 @@ impl DockerExecutor {
             })?;
             binds.push(format!("{}:{}", host.display(), self.workspace.src_dir));
         }
-        let name = format!("pipelocal-{}", super::container_name_part(&self.spec.build_id));
+        let name = format!(
+            "pipelocal-{}",
+            super::container_name_part(&self.spec.build_id)
+        );
         let body = ContainerCreateBody {
             image: Some(self.spec.image.clone()),
             // CodeBuild replaces the entrypoint and keeps the container alive
