@@ -15,6 +15,7 @@
 
 pub mod buildspec;
 pub mod cfn;
+pub mod cloud;
 pub mod config;
 mod document;
 pub mod file_name;
