@@ -57,7 +57,10 @@ pub fn load_container_log(path: &Path) -> Result<ContainerLog, LoadError> {
         source,
     })?;
     let trimmed = text.trim_start();
-    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+    // A plain log starts with `[` too: `[Container] ...`.
+    let json = trimmed.starts_with('{')
+        || (trimmed.starts_with('[') && !trimmed.starts_with("[Container]"));
+    if !json {
         return Ok(ContainerLog::from_text(&text));
     }
     let events: Vec<Event> = if trimmed.starts_with('[') {
@@ -189,6 +192,12 @@ bad value\r
     #[test]
     fn cloudwatch_json_is_its_messages() {
         let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("build.log");
+        std::fs::write(&plain, LOG).unwrap();
+        assert_eq!(
+            load_container_log(&plain).unwrap(),
+            ContainerLog::from_text(LOG)
+        );
         let path = dir.path().join("events.json");
         let events: Vec<serde_json::Value> = LOG
             .lines()

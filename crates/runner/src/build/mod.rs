@@ -368,6 +368,7 @@ fn record(
             who.region,
             crate::environment::LOCAL_ACCOUNT
         ),
+        reproduction: None,
     }
 }
 
