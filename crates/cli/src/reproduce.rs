@@ -9,8 +9,7 @@ use pipelocal_runner::reproduce::verdict::{Comparison, PhaseOutcome};
 pub fn render(c: &Comparison, with_log: bool) -> String {
     let cell = |o: &Option<PhaseOutcome>| match o {
         None => "-".to_string(),
-        Some(o) if o.context.is_empty() => o.phase_status.clone(),
-        Some(o) => format!("{} ({})", o.phase_status, o.context),
+        Some(o) => o.text(),
     };
     let rows: Vec<(String, String, String)> = c
         .phases

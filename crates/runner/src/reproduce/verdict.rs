@@ -2,7 +2,7 @@
 //! status and context on both sides, and one verdict line saying whether
 //! the cloud result was reproduced or where the two first part.
 
-use pipelocal_model::cloud::batch_get_builds::{CloudBuild, CloudPhaseContext};
+use pipelocal_model::cloud::batch_get_builds::CloudBuild;
 use serde::{Deserialize, Serialize};
 
 use crate::phases::PhaseType;
@@ -10,14 +10,64 @@ use crate::record::{command_error_message_parts, BuildRecord};
 
 use super::log_diff::LogDifference;
 
+const COMMAND_EXECUTION_ERROR: &str = "COMMAND_EXECUTION_ERROR";
+
 /// A phase's outcome on one side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseOutcome {
     pub phase_status: String,
-    /// The context of a phase that did not succeed: `COMMAND_EXECUTION_ERROR,
-    /// sh check.sh, exit status 1`; empty for one that did.
-    pub context: String,
+    /// The context's status code; empty for a phase that succeeded.
+    pub status_code: String,
+    /// What the context says in short: `sh check.sh, exit status 1` for a
+    /// failed command, else its message's first line.
+    pub detail: String,
+}
+
+impl PhaseOutcome {
+    /// A phase from its status and its contexts' `(statusCode, message)`.
+    fn of<'a>(status: &str, mut contexts: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let (status_code, message) = contexts
+            .find(|(code, _)| !code.is_empty())
+            .unwrap_or_default();
+        let detail = match command_error_message_parts(message) {
+            Some((command, why)) => format!("{command}, {why}"),
+            None => message.lines().next().unwrap_or("").trim().to_string(),
+        };
+        PhaseOutcome {
+            phase_status: status.to_string(),
+            status_code: status_code.to_string(),
+            detail,
+        }
+    }
+
+    /// The context in one line: `COMMAND_EXECUTION_ERROR, sh check.sh, exit
+    /// status 1`; empty when the phase has none.
+    pub fn context(&self) -> String {
+        match (self.status_code.is_empty(), self.detail.is_empty()) {
+            (true, _) => String::new(),
+            (false, true) => self.status_code.clone(),
+            (false, false) => format!("{}, {}", self.status_code, self.detail),
+        }
+    }
+
+    /// The status, with the context in brackets when there is one.
+    pub fn text(&self) -> String {
+        match self.context() {
+            c if c.is_empty() => self.phase_status.clone(),
+            c => format!("{} ({c})", self.phase_status),
+        }
+    }
+
+    /// Whether two outcomes are the same result: the same status and status
+    /// code and, for a failed command, the same command and exit status.
+    /// Other messages are not compared: they carry paths and ids that differ
+    /// between any two builds.
+    fn same_as(&self, other: &PhaseOutcome) -> bool {
+        self.phase_status == other.phase_status
+            && self.status_code == other.status_code
+            && (self.status_code != COMMAND_EXECUTION_ERROR || self.detail == other.detail)
+    }
 }
 
 /// One phase of either build.
@@ -52,19 +102,13 @@ pub fn compare(cloud: &CloudBuild, local: &BuildRecord) -> Comparison {
         .phases
         .iter()
         .filter_map(|p| {
-            let status = p.phase_status.clone()?;
-            let context = p
+            let contexts = p
                 .contexts
                 .iter()
-                .find(|c| !c.status_code.is_empty())
-                .map(describe)
-                .unwrap_or_default();
+                .map(|c| (c.status_code.as_str(), c.message.as_str()));
             Some((
                 p.phase_type.clone(),
-                PhaseOutcome {
-                    phase_status: status,
-                    context,
-                },
+                PhaseOutcome::of(p.phase_status.as_deref()?, contexts),
             ))
         })
         .collect();
@@ -72,50 +116,51 @@ pub fn compare(cloud: &CloudBuild, local: &BuildRecord) -> Comparison {
         .phases
         .iter()
         .filter_map(|p| {
-            let status = p.phase_status.clone()?;
-            let context = p
+            let contexts = p
                 .contexts
                 .iter()
                 .flatten()
-                .find(|c| !c.status_code.is_empty())
-                .map(|c| {
-                    describe(&CloudPhaseContext {
-                        status_code: c.status_code.clone(),
-                        message: c.message.clone(),
-                    })
-                })
-                .unwrap_or_default();
+                .map(|c| (c.status_code.as_str(), c.message.as_str()));
             Some((
                 p.phase_type.clone(),
-                PhaseOutcome {
-                    phase_status: status,
-                    context,
-                },
+                PhaseOutcome::of(p.phase_status.as_deref()?, contexts),
             ))
         })
         .collect();
-    let rows = rows(&cloud_phases, &local_phases);
-    let (reproduced, verdict) = verdict(cloud, local, &rows);
+    let phases = side_by_side(&cloud_phases, &local_phases);
+    let cloud_status = cloud.build_status.as_deref().unwrap_or("IN_PROGRESS");
+    let (reproduced, verdict) = verdict(cloud_status, &local.build_status, &phases);
     Comparison {
         cloud_build_id: cloud.id.clone(),
         cloud_build_number: cloud.build_number,
         reproduced,
         verdict,
-        phases: rows,
+        phases,
         log_difference: None,
     }
 }
 
 /// Every phase of either side, in CodeBuild's order.
-fn rows(cloud: &[(String, PhaseOutcome)], local: &[(String, PhaseOutcome)]) -> Vec<PhaseRow> {
+fn side_by_side(
+    cloud: &[(String, PhaseOutcome)],
+    local: &[(String, PhaseOutcome)],
+) -> Vec<PhaseRow> {
     let mut names: Vec<&str> = Vec::new();
     for (name, _) in cloud.iter().chain(local) {
         if !names.contains(&name.as_str()) {
             names.push(name);
         }
     }
-    // Known phases in their order; a phase this version does not know keeps its place at the end.
-    names.sort_by_key(|n| order(n));
+    // A phase type this version does not know goes last (the sort is stable).
+    names.sort_by_key(|n| {
+        PhaseType::ALL
+            .iter()
+            .position(|p| p.as_str() == *n)
+            .unwrap_or(usize::MAX)
+    });
+    let find = |list: &[(String, PhaseOutcome)], name: &str| {
+        list.iter().find(|(n, _)| n == name).map(|(_, o)| o.clone())
+    };
     names
         .into_iter()
         .map(|name| PhaseRow {
@@ -126,59 +171,8 @@ fn rows(cloud: &[(String, PhaseOutcome)], local: &[(String, PhaseOutcome)]) -> V
         .collect()
 }
 
-fn find(list: &[(String, PhaseOutcome)], name: &str) -> Option<PhaseOutcome> {
-    list.iter().find(|(n, _)| n == name).map(|(_, o)| o.clone())
-}
-
-fn order(name: &str) -> usize {
-    PhaseType::ALL
-        .iter()
-        .position(|p| p.as_str() == name)
-        .unwrap_or(usize::MAX)
-}
-
-/// A context as `CODE, command, exit status N` or `CODE, message`.
-fn describe(context: &CloudPhaseContext) -> String {
-    match command_error_message_parts(&context.message) {
-        Some((command, why)) => format!("{}, {command}, {why}", context.status_code),
-        None => {
-            let first = context.message.lines().next().unwrap_or("").trim();
-            if first.is_empty() {
-                context.status_code.clone()
-            } else {
-                format!("{}, {first}", context.status_code)
-            }
-        }
-    }
-}
-
-/// Whether two outcomes are the same result: the same status, and for a
-/// phase that did not succeed, the same status code and, for a failed
-/// command, the same command and exit status. Other messages are not
-/// compared: they carry paths and ids that differ between any two builds.
-fn same(cloud: &PhaseOutcome, local: &PhaseOutcome) -> bool {
-    if cloud.phase_status != local.phase_status {
-        return false;
-    }
-    let code = |c: &str| c.split(", ").next().unwrap_or("").to_string();
-    let is_command = cloud.context.starts_with("COMMAND_EXECUTION_ERROR");
-    if is_command {
-        cloud.context == local.context
-    } else {
-        code(&cloud.context) == code(&local.context)
-    }
-}
-
-fn outcome_text(o: &PhaseOutcome) -> String {
-    if o.context.is_empty() {
-        o.phase_status.clone()
-    } else {
-        format!("{} ({})", o.phase_status, o.context)
-    }
-}
-
-fn verdict(cloud: &CloudBuild, local: &BuildRecord, rows: &[PhaseRow]) -> (bool, String) {
-    let cloud_status = cloud.build_status.as_deref().unwrap_or("IN_PROGRESS");
+/// Whether the cloud result was reproduced, and the verdict line.
+fn verdict(cloud_status: &str, local_status: &str, rows: &[PhaseRow]) -> (bool, String) {
     if cloud_status == "IN_PROGRESS" {
         return (
             false,
@@ -187,66 +181,125 @@ fn verdict(cloud: &CloudBuild, local: &BuildRecord, rows: &[PhaseRow]) -> (bool,
         );
     }
     for row in rows {
-        match (&row.cloud, &row.local) {
-            (Some(c), Some(l)) if same(c, l) => continue,
-            (Some(c), Some(l)) => {
-                return (
-                    false,
-                    format!(
-                        "not reproduced: {} {} in the cloud, {} here",
-                        row.phase_type,
-                        outcome_text(c),
-                        outcome_text(l)
-                    ),
-                )
-            }
-            (Some(c), None) => {
-                return (
-                    false,
-                    format!(
-                        "not reproduced: {} {} in the cloud, did not run here",
-                        row.phase_type,
-                        outcome_text(c)
-                    ),
-                )
-            }
-            (None, Some(l)) => {
-                return (
-                    false,
-                    format!(
-                        "not reproduced: {} {} here, did not run in the cloud",
-                        row.phase_type,
-                        outcome_text(l)
-                    ),
-                )
-            }
-            (None, None) => {}
-        }
+        let phase = &row.phase_type;
+        let difference = match (&row.cloud, &row.local) {
+            (Some(c), Some(l)) if c.same_as(l) => continue,
+            (Some(c), Some(l)) => format!("{phase} {} in the cloud, {} here", c.text(), l.text()),
+            (Some(c), None) => format!("{phase} {} in the cloud, did not run here", c.text()),
+            (None, Some(l)) => format!("{phase} {} here, did not run in the cloud", l.text()),
+            (None, None) => continue,
+        };
+        return (false, format!("not reproduced: {difference}"));
     }
-    if cloud_status != local.build_status {
+    if cloud_status != local_status {
         return (
             false,
-            format!(
-                "not reproduced: the cloud build {cloud_status}, this one {}",
-                local.build_status
-            ),
+            format!("not reproduced: the cloud build {cloud_status}, this one {local_status}"),
         );
     }
-    let first_failed = rows.iter().find(|r| {
-        r.cloud
-            .as_ref()
-            .is_some_and(|c| c.phase_status != "SUCCEEDED")
+    let failed = rows.iter().find_map(|r| {
+        let c = r.cloud.as_ref()?;
+        (c.phase_status != "SUCCEEDED").then_some((r, c))
     });
-    let line = match first_failed.and_then(|r| Some((r, r.cloud.as_ref()?))) {
-        Some((row, c)) if c.context.is_empty() => format!(
+    let line = match failed {
+        Some((row, c)) if c.context().is_empty() => format!(
             "reproduced: {cloud_status} in {} like the cloud build",
             row.phase_type
         ),
         Some((row, c)) => format!(
             "reproduced: {cloud_status} in {} like the cloud build ({})",
-            row.phase_type, c.context
+            row.phase_type,
+            c.context()
         ),
         None => format!("reproduced: {cloud_status} like the cloud build"),
     };
     (true, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(status: &str, code: &str, message: &str) -> PhaseOutcome {
+        PhaseOutcome::of(status, [(code, message)].into_iter())
+    }
+
+    fn row(phase: &str, cloud: Option<PhaseOutcome>, local: Option<PhaseOutcome>) -> PhaseRow {
+        PhaseRow {
+            phase_type: phase.into(),
+            cloud,
+            local,
+        }
+    }
+
+    #[test]
+    fn a_failed_command_is_the_same_failure_only_with_the_same_command_and_exit_status() {
+        let failed = |n: i64| {
+            outcome(
+                "FAILED",
+                COMMAND_EXECUTION_ERROR,
+                &crate::record::command_error_message("sh check.sh", n),
+            )
+        };
+        let same = [row("BUILD", Some(failed(1)), Some(failed(1)))];
+        assert_eq!(
+            verdict("FAILED", "FAILED", &same),
+            (
+                true,
+                "reproduced: FAILED in BUILD like the cloud build (COMMAND_EXECUTION_ERROR, sh check.sh, exit status 1)".into()
+            )
+        );
+        let other = [row("BUILD", Some(failed(1)), Some(failed(2)))];
+        assert_eq!(
+            verdict("FAILED", "FAILED", &other).1,
+            "not reproduced: BUILD FAILED (COMMAND_EXECUTION_ERROR, sh check.sh, exit status 1) in the cloud, FAILED (COMMAND_EXECUTION_ERROR, sh check.sh, exit status 2) here"
+        );
+    }
+
+    #[test]
+    fn other_contexts_compare_by_status_code_and_a_missing_phase_is_a_difference() {
+        let cloud = outcome(
+            "FAILED",
+            "YAML_FILE_ERROR",
+            "stat /codebuild/output/src1/src/x.yml: no such file",
+        );
+        let local = outcome(
+            "FAILED",
+            "YAML_FILE_ERROR",
+            "stat /tmp/p/src/x.yml: no such file",
+        );
+        let rows = [row("DOWNLOAD_SOURCE", Some(cloud), Some(local))];
+        assert!(verdict("FAILED", "FAILED", &rows).0);
+        let ok = outcome("SUCCEEDED", "", "");
+        let rows = [row("POST_BUILD", Some(ok.clone()), None)];
+        assert_eq!(
+            verdict("FAILED", "FAILED", &rows).1,
+            "not reproduced: POST_BUILD SUCCEEDED in the cloud, did not run here"
+        );
+        let rows = [row("BUILD", Some(ok.clone()), Some(ok))];
+        assert_eq!(
+            verdict("FAILED", "SUCCEEDED", &rows).1,
+            "not reproduced: the cloud build FAILED, this one SUCCEEDED"
+        );
+        assert!(!verdict("IN_PROGRESS", "SUCCEEDED", &[]).0);
+    }
+
+    #[test]
+    fn phases_line_up_in_codebuilds_order() {
+        let ok = || Some(outcome("SUCCEEDED", "", ""));
+        let cloud = vec![
+            ("BUILD".to_string(), outcome("SUCCEEDED", "", "")),
+            ("INSTALL".to_string(), outcome("SUCCEEDED", "", "")),
+        ];
+        let local = vec![
+            ("INSTALL".to_string(), outcome("SUCCEEDED", "", "")),
+            ("POST_BUILD".to_string(), outcome("SUCCEEDED", "", "")),
+        ];
+        let rows = side_by_side(&cloud, &local);
+        let names: Vec<&str> = rows.iter().map(|r| r.phase_type.as_str()).collect();
+        assert_eq!(names, vec!["INSTALL", "BUILD", "POST_BUILD"]);
+        assert_eq!(rows[1].local, None);
+        assert_eq!(rows[2].cloud, None);
+        assert_eq!(rows[0].cloud, ok());
+    }
 }
