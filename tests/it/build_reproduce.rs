@@ -126,6 +126,13 @@ fn a_failed_cloud_build_is_reproduced_at_its_commit_though_head_passes() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stdout.contains(&format!(
+            " Reproducing cloud build demo:4f6b1c1e-8a55-4c1f-9d53-3a1b2c3d4e5f (build number 42) at {FAILING}\n"
+        )),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("\nsecrets are set\n"), "{}", out.stdout);
     assert!(!out.stdout.contains("secret-value"), "{}", out.stdout);
     // The record's settings, and the comparison in --record.

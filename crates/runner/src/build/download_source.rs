@@ -34,6 +34,9 @@ pub(super) async fn download_source(
             return Ok(None);
         }
     }
+    if let Some(line) = &req.reproduces {
+        events.info(line.clone());
+    }
     let ws = executor.workspace().clone();
     events.info(format!("CODEBUILD_SRC_DIR={}", ws.src_dir));
     for (id, dir) in &ws.secondary {

@@ -77,6 +77,7 @@ pub struct FromBuild {
     pub project: Project,
     /// The cloud build's id.
     pub build_id: String,
+    pub build_number: Option<i64>,
 }
 
 /// What a pipeline action gives the build it starts.
@@ -310,6 +311,18 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             buildspec: found.parsed,
             buildspec_location: found.location,
             buildspec_warnings: found.warnings.into_iter().chain(cache_warnings).collect(),
+            reproduces: input.from_build.as_ref().map(|from| {
+                let number = from
+                    .build_number
+                    .map(|n| format!(" (build number {n})"))
+                    .unwrap_or_default();
+                let at = sources
+                    .resolved_source_version
+                    .as_deref()
+                    .map(|c| format!(" at {c}"))
+                    .unwrap_or_default();
+                format!("Reproducing cloud build {}{number}{at}", from.build_id)
+            }),
             variables,
             unresolved,
             sources,

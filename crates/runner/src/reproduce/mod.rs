@@ -111,6 +111,7 @@ pub fn reproduce(
     input.from_build = Some(FromBuild {
         project: cloud.project(),
         build_id: cloud.id.clone(),
+        build_number: cloud.build_number,
     });
     Ok(Reproduction {
         cloud,
