@@ -140,6 +140,69 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    fn git_in(dir: &Path, args: &[&str]) -> String {
+        let mut all = vec![
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ];
+        all.extend_from_slice(args);
+        git(dir, &all).unwrap()
+    }
+
+    #[test]
+    fn a_commit_no_branch_reaches_is_checked_out_for_a_subfolder_and_the_clone_is_untouched() {
+        let repo = tempfile::tempdir().unwrap();
+        let sub = repo.path().join("app");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("v.txt"), "one\n").unwrap();
+        git_in(repo.path(), &["init", "-q", "-b", "main"]);
+        git_in(repo.path(), &["add", "-A"]);
+        git_in(repo.path(), &["commit", "-q", "-m", "one"]);
+        std::fs::write(sub.join("v.txt"), "two\n").unwrap();
+        git_in(repo.path(), &["commit", "-q", "-am", "two"]);
+        let two = git_in(repo.path(), &["rev-parse", "HEAD"]);
+        // `two` is left behind: no branch reaches it any more.
+        git_in(repo.path(), &["reset", "-q", "--hard", "HEAD~1"]);
+        std::fs::write(sub.join("v.txt"), "local edit\n").unwrap();
+        let head = git_in(repo.path(), &["rev-parse", "HEAD"]);
+        let state = tempfile::tempdir().unwrap();
+        let c = check_out(&sub, &two[..12], "resolvedSourceVersion", state.path()).unwrap();
+        assert_eq!(c.commit, two);
+        assert_eq!(c.source, c._dir.path().join("src/app/"));
+        assert_eq!(
+            std::fs::read_to_string(c.source.join("v.txt")).unwrap(),
+            "two\n"
+        );
+        // The clone: same HEAD, same edit, no worktree.
+        assert_eq!(git_in(repo.path(), &["rev-parse", "HEAD"]), head);
+        assert_eq!(
+            std::fs::read_to_string(sub.join("v.txt")).unwrap(),
+            "local edit\n"
+        );
+        assert_eq!(
+            git_in(repo.path(), &["worktree", "list"]).lines().count(),
+            1
+        );
+        let folder = c._dir.path().to_path_buf();
+        drop(c);
+        assert!(!folder.exists());
+        let missing = "0123456789abcdef0123456789abcdef01234567";
+        let err = check_out(&sub, missing, "resolvedSourceVersion", state.path()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("fetch origin {missing}`")),
+            "{err}"
+        );
+        let plain = tempfile::tempdir().unwrap();
+        let err =
+            check_out(plain.path(), missing, "resolvedSourceVersion", state.path()).unwrap_err();
+        assert!(matches!(err, CheckoutError::NotARepository { .. }), "{err}");
+    }
+
     #[test]
     fn a_version_with_a_commit_in_braces_is_that_commit() {
         assert_eq!(commit_of("refs/heads/main^{abc123}"), "abc123");
