@@ -60,8 +60,19 @@ pub fn load_container_log(path: &Path) -> Result<ContainerLog, LoadError> {
     // A plain log starts with `[` too: `[Container] ...`.
     let json = trimmed.starts_with('{')
         || (trimmed.starts_with('[') && !trimmed.starts_with("[Container]"));
+    let not_a_log = || {
+        LoadError::Syntax {
+        place: Place::file(path).into(),
+        message: "no `[Container]` line: not a CodeBuild log (give `aws logs get-log-events` JSON, or the console's plain-text download)".into(),
+    }
+    };
+    let is_log = |t: &str| t.lines().any(|l| l.starts_with("[Container] "));
     if !json {
-        return Ok(ContainerLog::from_text(&text));
+        return if is_log(&text) {
+            Ok(ContainerLog::from_text(&text))
+        } else {
+            Err(not_a_log())
+        };
     }
     let events: Vec<Event> = if trimmed.starts_with('[') {
         serde_json::from_str(&text)
@@ -80,6 +91,9 @@ pub fn load_container_log(path: &Path) -> Result<ContainerLog, LoadError> {
         if !event.message.ends_with('\n') {
             joined.push('\n');
         }
+    }
+    if !is_log(&joined) {
+        return Err(not_a_log());
     }
     Ok(ContainerLog::from_text(&joined))
 }
@@ -209,6 +223,13 @@ bad value\r
             load_container_log(&path).unwrap(),
             ContainerLog::from_text(LOG)
         );
+        std::fs::write(
+            &plain,
+            "EVENTS\t1\t[Container] 2024/06/05 02:04:07 Running command ls\t2\n",
+        )
+        .unwrap();
+        let err = load_container_log(&plain).unwrap_err().to_string();
+        assert!(err.contains("no `[Container]` line"), "{err}");
         std::fs::write(&path, "{\"events\": 3}").unwrap();
         let err = load_container_log(&path).unwrap_err().to_string();
         assert!(err.contains("get-log-events"), "{err}");
