@@ -17,10 +17,12 @@ const COMMAND_EXECUTION_ERROR: &str = "COMMAND_EXECUTION_ERROR";
 #[serde(rename_all = "camelCase")]
 pub struct PhaseOutcome {
     pub phase_status: String,
-    /// The context's status code; empty for a phase that succeeded.
+    /// The context's status code; empty (and left out) for a phase that succeeded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status_code: String,
     /// What the context says in short: `sh check.sh, exit status 1` for a
     /// failed command, else its message's first line.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
 
