@@ -8,6 +8,8 @@
 //!   variables), `cfn` (templates, parameters, intrinsics), `project`
 //!   (CodeBuild projects), `buildspec`, `runtimes`;
 //! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file);
+//! - `cloud`: what AWS gives about a build that ran in the cloud (its
+//!   `batch-get-builds` record, its `[Container]` log), to reproduce it;
 //! - diagnostics: [`Problem`], [`Place`], [`LoadError`], [`Document`] (a
 //!   parsed file with its lines), `locate` (paths into a document);
 //! - `file_name` (names users chose, as path components);
@@ -15,6 +17,7 @@
 
 pub mod buildspec;
 pub mod cfn;
+pub mod cloud;
 pub mod config;
 mod document;
 pub mod file_name;

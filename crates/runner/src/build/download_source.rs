@@ -72,6 +72,9 @@ pub(super) async fn download_source(
             return Ok(None);
         }
     }
+    if let Some(line) = &req.reproduces {
+        events.info(line.clone());
+    }
     events.info(format!("CODEBUILD_SRC_DIR={}", ws.src_dir));
     for (id, dir) in &ws.secondary {
         events.info(format!("CODEBUILD_SRC_DIR_{id}={dir}"));
