@@ -98,37 +98,38 @@ pub struct Comparison {
     pub log_difference: Option<LogDifference>,
 }
 
+/// Each phase that has a status, with its outcome (the two records spell
+/// their phases alike but are different types).
+fn outcomes<'a, C>(
+    phases: impl Iterator<Item = (&'a String, Option<&'a str>, C)>,
+) -> Vec<(String, PhaseOutcome)>
+where
+    C: Iterator<Item = (&'a str, &'a str)>,
+{
+    phases
+        .filter_map(|(phase_type, status, contexts)| {
+            Some((phase_type.clone(), PhaseOutcome::of(status?, contexts)))
+        })
+        .collect()
+}
+
 /// Compares a cloud build's record with the local build's.
 pub fn compare(cloud: &CloudBuild, local: &BuildRecord) -> Comparison {
-    let cloud_phases: Vec<(String, PhaseOutcome)> = cloud
-        .phases
-        .iter()
-        .filter_map(|p| {
-            let contexts = p
-                .contexts
-                .iter()
-                .map(|c| (c.status_code.as_str(), c.message.as_str()));
-            Some((
-                p.phase_type.clone(),
-                PhaseOutcome::of(p.phase_status.as_deref()?, contexts),
-            ))
-        })
-        .collect();
-    let local_phases: Vec<(String, PhaseOutcome)> = local
-        .phases
-        .iter()
-        .filter_map(|p| {
-            let contexts = p
-                .contexts
-                .iter()
-                .flatten()
-                .map(|c| (c.status_code.as_str(), c.message.as_str()));
-            Some((
-                p.phase_type.clone(),
-                PhaseOutcome::of(p.phase_status.as_deref()?, contexts),
-            ))
-        })
-        .collect();
+    let cloud_phases = outcomes(cloud.phases.iter().map(|p| {
+        let contexts = p
+            .contexts
+            .iter()
+            .map(|c| (c.status_code.as_str(), c.message.as_str()));
+        (&p.phase_type, p.phase_status.as_deref(), contexts)
+    }));
+    let local_phases = outcomes(local.phases.iter().map(|p| {
+        let contexts = p
+            .contexts
+            .iter()
+            .flatten()
+            .map(|c| (c.status_code.as_str(), c.message.as_str()));
+        (&p.phase_type, p.phase_status.as_deref(), contexts)
+    }));
     let phases = side_by_side(&cloud_phases, &local_phases);
     let cloud_status = cloud.build_status.as_deref().unwrap_or("IN_PROGRESS");
     let (reproduced, verdict) = verdict(cloud_status, &local.build_status, &phases);
