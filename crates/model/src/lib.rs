@@ -5,8 +5,11 @@
 
 pub mod buildspec;
 pub mod cfn;
+pub mod cloud;
 pub mod config;
+pub mod curated_images;
 pub mod document;
+pub mod image_map;
 pub mod locate;
 pub mod pipeline;
 pub mod problem;

@@ -1,0 +1,40 @@
+//! Records of runs in the cloud, as the AWS CLI prints them: the output of
+//! `aws codepipeline get-pipeline-execution` (`get_pipeline_execution.rs`)
+//! and of `aws codepipeline list-action-executions`
+//! (`list_action_executions.rs`), for reproducing a cloud run offline.
+//!
+//! AWS adds fields over time: unknown fields are accepted and ignored, never
+//! an error. Every item keeps its place (file and line) so that a later
+//! check can point at it.
+
+mod get_pipeline_execution;
+mod list_action_executions;
+
+pub use get_pipeline_execution::{
+    load_pipeline_execution, ArtifactRevision, CloudExecutionStatus, ExecutionTrigger,
+    PipelineExecution, ResolvedPipelineVariable,
+};
+pub use list_action_executions::{
+    check_action_executions, load_action_executions, ActionExecutionDetail, ActionExecutionInput,
+    ActionExecutionOutput, ActionExecutionResult, CloudActionStatus, CloudErrorDetails,
+};
+
+use serde::Deserialize;
+
+/// A time as the AWS CLI prints it (ISO 8601 text) or as the API sends it
+/// (seconds since the epoch): both are accepted, neither is interpreted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Timestamp {
+    Epoch(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Timestamp::Epoch(seconds) => write!(f, "{seconds}"),
+            Timestamp::Text(text) => f.write_str(text),
+        }
+    }
+}
