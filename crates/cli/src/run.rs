@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use pipelocal_model::config::{Config, ExecutorKind};
+use pipelocal_model::image_map::ImageMap;
 use pipelocal_model::pipeline::load_pipeline_with;
 use pipelocal_model::pipeline::Pipeline;
 use pipelocal_model::project::load_projects;
@@ -86,7 +87,8 @@ pub struct SettingsArgs {
     /// A pipeline variable (V2), over its default; repeatable.
     #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = name_value)]
     variables: Vec<(String, String)>,
-    /// Use image TO wherever a project asks for FROM; repeatable.
+    /// Use image TO wherever a project asks for FROM (a name, or a glob:
+    /// `aws/codebuild/*=IMAGE`); repeatable.
     #[arg(long = "image-map", value_name = "FROM=TO", value_parser = name_value)]
     image_map: Vec<(String, String)>,
     /// The image of Commands actions and of projects that name none.
@@ -215,7 +217,7 @@ fn options_named(
         settings: BuildSettings {
             pipeline_name: loaded.pipeline.name.clone(),
             projects,
-            image_map: config.image_map.into_iter().collect(),
+            image_map: ImageMap::new(config.image_map).map_err(|e| e.to_string())?,
             default_image: config.default_image,
             secrets_file: config.secrets_file,
             executor: config.executor.unwrap_or(ExecutorKind::Docker),

@@ -20,7 +20,8 @@ use pipelocal_runner::events::{BuildEventKind, EventSink, LogText};
 
 use crate::actions::approval::{self, ApprovalOutcome, ApprovalPolicy, ApprovalRequest};
 use crate::actions::build::{
-    missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
+    missing_project, run_codebuild, run_commands, unobtainable_project_image, BuildSettings,
+    InputArtifact,
 };
 use crate::actions::deploy::{emulated, Context, Emulation};
 use crate::actions::mapped::{lambda_event, mapping, run_mapped, Invocation};
@@ -272,9 +273,21 @@ pub async fn run_pipeline(
     // Nothing has run yet: an engine that does not answer, or a state folder
     // that cannot be written, leaves the pipeline untouched.
     if needs_docker(&opts) {
-        pipelocal_runner::executor::connect()
+        let docker = pipelocal_runner::executor::connect()
             .await
             .map_err(|e| RunError::Unusable(e.to_string()))?;
+        if opts.settings.executor == ExecutorKind::Docker {
+            for (stage, a) in p.actions() {
+                let mapped = mapping(&opts.local.actions, &stage.name, &a.name).is_some();
+                if a.action_type_id.kind() != Provider::CodeBuild || mapped {
+                    continue;
+                }
+                if let Some(message) = unobtainable_project_image(&opts.settings, &docker, a).await
+                {
+                    return Err(RunError::Unusable(message));
+                }
+            }
+        }
     }
     let history = History::new(&opts.settings.state_dir);
     history
