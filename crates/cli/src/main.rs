@@ -9,6 +9,7 @@ mod graph;
 mod input;
 mod inspect;
 mod render;
+mod reproduce;
 mod run;
 mod settings;
 mod shell;

@@ -3,8 +3,10 @@
 //! between actions, and the history every execution leaves.
 
 pub mod actions;
+pub mod cloud_comparison;
 pub mod conditions;
 pub mod events;
+pub mod from_execution;
 pub mod history;
 pub mod locks;
 pub mod plan;
