@@ -105,3 +105,35 @@ fn a_run_whose_project_names_an_unpublished_curated_image_stops_before_it_starts
     assert!(stdout.contains("deploying to dev"), "{stdout}");
     assert!(stdout.contains("greeting: hello"), "{stdout}");
 }
+
+/// The example of docs/reproducing.md ("Try it on this repository's
+/// fixtures"), run as the page writes it: a failed cloud execution pinned to
+/// a commit that fails, reproduced with a glob image map.
+#[test]
+fn the_reproducing_page_example_runs_as_written() {
+    if !docker_available() {
+        return;
+    }
+    let page = std::fs::read_to_string(crate::common::repo().join("docs/reproducing.md")).unwrap();
+    let section = &page[page.find("### Try it on this repository's fixtures").expect("the section")..];
+    let start = section.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let script = &section[start..start + section[start..].find("```").unwrap()];
+    assert!(script.contains("--from-execution"), "{script}");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_pipelocal")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(crate::common::repo())
+        .env("PATH", path)
+        .env("PIPELOCAL_CONFIG", "/dev/null")
+        .env("PIPELOCAL_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // As the page says: it exits 1, the build of the pinned commit failing as in the cloud.
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("greeting: helo"), "{stdout}");
+    assert!(stdout.contains("deploying to staging"), "{stdout}");
+    assert!(stdout.contains("Reproduced: the cloud's failure of Build/Unit fails here too."), "{stdout}");
+}

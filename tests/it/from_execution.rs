@@ -226,3 +226,63 @@ fn an_s3_source_takes_the_version_the_local_bucket_keeps() {
     assert_eq!(r.code, 0, "{}", r.log());
     assert!(r.log().contains("greeting=mine"), "{}", r.log());
 }
+
+#[test]
+fn an_ecr_source_takes_the_local_image_with_the_pinned_digest() {
+    if !crate::common::docker_available() {
+        return;
+    }
+    // A repository name of its own: the ECR test of pipeline_run tags another.
+    let repository = "pipelocal-test-ecr-pin";
+    let files = tempfile::tempdir().unwrap();
+    let pipeline = files.path().join("ecr.json");
+    let text = std::fs::read_to_string(fixture("runs/ecr.json"))
+        .unwrap()
+        .replace("\"pipelocal-test-ecr\"", &format!("\"{repository}\""));
+    std::fs::write(&pipeline, text).unwrap();
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker").args(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let image = format!("{repository}:v1");
+    docker(&["tag", crate::common::BUSYBOX, &image]);
+    let digest = docker(&["image", "inspect", "--format", "{{.Id}}", &image]);
+    let execution = |revision: &str| {
+        let path = files.path().join("execution.json");
+        let record = serde_json::json!({"pipelineExecution": {
+            "pipelineName": "ecr",
+            "pipelineVersion": 1,
+            "pipelineExecutionId": "5d7e9f10-2a3b-4c5d-8e9f-0a1b2c3d4e5f",
+            "status": "Succeeded",
+            "artifactRevisions": [{"name": "Img", "revisionId": revision}]
+        }});
+        std::fs::write(&path, serde_json::to_string_pretty(&record).unwrap()).unwrap();
+        path
+    };
+    let state = tempfile::tempdir().unwrap();
+    let args = |file: &Path| {
+        vec![
+            pipeline.display().to_string(),
+            "--projects".into(),
+            fixture("runs/projects.json").display().to_string(),
+            "--from-execution".into(),
+            file.display().to_string(),
+        ]
+    };
+    let r = run(state.path(), &strs(&args(&execution(&digest))));
+    let missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let refused = run(state.path(), &strs(&args(&execution(missing))));
+    docker(&["rmi", &image]);
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(r.log().contains(&format!("Source Image: image {image} ({digest})")), "{}", r.log());
+    let record = newest_record(state.path());
+    let source = crate::common::action(&record, "Image");
+    assert_eq!(source["output"]["outputVariables"]["ImageDigest"], digest.as_str());
+    assert_eq!(refused.code, 2, "{}", refused.log());
+    assert!(
+        refused.stderr.contains(&format!("docker pull ACCOUNT.dkr.ecr.REGION.amazonaws.com/{repository}@{missing}")),
+        "{}",
+        refused.stderr
+    );
+}
