@@ -179,7 +179,7 @@ impl PipelineExecution {
                 problems.push(Problem::error(
                     revision.place.clone(),
                     format!(
-                        "artifactRevisions: {} is not an output artifact of a source action of pipeline {} (its source artifacts: {}): is this the execution of another pipeline?",
+                        "artifactRevisions: {} is not an output artifact of a source action of pipeline {} (its source artifacts: {}): give an execution of this pipeline, or run the definition it ran (aws codepipeline get-pipeline --name NAME --version N)",
                         revision.name,
                         pipeline.name,
                         source_outputs.join(", ")

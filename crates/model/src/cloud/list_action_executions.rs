@@ -185,11 +185,12 @@ pub fn check_action_executions(
             Problem::error(
                 d.place.clone(),
                 format!(
-                    "actionExecutionDetails: pipeline {} has no action {}/{} (its actions: {})",
+                    "actionExecutionDetails: pipeline {} has no action {}/{} (its actions: {}): give the records of this pipeline's execution, or run the definition that execution ran (aws codepipeline get-pipeline --name {} --version N)",
                     pipeline.name,
                     d.stage_name,
                     d.action_name,
-                    known.join(", ")
+                    known.join(", "),
+                    pipeline.name
                 ),
             )
         })
