@@ -102,7 +102,12 @@ const HOW_TO_GET: &str = "aws codepipeline get-pipeline-execution --pipeline-nam
 /// Reads get-pipeline-execution output (`{"pipelineExecution": {...}}`, or
 /// the bare `pipelineExecution` object).
 pub fn load_pipeline_execution(path: &Path) -> Result<PipelineExecution, LoadError> {
-    let doc = Document::read(path)?;
+    pipeline_execution_from_document(&Document::read(path)?)
+}
+
+/// get-pipeline-execution output from a parsed document.
+pub fn pipeline_execution_from_document(doc: &Document) -> Result<PipelineExecution, LoadError> {
+    let path = doc.path.as_path();
     let base = if doc.value.get("pipelineExecution").is_some() {
         DocPath::root().key("pipelineExecution")
     } else if doc.value.get("pipelineExecutionId").is_some() {

@@ -138,7 +138,14 @@ impl ActionExecutionDetail {
 /// Reads list-action-executions output (`{"actionExecutionDetails": [...]}`,
 /// or the bare list).
 pub fn load_action_executions(path: &Path) -> Result<Vec<ActionExecutionDetail>, LoadError> {
-    let doc = Document::read(path)?;
+    action_executions_from_document(&Document::read(path)?)
+}
+
+/// list-action-executions output from a parsed document.
+pub fn action_executions_from_document(
+    doc: &Document,
+) -> Result<Vec<ActionExecutionDetail>, LoadError> {
+    let path = doc.path.as_path();
     let (items, base) = match &doc.value {
         serde_json::Value::Array(_) => (doc.value.clone(), DocPath::root()),
         v if v.get("actionExecutionDetails").is_some() => (

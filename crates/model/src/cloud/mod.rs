@@ -11,12 +11,13 @@ mod get_pipeline_execution;
 mod list_action_executions;
 
 pub use get_pipeline_execution::{
-    load_pipeline_execution, ArtifactRevision, CloudExecutionStatus, ExecutionTrigger,
-    PipelineExecution, ResolvedPipelineVariable,
+    load_pipeline_execution, pipeline_execution_from_document, ArtifactRevision,
+    CloudExecutionStatus, ExecutionTrigger, PipelineExecution, ResolvedPipelineVariable,
 };
 pub use list_action_executions::{
-    check_action_executions, load_action_executions, ActionExecutionDetail, ActionExecutionInput,
-    ActionExecutionOutput, ActionExecutionResult, CloudActionStatus, CloudErrorDetails,
+    action_executions_from_document, check_action_executions, load_action_executions,
+    ActionExecutionDetail, ActionExecutionInput, ActionExecutionOutput, ActionExecutionResult,
+    CloudActionStatus, CloudErrorDetails,
 };
 
 use serde::Deserialize;
