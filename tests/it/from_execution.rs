@@ -219,6 +219,18 @@ fn an_s3_source_takes_the_version_the_local_bucket_keeps() {
     let record = newest_record(state.path());
     let bundle = crate::common::action(&record, "Bundle");
     assert_eq!(bundle["output"]["outputVariables"]["VersionId"], VERSION);
+    // An execution started with an S3_OBJECT_KEY revision names an object of the bucket.
+    data_zip(&bucket.join("archive/data-v1.zip"), "data of the archive\n");
+    let by_key = state.path().join("by-key.json");
+    let text = std::fs::read_to_string(fixture("cloud/v2-get-pipeline-execution.json"))
+        .unwrap()
+        .replace(VERSION, "archive/data-v1.zip");
+    std::fs::write(&by_key, text).unwrap();
+    let mut keyed = args[..5].to_vec();
+    keyed.extend(["--from-execution".to_string(), by_key.display().to_string()]);
+    let r = run(state.path(), &strs(&keyed));
+    assert_eq!(r.code, 0, "{}", r.log());
+    assert!(r.log().contains("[Build/Cmds] data of the archive"), "{}", r.log());
     // A --variable still wins over the execution's value.
     let mut again = args.to_vec();
     again.extend(["--variable".to_string(), "Greeting=mine".to_string()]);

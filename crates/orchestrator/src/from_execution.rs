@@ -218,11 +218,13 @@ fn s3_pin(
     let get = |key: &str| action.config(key).unwrap_or_default();
     let (bucket, key) = (get("S3Bucket"), get("S3ObjectKey"));
     let state_dir = &opts.settings.state_dir;
-    let kept = kept_version(state_dir, bucket, key, id)
-        .map_err(|e| RunError::Unusable(format!("{at}: source {}: {e}", action.name)))?;
-    if kept.is_file() {
+    let s3 = state_dir.join("s3");
+    let unusable = |e: String| RunError::Unusable(format!("{at}: source {}: {e}", action.name));
+    // An id that cannot be a version id (an object key has slashes) has no kept version.
+    let kept = kept_version(state_dir, bucket, key, id).ok();
+    if let Some(kept) = kept.as_ref().filter(|k| k.is_file()) {
         return Ok(Pin::S3Version {
-            file: kept,
+            file: kept.clone(),
             version: id.to_string(),
         });
     }
@@ -233,8 +235,14 @@ fn s3_pin(
             version: id.to_string(),
         });
     }
-    let current = s3_path(&state_dir.join("s3"), bucket, key)
-        .map_err(|e| RunError::Unusable(format!("{at}: source {}: {e}", action.name)))?;
+    // An execution started with an S3_OBJECT_KEY revision names an object.
+    if let Some(object) = s3_path(&s3, bucket, id).ok().filter(|o| o.is_file()) {
+        return Ok(Pin::S3Version {
+            file: object,
+            version: id.to_string(),
+        });
+    }
+    let current = s3_path(&s3, bucket, key).map_err(unusable)?;
     // The local bucket names a version by its content (see actions/source.rs).
     let same = hashes(&current)
         .ok()
@@ -245,12 +253,17 @@ fn s3_pin(
             version: id.to_string(),
         });
     }
+    let put = match &kept {
+        Some(kept) => format!(
+            "put that version at {} (aws s3api get-object --bucket {bucket} --key {key} --version-id {id} {})",
+            kept.display(),
+            kept.display()
+        ),
+        None => format!("put that object at {}", s3.join(bucket).join(id).display()),
+    };
     Err(RunError::Unusable(format!(
-        "{at}: source {} is pinned to version {id} of s3://{bucket}/{key}, which the local bucket does not keep: put that version at {} (aws s3api get-object --bucket {bucket} --key {key} --version-id {id} {}), or give the file with --source {}=FILE",
-        action.name,
-        kept.display(),
-        kept.display(),
-        action.name
+        "{at}: source {} is pinned to version {id} of s3://{bucket}/{key}, which the local bucket does not keep: {put}, or give the file with --source {}=FILE",
+        action.name, action.name
     )))
 }
 
