@@ -85,7 +85,7 @@ fn the_pinned_commit_fails_as_in_the_cloud_while_head_passes() {
     // The definition is version 3, the execution ran version 2.
     assert!(log.contains("ran version 2 of the pipeline, and this definition is version 3"), "{log}");
     // The cloud's statuses beside this run's.
-    assert!(log.contains("Beside cloud execution 3137f7cb-7cf7-4e4f-9ac4-5b3e2b4a1c2d:"), "{log}");
+    assert!(log.contains("Beside cloud execution 3137f7cb-7cf7-4e4f-9ac4-5b3e2b4a1c2d (Failed: Stage Build failed):"), "{log}");
     let unit = log
         .lines()
         .find(|l| l.trim_start().starts_with("Build/Unit ") && l.contains("cloud:"))

@@ -15,6 +15,8 @@ use pipelocal_orchestrator::history::ExecutionRecord;
 /// The cloud's action records to compare the run with.
 pub struct CloudActions {
     pub execution_id: String,
+    /// The execution's `status` and `statusSummary`, as the cloud told them.
+    pub outcome: Option<String>,
     pub details: Vec<ActionExecutionDetail>,
 }
 
@@ -33,8 +35,14 @@ pub fn load(
             let details = load_action_executions(actions_file).map_err(|e| e.summary())?;
             let id = execution.pipeline_execution_id.clone();
             let details = select_execution(details, &id, pipeline, actions_file)?;
+            let outcome = match (&execution.status, &execution.status_summary) {
+                (Some(status), Some(summary)) => Some(format!("{status:?}: {summary}")),
+                (Some(status), None) => Some(format!("{status:?}")),
+                (None, summary) => summary.clone(),
+            };
             Some(CloudActions {
                 execution_id: id,
+                outcome,
                 details,
             })
         }
@@ -59,7 +67,7 @@ pub fn comparison(
 }
 
 /// The comparison as lines for a person.
-pub fn render(c: &Comparison) -> String {
+pub fn render(c: &Comparison, outcome: Option<&str>) -> String {
     let names: Vec<String> = c
         .actions
         .iter()
@@ -68,8 +76,11 @@ pub fn render(c: &Comparison) -> String {
     let width = names.iter().map(String::len).max().unwrap_or(0).max(6);
     let status = |s: Option<String>| s.unwrap_or_else(|| "-".into());
     let mut out = format!(
-        "\nBeside cloud execution {}:\n  {:<width$}  {:<11} here\n",
-        c.cloud_execution_id, "action", "cloud"
+        "\nBeside cloud execution {}{}:\n  {:<width$}  {:<11} here\n",
+        c.cloud_execution_id,
+        outcome.map(|o| format!(" ({o})")).unwrap_or_default(),
+        "action",
+        "cloud"
     );
     for (name, a) in names.iter().zip(&c.actions) {
         out.push_str(&format!(

@@ -456,7 +456,10 @@ fn execute(
             let comparison = reproduce::comparison(&pipeline, cloud, record);
             match output {
                 Output::Json => println!("{}", reproduce::json(&comparison)),
-                _ => print!("{}", reproduce::render(&comparison)),
+                _ => print!(
+                    "{}",
+                    reproduce::render(&comparison, cloud.outcome.as_deref())
+                ),
             }
         }
         match result {
