@@ -22,6 +22,7 @@ fn no_container_is_left_after_success_failure_or_timeout() {
         ),
     ];
     for (project, command, extra, status) in cases {
+        let project = &crate::common::unique_project(project);
         let p = Project::new(&format!(
             "version: 0.2\nphases:\n  build:\n    commands:\n      - {command}\n"
         ));
@@ -52,7 +53,7 @@ fn ctrl_c_stops_the_build_and_removes_its_container() {
     if !docker_available() {
         return;
     }
-    let project = "stopped-build";
+    let project = &crate::common::unique_project("stopped-build");
     let p = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 120\n");
     let mut child = start_long_build(&p, project);
     assert_eq!(containers_of(project).len(), 1);
@@ -80,7 +81,7 @@ fn sigterm_stops_the_build_like_ctrl_c() {
     if !docker_available() {
         return;
     }
-    let project = "terminated-build";
+    let project = &crate::common::unique_project("terminated-build");
     let p = Project::new("version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 120\n");
     let mut child = start_long_build(&p, project);
     assert!(Command::new("kill")
@@ -98,7 +99,7 @@ fn a_docker_error_mid_build_ends_the_build_and_leaves_nothing() {
     if !docker_available() {
         return;
     }
-    let project = "docker-error-build";
+    let project = &crate::common::unique_project("docker-error-build");
     let p = Project::new(
         "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 120\n      - echo after\n",
     );

@@ -13,7 +13,7 @@ fn kill_9_of_pipelocal_mid_command_leaves_no_container_of_its_build() {
     if !docker_available() {
         return;
     }
-    let project = "killed-build";
+    let project = &crate::common::unique_project("killed-build");
     let p = Project::new(
         "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - sleep 300\n",
     );

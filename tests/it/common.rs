@@ -385,6 +385,13 @@ pub fn ran(record: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A project name no other test run on this engine uses at the same time
+/// (another checkout's suite may run the same test): the name plus this
+/// test process's id, so `containers_of` sees only this run's builds.
+pub fn unique_project(name: &str) -> String {
+    format!("{name}-{}", std::process::id())
+}
+
 /// Containers of builds of `project` (container names are `pipelocal-<project>-<uuid>`).
 pub fn containers_of(project: &str) -> Vec<String> {
     let out = Command::new("docker")

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::common::{attempts, docker_available, fixture, git, repo};
+use crate::common::{attempts, fixture, git, repo};
 use serde_json::Value;
 
 struct Setup {
@@ -65,6 +65,9 @@ impl Setup {
                 &projects,
                 "--source",
                 &source,
+                // Orchestration only: the host executor runs it anywhere.
+                "--executor",
+                "host",
             ])
             .args(extra)
             .output()
@@ -107,9 +110,6 @@ fn stage_status(record: &Value, stage: &str) -> String {
 
 #[test]
 fn a_variable_check_skips_a_stage_and_a_failed_stage_retries_once() {
-    if !docker_available() {
-        return;
-    }
     let s = Setup::new();
     std::fs::write(s.work.path().join("healthy"), "").unwrap();
     let (code, out) = s.run(&["--variable", "Deploy=no"]);
@@ -176,9 +176,6 @@ fn a_variable_check_skips_a_stage_and_a_failed_stage_retries_once() {
 
 #[test]
 fn a_failed_stage_rolls_back_to_the_last_execution_that_succeeded_in_it() {
-    if !docker_available() {
-        return;
-    }
     let s = Setup::new();
     let first_commit = s.src.path().join(".git");
     assert!(first_commit.exists());
@@ -245,6 +242,9 @@ fn a_failed_gate_and_a_failed_on_success_check_fail_their_stages() {
                 fixture("runs/gates.json").to_str().unwrap(),
                 "--source",
                 &source,
+                // Orchestration only: the host executor runs it anywhere.
+                "--executor",
+                "host",
             ])
             .args(extra)
             .output()

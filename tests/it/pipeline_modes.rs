@@ -14,6 +14,8 @@ struct Setup {
     state: tempfile::TempDir,
     work: tempfile::TempDir,
     pipeline: std::path::PathBuf,
+    /// How many executions can be in Build at once (PARALLEL: all three).
+    at_once: usize,
 }
 
 impl Setup {
@@ -24,9 +26,14 @@ impl Setup {
     fn new(mode: &str) -> Setup {
         let src = git_repo(&[("app.txt", "hello\n")]);
         let work = tempfile::tempdir().unwrap();
+        // Work holds Build until the test says go (after all three have
+        // started), so the waiting is certain however slow the machine is.
         std::fs::write(
             work.path().join("config.yml"),
-            "actions:\n  Build/Work:\n    command: sleep 2\n",
+            format!(
+                "actions:\n  Build/Work:\n    command: 'touch {w}/in-build.$$; while [ ! -f {w}/go ]; do sleep 0.1; done; sleep 0.5'\n",
+                w = work.path().display()
+            ),
         )
         .unwrap();
         let text = std::fs::read_to_string(fixture("runs/modes.json"))
@@ -39,6 +46,7 @@ impl Setup {
             state: tempfile::tempdir().unwrap(),
             work,
             pipeline,
+            at_once: if mode == "PARALLEL" { 3 } else { 1 },
         }
     }
 
@@ -65,6 +73,17 @@ impl Setup {
         self.three_watching(|| {})
     }
 
+    /// How many Work actions have started.
+    fn in_build(&self) -> usize {
+        std::fs::read_dir(self.work.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("in-build."))
+            })
+            .count()
+    }
+
     /// `state --json` now.
     fn state(&self) -> Value {
         let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
@@ -89,6 +108,12 @@ impl Setup {
             std::thread::sleep(std::time::Duration::from_millis(300));
         }
         watch();
+        // Go once as many as can be are in Build.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.in_build() < self.at_once && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::fs::write(self.work.path().join("go"), "").unwrap();
         for mut c in children {
             c.wait().unwrap();
         }
@@ -143,7 +168,7 @@ fn queued_runs_every_execution_in_arrival_order() {
     let mut queue_seen = Vec::new();
     let list = s.three_watching(|| {
         // While the first holds Build, the others queue in front of it.
-        for _ in 0..30 {
+        for _ in 0..200 {
             let state = s.state();
             let queue: Vec<String> = state["stageStates"][1]["inboundExecutions"]
                 .as_array()

@@ -29,3 +29,40 @@ fn the_container_log_of_a_failing_build_with_finally() {
         insta::assert_snapshot!("container_log_failing_build", b.log);
     });
 }
+
+#[test]
+fn state_json_is_get_pipeline_state_of_a_failed_execution() {
+    let src = crate::common::git_repo(&[("app.txt", "hello\n")]);
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("PIPELOCAL_CONFIG", std::ffi::OsStr::new("/dev/null")),
+        ("PIPELOCAL_STATE_DIR", state.path().as_os_str()),
+    ];
+    let source = format!("Code={}", src.path().display());
+    let projects = fixture("runs/projects.json");
+    let pipeline = fixture("runs/failing.json");
+    // Orchestration only: the host executor runs it anywhere.
+    let run = crate::common::pipelocal_env(
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "--projects",
+            projects.to_str().unwrap(),
+            "--source",
+            &source,
+            "--executor",
+            "host",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let out = crate::common::pipelocal_env(&["state", "failing", "--json"], &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::with_settings!({filters => vec![
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[UUID]"),
+        (r"\b[0-9a-f]{40}\b", "[COMMIT]"),
+        (r#""(created|updated|lastStatusChange)": [0-9.e+]+"#, r#""$1": [TIME]"#),
+    ]}, {
+        insta::assert_snapshot!("state_json_failed_execution", out.stdout);
+    });
+}

@@ -2,22 +2,37 @@
 //! CloudFormation / CDK templates, CodeBuild projects and buildspecs. Parsing
 //! turns them into types at the edge; validation reports every problem with
 //! its file and line. No I/O beyond reading the files named.
+//!
+//! The public surface, for the runner, the orchestrator and the CLI:
+//! - definitions: `pipeline` (declarations, `Provider`, validation,
+//!   variables), `cfn` (templates, parameters, intrinsics), `project`
+//!   (CodeBuild projects), `buildspec`, `runtimes`;
+//! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file),
+//!   `image_map` (`--image-map`, with globs);
+//! - records of cloud runs: `cloud` (get-pipeline-execution,
+//!   list-action-executions); `curated_images` (CodeBuild's images and where
+//!   to get them);
+//! - diagnostics: [`Problem`], [`Place`], [`LoadError`], [`Document`] (a
+//!   parsed file with its lines), `locate` (paths into a document);
+//! - `file_name` (names users chose, as path components);
+//! - [`check_file`], [`detect`]: what `validate` runs.
 
 pub mod buildspec;
 pub mod cfn;
 pub mod cloud;
 pub mod config;
 pub mod curated_images;
-pub mod document;
+mod document;
+pub mod file_name;
 pub mod image_map;
 pub mod locate;
 pub mod pipeline;
-pub mod problem;
+mod problem;
 pub mod project;
 pub mod runtimes;
 mod scalar;
 pub mod secrets;
-pub mod similar;
+mod similar;
 
 use std::path::Path;
 

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use pipelocal_model::file_name::path_component;
 use serde::{Deserialize, Serialize};
 
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
@@ -268,14 +269,16 @@ impl History {
 
     fn execution_dir(&self, pipeline: &str, id: &str) -> PathBuf {
         self.pipelines_dir()
-            .join(safe_name(pipeline))
+            .join(path_component(pipeline))
             .join("executions")
             .join(id)
     }
 
     /// Where the stage locks of a pipeline's executions live.
     pub fn lock_dir(&self, pipeline: &str) -> PathBuf {
-        self.pipelines_dir().join(safe_name(pipeline)).join("locks")
+        self.pipelines_dir()
+            .join(path_component(pipeline))
+            .join("locks")
     }
 
     /// `<execution>/<folder>/<stage>/<action>.<extension>`: a file of one action.
@@ -288,8 +291,8 @@ impl History {
     ) -> PathBuf {
         self.execution_dir(pipeline, id)
             .join(folder)
-            .join(safe_name(stage))
-            .join(format!("{}.{extension}", safe_name(action)))
+            .join(path_component(stage))
+            .join(format!("{}.{extension}", path_component(action)))
     }
 
     /// Where an action's log is kept.
@@ -380,7 +383,7 @@ impl History {
     pub fn executions(&self, pipeline: &str) -> Result<Vec<ExecutionRecord>, HistoryError> {
         let dir = self
             .pipelines_dir()
-            .join(safe_name(pipeline))
+            .join(path_component(pipeline))
             .join("executions");
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -403,7 +406,7 @@ impl History {
                 .pipelines_dir()
                 .join(&pipeline)
                 .join("executions")
-                .join(safe_name(id))
+                .join(path_component(id))
                 .join("execution.json");
             if path.is_file() {
                 return read_record(&path);
@@ -425,20 +428,4 @@ fn read_record(path: &Path) -> Result<ExecutionRecord, HistoryError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
-}
-
-/// A name usable as one path component (pipeline, stage and action names
-/// are `[A-Za-z0-9.@_-]`, so this changes only what validation refused).
-fn safe_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._@-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect::<String>()
-        .trim_start_matches('.')
-        .to_string()
 }

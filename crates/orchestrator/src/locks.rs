@@ -16,6 +16,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use pipelocal_model::file_name::path_component;
 use pipelocal_model::pipeline::ExecutionMode;
 use pipelocal_runner::build::StopSignal;
 
@@ -34,12 +35,16 @@ pub enum Entry {
     Stopped,
 }
 
-/// One waiter: execution id, start time and the process that waits.
+/// One waiter: execution id, start time and the process that waits, and
+/// (SUPERSEDED) the newer execution that replaced it, kept in the list until
+/// the waiter has read it: the newer one may enter the stage and leave the
+/// list before the older one looks again.
 #[derive(Debug, Clone, PartialEq)]
 struct Waiter {
     id: String,
     start: f64,
     pid: u32,
+    superseded_by: Option<String>,
 }
 
 impl Waiter {
@@ -75,6 +80,7 @@ fn read_waiters(file: &mut File) -> std::io::Result<Vec<Waiter>> {
                 id: parts.next()?.to_string(),
                 start: parts.next()?.parse().ok()?,
                 pid: parts.next()?.parse().ok()?,
+                superseded_by: parts.next().map(str::to_string),
             })
         })
         .collect())
@@ -84,7 +90,11 @@ fn write_waiters(file: &mut File, waiters: &[Waiter]) -> std::io::Result<()> {
     file.set_len(0)?;
     file.rewind()?;
     for w in waiters {
-        writeln!(file, "{} {} {}", w.id, w.start, w.pid)?;
+        write!(file, "{} {} {}", w.id, w.start, w.pid)?;
+        match &w.superseded_by {
+            Some(by) => writeln!(file, " {by}")?,
+            None => writeln!(file)?,
+        }
     }
     file.sync_all()
 }
@@ -99,16 +109,7 @@ struct StageFiles {
 impl StageFiles {
     fn new(dir: &Path, stage: &str) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let name: String = stage
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = path_component(stage);
         Ok(StageFiles {
             lock: dir.join(format!("{name}.lock")),
             meta: dir.join(format!("{name}.meta")),
@@ -147,13 +148,17 @@ pub async fn enter_stage(
         id: id.to_string(),
         start,
         pid: std::process::id(),
+        superseded_by: None,
     };
     // Arrive: in SUPERSEDED one waiter per boundary, the newest; in QUEUED, a line.
     let superseded_now = files.with_waiters(|waiters| match mode {
-        ExecutionMode::Superseded => match waiters.first() {
+        ExecutionMode::Superseded => match waiters.iter().find(|w| w.superseded_by.is_none()) {
             Some(w) if w.start > me.start => Some(w.id.clone()),
             _ => {
-                *waiters = vec![me.clone()];
+                for w in waiters.iter_mut() {
+                    w.superseded_by.get_or_insert_with(|| me.id.clone());
+                }
+                waiters.push(me.clone());
                 None
             }
         },
@@ -177,7 +182,13 @@ pub async fn enter_stage(
             Superseded(String),
         }
         let turn = files.with_waiters(|waiters| {
-            let first = waiters.first().cloned();
+            if let Some(at) = waiters.iter().position(|w| w.id == me.id) {
+                if let Some(by) = waiters[at].superseded_by.clone() {
+                    waiters.remove(at);
+                    return Turn::Superseded(by);
+                }
+            }
+            let first = waiters.iter().find(|w| w.superseded_by.is_none()).cloned();
             match first {
                 Some(w) if w.id == me.id => Turn::Mine,
                 // Replaced as the one waiter: a newer execution arrived.
@@ -213,7 +224,7 @@ pub fn waiting(dir: &Path, stage: &str) -> Vec<String> {
     read_waiters(&mut file)
         .unwrap_or_default()
         .into_iter()
-        .filter(Waiter::alive)
+        .filter(|w| w.superseded_by.is_none() && w.alive())
         .map(|w| w.id)
         .collect()
 }

@@ -254,7 +254,7 @@ impl ShellTarget {
 
     /// Where the target of `build_id` is kept in a state folder.
     pub fn file(state_dir: &Path, build_id: &str) -> PathBuf {
-        let safe = crate::executor::safe_name(build_id);
+        let safe = pipelocal_model::file_name::path_component(build_id);
         state_dir.join("shells").join(format!("{safe}.json"))
     }
 

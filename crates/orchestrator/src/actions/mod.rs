@@ -3,5 +3,6 @@
 pub mod approval;
 pub mod build;
 pub mod deploy;
+pub mod handler;
 pub mod mapped;
 pub mod source;

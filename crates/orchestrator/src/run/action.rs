@@ -280,8 +280,8 @@ fn action_log(
     (sink, task)
 }
 
-/// Does what the action's provider does: a local command when the
-/// configuration maps the action, else the provider's emulation.
+/// Does the action's work with the handler its provider and the
+/// configuration give it (`actions/handler.rs`).
 async fn perform(
     shared: &Shared,
     stage: &str,
@@ -290,15 +290,7 @@ async fn perform(
     work: &Path,
     sink: &EventSink,
 ) -> Finished {
-    let t = &action.action_type_id;
     let opts = &shared.opts;
-    let mapped = mapping(&opts.local.actions, stage, &action.name);
-    if t.category == Category::Source && mapped.is_none() {
-        return source_action(shared, action, work, sink).await;
-    }
-    if t.kind() == Provider::Manual && mapped.is_none() {
-        return approval_action(shared, stage, action).await;
-    }
     // Inputs are unzipped, refusing entries that escape their folder.
     let mut unpacked = Vec::new();
     let mut zips = BTreeMap::new();
@@ -324,59 +316,66 @@ async fn perform(
     let stop = shared.stop.clone();
     let config = &action.configuration;
     let configuration = serde_json::to_string(config).expect("strings serialize");
-    let function = (t.kind() == Provider::Lambda)
-        .then(|| {
-            config
-                .get("FunctionName")
-                .and_then(|f| opts.local.functions.get(f))
-        })
-        .flatten();
-    let result = if let Some(command) = mapped.or(function) {
-        let mut variables = vec![("PIPELOCAL_ACTION_CONFIGURATION".to_string(), configuration)];
-        if function.is_some() && mapped.is_none() {
+    let result = match Handler::of(stage, action, &opts.local) {
+        Handler::Source => return source_action(shared, action, work, sink).await,
+        Handler::Approval => return approval_action(shared, stage, action).await,
+        Handler::Mapped(command) => {
+            let invocation = Invocation {
+                variables: vec![("PIPELOCAL_ACTION_CONFIGURATION".to_string(), configuration)],
+                function: false,
+            };
+            run_mapped(
+                settings, action, command, invocation, &unpacked, &out_dir, sink, stop,
+            )
+            .await
+        }
+        Handler::Function(command) => {
             let outputs: Vec<&str> = action.outputs().collect();
             let job = uuid::Uuid::new_v4().to_string();
-            variables.push((
-                "CODEPIPELINE_JOB".into(),
-                lambda_event(&job, config, &unpacked, &outputs),
-            ));
-            variables.push((
-                "USER_PARAMETERS".into(),
-                config.get("UserParameters").cloned().unwrap_or_default(),
-            ));
+            let invocation = Invocation {
+                variables: vec![
+                    ("PIPELOCAL_ACTION_CONFIGURATION".to_string(), configuration),
+                    (
+                        "CODEPIPELINE_JOB".into(),
+                        lambda_event(&job, config, &unpacked, &outputs),
+                    ),
+                    (
+                        "USER_PARAMETERS".into(),
+                        config.get("UserParameters").cloned().unwrap_or_default(),
+                    ),
+                ],
+                function: true,
+            };
+            run_mapped(
+                settings, action, command, invocation, &unpacked, &out_dir, sink, stop,
+            )
+            .await
         }
-        let invocation = Invocation {
-            variables,
-            function: function.is_some() && mapped.is_none(),
-        };
-        run_mapped(
-            settings, action, command, invocation, &unpacked, &out_dir, sink, stop,
-        )
-        .await
-    } else if t.kind() == Provider::CodeBuild {
-        run_codebuild(settings, action, config, &unpacked, &out_dir, sink, stop).await
-    } else if t.kind() == Provider::Commands {
-        run_commands(settings, action, &unpacked, &out_dir, sink, stop).await
-    } else if t.kind() == Provider::Lambda {
-        return unmapped_function(action);
-    } else if let Some(emulation) = emulated(action) {
-        let cx = Context {
-            action,
-            config,
-            inputs: &unpacked,
-            input_zips: &zips,
-            state_dir: &settings.state_dir,
-            out_dir: &out_dir,
-        };
-        return emulate(emulation, &cx, sink).await;
-    } else {
-        return Finished::failed(
-            "ConfigurationError",
-            format!(
-                "{t} actions are not emulated: map this one to a local command in .pipelocal.yml (actions: {{{stage}/{}: {{command: ..., image: ...}}}})",
-                action.name
-            ),
-        );
+        Handler::CodeBuild => {
+            run_codebuild(settings, action, config, &unpacked, &out_dir, sink, stop).await
+        }
+        Handler::Commands => run_commands(settings, action, &unpacked, &out_dir, sink, stop).await,
+        Handler::UnmappedFunction => return unmapped_function(action),
+        Handler::Emulated(emulation) => {
+            let cx = Context {
+                action,
+                config,
+                inputs: &unpacked,
+                input_zips: &zips,
+                state_dir: &settings.state_dir,
+                out_dir: &out_dir,
+            };
+            return emulate(emulation, &cx, sink).await;
+        }
+        Handler::Unsupported => {
+            return Finished::failed(
+                "ConfigurationError",
+                format!(
+                    "{} actions are not emulated: map this one to a local command in .pipelocal.yml (actions: {{{stage}/{}: {{command: ..., image: ...}}}})",
+                    action.action_type_id, action.name
+                ),
+            )
+        }
     };
     let outcome = match result {
         Ok(o) => o,

@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::join_all;
 use pipelocal_model::config::ExecutorKind;
-use pipelocal_model::config::LocalCommand;
 use pipelocal_model::pipeline::variables::substitute;
-use pipelocal_model::pipeline::{Action, Category, ConditionResult, Pipeline, Provider, Stage};
+use pipelocal_model::pipeline::{Action, ConditionResult, Pipeline, Provider, Stage};
 use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
@@ -23,8 +22,10 @@ use crate::actions::build::{
     missing_project, run_codebuild, run_commands, unobtainable_project_image, BuildSettings,
     InputArtifact,
 };
-use crate::actions::deploy::{emulated, Context, Emulation};
-use crate::actions::mapped::{lambda_event, mapping, run_mapped, Invocation};
+use crate::actions::deploy::{Context, Emulation};
+use crate::actions::handler::Handler;
+pub use crate::actions::handler::LocalCommands;
+use crate::actions::mapped::{lambda_event, run_mapped, Invocation};
 use crate::actions::source::{ecr_source, run_source, GitContent, SourceInput};
 use crate::conditions::evaluate;
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
@@ -70,13 +71,6 @@ pub struct RunOptions {
     pub from_execution: Option<FromExecution>,
     /// The source revisions the execution pins, filled when the run starts.
     pub pins: SourcePins,
-}
-
-/// The configuration's `actions:` and `functions:`.
-#[derive(Debug, Clone, Default)]
-pub struct LocalCommands {
-    pub actions: BTreeMap<String, LocalCommand>,
-    pub functions: BTreeMap<String, LocalCommand>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,8 +140,7 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
         }
     }
     for (stage, a) in p.actions() {
-        let mapped = mapping(&opts.local.actions, &stage.name, &a.name).is_some();
-        if a.action_type_id.kind() == Provider::CodeBuild && !mapped {
+        if let Handler::CodeBuild = Handler::of(&stage.name, a, &opts.local) {
             let name = a.config("ProjectName").unwrap_or_default();
             let has_refs = name.contains("#{");
             let assumed = opts.settings.assume_undefined_projects;
@@ -166,17 +159,9 @@ fn preflight(opts: &RunOptions) -> Result<Vec<ResolvedVariable>, RunError> {
 /// Whether some action of the pipeline will need the Docker engine.
 fn needs_docker(opts: &RunOptions) -> bool {
     let docker_builds = opts.settings.executor == ExecutorKind::Docker;
-    opts.pipeline.actions().any(|(stage, a)| {
-        let t = &a.action_type_id;
-        match mapping(&opts.local.actions, &stage.name, &a.name) {
-            Some(command) => command.image.is_some(),
-            None => {
-                let kind = t.kind();
-                (docker_builds && matches!(kind, Provider::CodeBuild | Provider::Commands))
-                    || matches!(kind, Provider::EcrSource | Provider::Ecs)
-            }
-        }
-    })
+    opts.pipeline
+        .actions()
+        .any(|(stage, a)| Handler::of(&stage.name, a, &opts.local).needs_docker(a, docker_builds))
 }
 
 /// What every action of the run shares, behind locks where actions of one
@@ -298,8 +283,7 @@ pub async fn run_pipeline(
             .map_err(|e| RunError::Unusable(e.to_string()))?;
         if opts.settings.executor == ExecutorKind::Docker {
             for (stage, a) in p.actions() {
-                let mapped = mapping(&opts.local.actions, &stage.name, &a.name).is_some();
-                if a.action_type_id.kind() != Provider::CodeBuild || mapped {
+                if !matches!(Handler::of(&stage.name, a, &opts.local), Handler::CodeBuild) {
                     continue;
                 }
                 if let Some(message) = unobtainable_project_image(&opts.settings, &docker, a).await

@@ -41,16 +41,7 @@ pub fn cache_folder(path: &str) -> Option<String> {
 
 /// A stable name for a folder inside a store.
 fn store_name(folder: &str) -> String {
-    folder
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    pipelocal_model::file_name::path_component(folder)
 }
 
 #[cfg(test)]

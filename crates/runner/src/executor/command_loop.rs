@@ -48,32 +48,36 @@ __pl_end() {
   fi
   exit 0
 }
-# The input stays reachable as fd 3 for the watcher below (an asynchronous
-# command's own stdin is /dev/null).
-exec 3<&0
-IFS= read -r __pl_mark || __pl_end
-while IFS= read -r __pl_head; do
-  set -- $__pl_head
-  __pl_seq=$1; __pl_np=$2; __pl_ns=$3
-  IFS= read -r __pl_shell || __pl_end
-  IFS= read -r __pl_name || __pl_end
-  __pl_read "$__pl_np"; __pl_pre=$__pl_v
-  __pl_read "$__pl_ns"; __pl_script=$__pl_v
-  ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null &
-  __pl_cmd=$!
-  # pipelocal sends nothing while a command runs, so the only thing the input
-  # can say meanwhile is that it closed: pipelocal is gone (even SIGKILL),
-  # and the build goes with it (a kept build stays).
-  ( IFS= read -r __pl_x <&3 || { [ "$__pl_keep" = keep ] || kill -KILL $$; } ) &
-  __pl_watch=$!
-  wait "$__pl_cmd"
-  __pl_rc=$?
-  kill "$__pl_watch" 2>/dev/null
-  wait "$__pl_watch" 2>/dev/null
-  printf '%s%s:%s;' "$__pl_mark" "$__pl_seq" "$__pl_rc"
-  printf '%s%s;' "$__pl_mark" "$__pl_seq" >&2
-done
-__pl_end
+__pl_forward() {
+  if command -v cat >/dev/null 2>&1; then
+    cat
+  else
+    while IFS= read -r __pl_l; do printf '%s\n' "$__pl_l"; done
+  fi
+}
+# The input is read by a forwarder, so its end is seen at once, also in the
+# middle of a command: pipelocal is gone (even SIGKILL), and the loop is
+# killed with the build (the container's init then ends every process). A
+# kept build stays: its loop sees the end of its input and only waits.
+{ __pl_forward; [ "$__pl_keep" = keep ] || kill -KILL $$; } | {
+  IFS= read -r __pl_mark || __pl_end
+  while IFS= read -r __pl_head; do
+    set -- $__pl_head
+    __pl_seq=$1; __pl_np=$2; __pl_ns=$3
+    IFS= read -r __pl_shell || __pl_end
+    IFS= read -r __pl_name || __pl_end
+    __pl_read "$__pl_np"; __pl_pre=$__pl_v
+    __pl_read "$__pl_ns"; __pl_script=$__pl_v
+    # In the background, as the loop always ran commands: an asynchronous
+    # command ignores SIGINT and SIGQUIT, and builds keep that behaviour.
+    ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null &
+    wait "$!"
+    __pl_rc=$?
+    printf '%s%s:%s;' "$__pl_mark" "$__pl_seq" "$__pl_rc"
+    printf '%s%s;' "$__pl_mark" "$__pl_seq" >&2
+  done
+  __pl_end
+}
 "#;
 
 /// The argv that starts a loop; a kept build's main loop waits forever

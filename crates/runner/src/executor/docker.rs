@@ -164,7 +164,10 @@ impl DockerExecutor {
             })?;
             binds.push(format!("{}:{}", host.display(), self.workspace.src_dir));
         }
-        let name = format!("pipelocal-{}", super::safe_name(&self.spec.build_id));
+        let name = format!(
+            "pipelocal-{}",
+            super::container_name_part(&self.spec.build_id)
+        );
         let body = ContainerCreateBody {
             image: Some(image),
             // CodeBuild replaces the entrypoint and keeps the container alive

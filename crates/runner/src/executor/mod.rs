@@ -287,9 +287,10 @@ impl Executor {
     }
 }
 
-/// A build id (`project:uuid`) as a container or file name: every character
-/// outside `[A-Za-z0-9_.-]` becomes `-`.
-pub(crate) fn safe_name(text: &str) -> String {
+/// A build id (`project:uuid`) as part of a container name, which Docker
+/// limits to `[A-Za-z0-9_.-]` (no `@`, unlike file names: see
+/// `pipelocal_model::file_name`): every other character becomes `-`.
+pub(crate) fn container_name_part(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "_.-".contains(c) {

@@ -5,4 +5,3 @@ mod generate;
 mod xml;
 
 pub(crate) use generate::generate_reports;
-pub use generate::{CoverageSummary, ReportRecord, TestCaseRecord, TestSummary};

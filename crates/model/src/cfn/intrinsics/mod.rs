@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::parameters::{deployed_placeholder, parameter_placeholder, Placeholder};
-use super::{Template, LOCAL_ACCOUNT, LOCAL_REGION, PROJECT_TYPE};
+use super::parameters::{deployed_placeholder, Placeholder};
+use super::{Template, LOCAL_REGION};
 use crate::locate::{DocPath, Seg};
 use crate::problem::Problem;
 
@@ -46,6 +46,8 @@ pub struct Resolver<'t, 'd> {
     /// how a stack's outputs are read (see [`Resolver::stack_output`]).
     deployed_only: bool,
 }
+
+mod stand_ins;
 
 type Eval = Result<Option<Value>, String>;
 
@@ -394,134 +396,6 @@ impl<'t, 'd> Resolver<'t, 'd> {
         }
     }
 
-    fn reference(&mut self, target: &str) -> Eval {
-        if let Some(v) = pseudo_parameter(target, &self.template.stack_name()) {
-            return Ok(v);
-        }
-        if let Some(param) = self.template.parameters().get(target) {
-            let given = self.template.given.get(target).cloned().map(Value::String);
-            let default = match given.or_else(|| param.get("Default").cloned()) {
-                Some(v) => v,
-                None => Value::String(self.stand_in(
-                    Placeholder {
-                        value: parameter_placeholder(target),
-                        what: format!("parameter '{target}'"),
-                        remedy: format!("--parameter {target}=..."),
-                    },
-                    DocPath::root().key("Parameters").key(target),
-                )),
-            };
-            let default = &default;
-            let ty = param
-                .get("Type")
-                .and_then(Value::as_str)
-                .unwrap_or("String");
-            if ty.starts_with("List<") || ty == "CommaDelimitedList" {
-                if let Some(s) = default.as_str() {
-                    return Ok(Some(Value::Array(
-                        s.split(',')
-                            .map(|p| Value::String(p.trim().into()))
-                            .collect(),
-                    )));
-                }
-            }
-            return Ok(Some(default.clone()));
-        }
-        let Some(ty) = self.template.resource_type(target) else {
-            return Err(format!(
-                "'{target}' is neither a parameter nor a resource of this template"
-            ));
-        };
-        if self.deployed_only {
-            return Err(format!("resource {target} exists only once deployed"));
-        }
-        let ty = ty.to_string();
-        let name = self.resource_name(target, &ty);
-        let value = match ty.as_str() {
-            "AWS::SecretsManager::Secret" => format!(
-                "arn:aws:secretsmanager:{LOCAL_REGION}:{LOCAL_ACCOUNT}:secret:{name}-AbCdEf"
-            ),
-            "AWS::SNS::Topic" => format!("arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"),
-            "AWS::SQS::Queue" => {
-                format!("https://sqs.{LOCAL_REGION}.amazonaws.com/{LOCAL_ACCOUNT}/{name}")
-            }
-            _ => name,
-        };
-        Ok(Some(Value::String(value)))
-    }
-
-    /// The physical name a resource would have: its name property when the
-    /// template sets one, else its logical id.
-    fn resource_name(&mut self, logical: &str, ty: &str) -> String {
-        let prop = match ty {
-            PROJECT_TYPE | "AWS::CodePipeline::Pipeline" => "Name",
-            "AWS::S3::Bucket" => "BucketName",
-            "AWS::IAM::Role" => "RoleName",
-            "AWS::SNS::Topic" => "TopicName",
-            "AWS::SQS::Queue" => "QueueName",
-            "AWS::Lambda::Function" => "FunctionName",
-            "AWS::ECR::Repository" => "RepositoryName",
-            _ => "Name",
-        };
-        let raw = self
-            .template
-            .resources()
-            .get(logical)
-            .and_then(|r| r.get("Properties"))
-            .and_then(|p| p.get(prop))
-            .cloned();
-        if let Some(raw) = raw {
-            let path = DocPath::root()
-                .key("Resources")
-                .key(logical)
-                .key("Properties")
-                .key(prop);
-            if let Ok(Some(v)) = self.arg(&raw, &path) {
-                if let Some(s) = scalar_string(&v) {
-                    return s;
-                }
-            }
-        }
-        logical.to_string()
-    }
-
-    fn get_att(&mut self, logical: &str, attr: &str) -> Result<Value, String> {
-        let Some(ty) = self.template.resource_type(logical) else {
-            return Err(format!("'{logical}' is not a resource of this template"));
-        };
-        if self.deployed_only {
-            return Err(format!("resource {logical} exists only once deployed"));
-        }
-        let ty = ty.to_string();
-        if ty.starts_with("Custom::") || ty == "AWS::CloudFormation::CustomResource" {
-            let value = self.stand_in(
-                Placeholder {
-                    value: deployed_placeholder(logical, attr),
-                    what: format!(
-                        "attribute {attr} of custom resource '{logical}' (known once deployed)"
-                    ),
-                    remedy: String::new(),
-                },
-                DocPath::root().key("Resources").key(logical),
-            );
-            return Ok(Value::String(value));
-        }
-        let name = self.resource_name(logical, &ty);
-        let mut parts = ty.split("::").skip(1);
-        let service = parts.next().unwrap_or("unknown").to_ascii_lowercase();
-        let kind = parts.next().unwrap_or("resource").to_ascii_lowercase();
-        let value = match attr {
-            "Arn" => match service.as_str() {
-                "iam" => format!("arn:aws:iam::{LOCAL_ACCOUNT}:{kind}/{name}"),
-                "s3" => format!("arn:aws:s3:::{name}"),
-                _ => format!("arn:aws:{service}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{kind}/{name}"),
-            },
-            "Name" | "RoleId" | "Id" => name,
-            other => format!("{name}.{other}"),
-        };
-        Ok(Value::String(value))
-    }
-
     fn sub(&mut self, template: &str, vars: &Map<String, Value>) -> Result<String, String> {
         let mut out = String::new();
         let mut rest = template;
@@ -608,23 +482,6 @@ fn single_intrinsic(map: &Map<String, Value>) -> Option<(&str, &Value)> {
     (k == "Ref" || k == "Condition" || k.starts_with("Fn::")).then_some((k.as_str(), v))
 }
 
-fn pseudo_parameter(name: &str, stack: &str) -> Option<Option<Value>> {
-    let s = |v: String| Some(Some(Value::String(v)));
-    match name {
-        "AWS::Region" => s(LOCAL_REGION.into()),
-        "AWS::AccountId" => s(LOCAL_ACCOUNT.into()),
-        "AWS::Partition" => s("aws".into()),
-        "AWS::URLSuffix" => s("amazonaws.com".into()),
-        "AWS::StackName" => s(stack.into()),
-        "AWS::StackId" => s(format!(
-            "arn:aws:cloudformation:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stack/{stack}/00000000-0000-0000-0000-000000000000"
-        )),
-        "AWS::NotificationARNs" => Some(Some(Value::Array(Vec::new()))),
-        "AWS::NoValue" => Some(None),
-        _ => None,
-    }
-}
-
 /// Scalars as CloudFormation stringifies them.
 pub(crate) fn scalar_string(v: &Value) -> Option<String> {
     match v {
@@ -655,98 +512,4 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::document::Document;
-    use std::path::Path;
-
-    fn resolve(text: &str, expr: &str) -> (Option<Value>, Vec<Problem>) {
-        let doc = Document::parse(Path::new("t.yaml"), format!("{text}\nX: {expr}\n")).unwrap();
-        let t = Template::from_document(&doc).unwrap();
-        let mut r = Resolver::new(&t);
-        let v = r.resolve(&doc.value["X"], &DocPath::root().key("X"));
-        (v, r.problems)
-    }
-
-    const T: &str = "Parameters:\n  Env: {Type: String, Default: dev}\nConditions:\n  IsDev: !Equals [!Ref Env, dev]\nResources:\n  Proj: {Type: 'AWS::CodeBuild::Project', Properties: {Name: !Sub '${Env}-build'}}\n  Role: {Type: 'AWS::IAM::Role'}\n  Bucket: {Type: 'AWS::S3::Bucket'}\n  CR: {Type: 'Custom::Thing'}";
-
-    #[test]
-    fn ref_sub_join_if() {
-        assert_eq!(resolve(T, "!Ref Proj").0, Some("dev-build".into()));
-        assert_eq!(
-            resolve(T, "!GetAtt Role.Arn").0,
-            Some("arn:aws:iam::123456789012:role/Role".into())
-        );
-        assert_eq!(
-            resolve(T, "!Sub '${AWS::Region}-${Bucket}-${!Lit}'").0,
-            Some("us-east-1-Bucket-${Lit}".into())
-        );
-        assert_eq!(
-            resolve(T, "!Join ['-', [a, !Ref Env]]").0,
-            Some("a-dev".into())
-        );
-        assert_eq!(
-            resolve(T, "!If [IsDev, yes-dev, no-dev]").0,
-            Some("yes-dev".into())
-        );
-        assert_eq!(
-            resolve(T, "!Select [1, !Split [',', 'a,b,c']]").0,
-            Some("b".into())
-        );
-        assert_eq!(resolve(T, "!Base64 hello").0, Some("aGVsbG8=".into()));
-    }
-
-    #[test]
-    fn unresolvable_values_are_named() {
-        let (v, problems) = resolve(T, "{Name: !Ref Missing}");
-        assert!(v.is_some());
-        assert_eq!(problems.len(), 1);
-        assert!(problems[0].is_error());
-        assert!(problems[0]
-            .message
-            .contains("'Missing' is neither a parameter nor a resource"));
-    }
-
-    #[test]
-    fn values_nobody_gave_get_one_placeholder_and_one_warning_each() {
-        let text = T.replace(
-            "Env: {Type: String, Default: dev}",
-            "Env: {Type: String, Default: dev}\n  App: {Type: String}",
-        );
-        let doc = Document::parse(
-            Path::new("t.yaml"),
-            format!("{text}\nX: [!Sub '${{App}}-a', !Sub '${{App}}-b', !ImportValue shared-vpc, !GetAtt CR.Out]\n"),
-        )
-        .unwrap();
-        let t = Template::from_document(&doc).unwrap();
-        let mut r = Resolver::new(&t);
-        let v = r
-            .resolve(&doc.value["X"], &DocPath::root().key("X"))
-            .unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!(["param-App-a", "param-App-b", "import-shared-vpc", "CR-Out"])
-        );
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        let warnings = r.placeholder_warnings();
-        assert_eq!(warnings.len(), 3, "{warnings:?}");
-        assert!(warnings.iter().all(|w| !w.is_error()));
-        let app = warnings
-            .iter()
-            .find(|w| w.message.contains("parameter 'App'"))
-            .unwrap();
-        assert!(
-            app.message.contains("--parameter App=..."),
-            "{}",
-            app.message
-        );
-        // Given, the value is used and nothing is said.
-        let t = Template::from_document(&doc)
-            .unwrap()
-            .with_parameters(&BTreeMap::from([("App".into(), "shop".into())]));
-        let mut r = Resolver::new(&t);
-        let v = r.resolve(&doc.value["X"][0], &DocPath::root()).unwrap();
-        assert_eq!(v, Value::String("shop-a".into()));
-        assert!(r.placeholder_warnings().is_empty());
-    }
-}
+mod tests;
