@@ -7,12 +7,18 @@ use std::process::ExitCode;
 
 use clap::builder::TypedValueParser;
 use clap::{Args, ValueEnum};
+use pipelocal_model::cloud::batch_get_builds::load_cloud_build;
+use pipelocal_model::cloud::container_log::{load_container_log, ContainerLog};
 use pipelocal_model::config::ExecutorKind;
 use pipelocal_model::image_map::ImageMap;
 use pipelocal_runner::batch::{make_executor, run_batch};
 use pipelocal_runner::build::{run_build, stop_channel, StopSignal};
 use pipelocal_runner::events::{EventSink, LogText};
 use pipelocal_runner::prepare::{batch_section, prepare, LocalBuild};
+use pipelocal_runner::record::BuildRecord;
+use pipelocal_runner::reproduce::log_diff::first_difference;
+use pipelocal_runner::reproduce::verdict::compare;
+use pipelocal_runner::reproduce::{reproduce, Reproduction};
 
 use crate::duration::parse_duration;
 use pipelocal_runner::pause::ShellTarget;
@@ -123,6 +129,18 @@ pub struct BuildArgs {
         requires = "resume"
     )]
     from_phase: Option<PhaseArg>,
+    /// Reproduce a cloud build: `aws codebuild batch-get-builds` output (or one build of it).
+    /// Its image, variables, privileged mode, timeout, buildspec and exact source versions
+    /// (checked out from the clone -s names) are used; flags given here win.
+    #[arg(long = "from-build", value_name = "FILE", conflicts_with_all = ["project", "batch", "resume"])]
+    from_build: Option<PathBuf>,
+    /// Which build of a --from-build file holding several: its id, ARN, or the id's part after `:`.
+    #[arg(long = "build-id", value_name = "ID", requires = "from_build")]
+    build_id: Option<String>,
+    /// The cloud build's log (CloudWatch Logs JSON or the console's text download): show the
+    /// first command whose exit status or output differs from the local build's.
+    #[arg(long = "cloud-log", value_name = "FILE", requires = "from_build")]
+    cloud_log: Option<PathBuf>,
     #[command(flatten)]
     state: StateDirArg,
 }
@@ -227,14 +245,67 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
         },
         batch: None,
         pipeline: None,
+        from_build: None,
+    })
+}
+
+/// A cloud build being reproduced, and its log when given.
+struct Reproducing {
+    reproduction: Reproduction,
+    cloud_log: Option<ContainerLog>,
+}
+
+/// Reads the cloud build (and its log) and sets `input` up to reproduce it,
+/// saying what differs before anything runs.
+fn reproducing(
+    args: &BuildArgs,
+    file: &std::path::Path,
+    input: &mut LocalBuild,
+) -> Result<Reproducing, String> {
+    let cloud = load_cloud_build(file, args.build_id.as_deref()).map_err(|e| e.summary())?;
+    let cloud_log = match &args.cloud_log {
+        Some(path) => Some(load_container_log(path).map_err(|e| e.summary())?),
+        None => None,
+    };
+    let reproduction = reproduce(cloud, input).map_err(|e| e.to_string())?;
+    for note in &reproduction.notes {
+        eprintln!("warning: {note}");
+    }
+    let cloud = &reproduction.cloud;
+    let number = cloud
+        .build_number
+        .map(|n| format!(" (build number {n})"))
+        .unwrap_or_default();
+    let status = cloud.build_status.as_deref().unwrap_or("IN_PROGRESS");
+    let at = reproduction
+        .commit
+        .as_deref()
+        .map(|c| format!(" at commit {c}"))
+        .unwrap_or_default();
+    eprintln!(
+        "pipelocal: reproducing cloud build {}{number}, {status}{at}",
+        cloud.id
+    );
+    Ok(Reproducing {
+        reproduction,
+        cloud_log,
     })
 }
 
 pub fn run(args: &BuildArgs) -> ExitCode {
-    let input = match local_build(args) {
+    let mut input = match local_build(args) {
         Ok(i) => i,
         Err(e) => return unusable(e),
     };
+    // Kept until the build ends: it holds the checkouts the build copies from.
+    let reproducing = match &args.from_build {
+        Some(file) => match reproducing(args, file, &mut input) {
+            Ok(r) => Some(r),
+            Err(e) => return unusable(e),
+        },
+        None => None,
+    };
+    let keep_log = reproducing.as_ref().is_some_and(|r| r.cloud_log.is_some());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
@@ -248,13 +319,20 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let printer = tokio::spawn(async move {
             let mut stdout = std::io::stdout();
             let mut log = LogText::default();
+            // The log as printed, when it is to be compared with the cloud's.
+            let mut kept = String::new();
             while let Some(event) = rx.recv().await {
-                let _ = stdout.write_all(log.render(&event).as_bytes());
+                let text = log.render(&event);
+                let _ = stdout.write_all(text.as_bytes());
                 let _ = stdout.flush();
+                if keep_log {
+                    kept.push_str(&text);
+                }
                 if let Some(target) = shells.on(&event) {
                     crate::shell::open(&target).await;
                 }
             }
+            kept
         });
         let (stop, signal) = stop_channel();
         tokio::spawn(async move {
@@ -266,41 +344,40 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         // Beside the build, not before it: it costs the build nothing.
         let reaping =
             (input.executor == ExecutorKind::Docker).then(|| tokio::spawn(reap_leftovers()));
-        let code = if args.batch {
-            batch(args, &input, &events, signal).await
+        let built = if args.batch {
+            Err(batch(args, &input, &events, signal).await)
         } else {
             single(args, &input, &events, signal).await
         };
         drop(events);
-        let _ = printer.await;
+        let local_log = printer.await.unwrap_or_default();
         if let Some(reaping) = reaping {
             let _ = reaping.await;
         }
-        code
+        match built {
+            Ok(record) => finish(args, record, reproducing.as_ref(), &local_log),
+            Err(code) => code,
+        }
     });
     // A shell's stdin read may still wait on the terminal: do not wait for it.
     runtime.shutdown_background();
     code
 }
 
+/// Runs one build; its record, or the exit code of why it could not run.
 async fn single(
     args: &BuildArgs,
     input: &LocalBuild,
     events: &EventSink,
     signal: StopSignal,
-) -> ExitCode {
-    let prepared = match prepare(input) {
-        Ok(p) => p,
-        Err(e) => return unusable(e),
-    };
-    let mut executor = match make_executor(input.executor, prepared.environment.clone()).await {
-        Ok(e) => e,
-        Err(e) => return unusable(e),
-    };
-    let record = match run_build(&mut executor, &prepared.request, events, signal).await {
-        Ok(r) => r,
-        Err(e) => return unusable(e),
-    };
+) -> Result<BuildRecord, ExitCode> {
+    let prepared = prepare(input).map_err(unusable)?;
+    let mut executor = make_executor(input.executor, prepared.environment.clone())
+        .await
+        .map_err(unusable)?;
+    let record = run_build(&mut executor, &prepared.request, events, signal)
+        .await
+        .map_err(unusable)?;
     if !args.keep {
         // A build stopped while paused: there is nothing left to open.
         ShellTarget::remove(&args.state.state_dir, &record.id);
@@ -308,6 +385,29 @@ async fn single(
     if let Some(from) = &args.resume {
         // Its environment went on in this build (kept again under this id, or removed).
         ShellTarget::remove(&args.state.state_dir, from);
+    }
+    Ok(record)
+}
+
+/// After a single build (its log printed): the comparison with the cloud
+/// build it reproduces, the record, the last line, the exit code.
+fn finish(
+    args: &BuildArgs,
+    mut record: BuildRecord,
+    reproducing: Option<&Reproducing>,
+    local_log: &str,
+) -> ExitCode {
+    if let Some(r) = reproducing {
+        let mut comparison = compare(&r.reproduction.cloud, &record);
+        if let Some(cloud_log) = &r.cloud_log {
+            comparison.log_difference =
+                first_difference(cloud_log, &ContainerLog::from_text(local_log));
+        }
+        eprint!(
+            "{}",
+            crate::reproduce::render(&comparison, r.cloud_log.is_some())
+        );
+        record.reproduction = Some(comparison);
     }
     if let Err(e) = write_record(args, &record) {
         return unusable(e);

@@ -1,141 +1,55 @@
-//! `run --from-execution FILE [--action-executions FILE]`: reading the cloud's
-//! records (the model parses them, the orchestrator pins and compares) and
-//! printing the comparison that ends the run.
+//! Renders the comparison of a cloud build with its local reproduction:
+//! the phases side by side, the verdict line, and the first command whose
+//! exit status or output differs in the two logs.
 
-use std::path::Path;
+use pipelocal_runner::reproduce::log_diff::CommandSide;
+use pipelocal_runner::reproduce::verdict::{Comparison, PhaseOutcome};
 
-use pipelocal_model::cloud::{
-    load_action_executions, load_pipeline_execution, ActionExecutionDetail,
-};
-use pipelocal_model::pipeline::Pipeline;
-use pipelocal_orchestrator::cloud_comparison::{compare, select_execution, Comparison};
-use pipelocal_orchestrator::from_execution::FromExecution;
-use pipelocal_orchestrator::history::ExecutionRecord;
-
-/// The cloud's action records to compare the run with.
-pub struct CloudActions {
-    pub execution_id: String,
-    /// The execution's `status` and `statusSummary`, as the cloud told them.
-    pub outcome: Option<String>,
-    pub details: Vec<ActionExecutionDetail>,
-}
-
-/// Reads `--from-execution` and `--action-executions`, checked against the pipeline.
-pub fn load(
-    from_execution: Option<&Path>,
-    action_executions: Option<&Path>,
-    pipeline: &Pipeline,
-) -> Result<(Option<FromExecution>, Option<CloudActions>), String> {
-    let Some(file) = from_execution else {
-        return Ok((None, None));
+/// The table, the verdict and (with a cloud log) the log difference, as text.
+pub fn render(c: &Comparison, with_log: bool) -> String {
+    let cell = |o: &Option<PhaseOutcome>| match o {
+        None => "-".to_string(),
+        Some(o) => o.text(),
     };
-    let execution = load_pipeline_execution(file).map_err(|e| e.summary())?;
-    let actions = match action_executions {
-        Some(actions_file) => {
-            let details = load_action_executions(actions_file).map_err(|e| e.summary())?;
-            let id = execution.pipeline_execution_id.clone();
-            let details = select_execution(details, &id, pipeline, actions_file)?;
-            let outcome = match (&execution.status, &execution.status_summary) {
-                (Some(status), Some(summary)) => Some(format!("{status:?}: {summary}")),
-                (Some(status), None) => Some(format!("{status:?}")),
-                (None, summary) => summary.clone(),
-            };
-            Some(CloudActions {
-                execution_id: id,
-                outcome,
-                details,
-            })
-        }
-        None => None,
-    };
-    Ok((
-        Some(FromExecution {
-            file: file.to_path_buf(),
-            execution,
-        }),
-        actions,
-    ))
-}
-
-/// The comparison of the run with the cloud's records.
-pub fn comparison(
-    pipeline: &Pipeline,
-    cloud: &CloudActions,
-    record: &ExecutionRecord,
-) -> Comparison {
-    compare(pipeline, &cloud.details, &cloud.execution_id, record)
-}
-
-/// The comparison as lines for a person.
-pub fn render(c: &Comparison, outcome: Option<&str>) -> String {
-    let names: Vec<String> = c
-        .actions
+    let rows: Vec<(String, String, String)> = c
+        .phases
         .iter()
-        .map(|a| format!("{}/{}", a.stage, a.action))
+        .map(|r| (r.phase_type.clone(), cell(&r.cloud), cell(&r.local)))
         .collect();
-    let width = names.iter().map(String::len).max().unwrap_or(0).max(6);
-    let status = |s: Option<String>| s.unwrap_or_else(|| "-".into());
-    let mut out = format!(
-        "\nBeside cloud execution {}{}:\n  {:<width$}  {:<11} here\n",
-        c.cloud_execution_id,
-        outcome.map(|o| format!(" ({o})")).unwrap_or_default(),
-        "action",
-        "cloud"
-    );
-    for (name, a) in names.iter().zip(&c.actions) {
-        out.push_str(&format!(
-            "  {name:<width$}  {:<11} {:<11} {}",
-            status(a.cloud.map(|s| s.to_string())),
-            status(a.local.map(|s| s.to_string())),
-            a.verdict
-        ));
-        if let (Some(summary), Some(pipelocal_model::cloud::CloudActionStatus::Failed)) =
-            (&a.cloud_summary, a.cloud)
-        {
-            out.push_str(&format!(" (cloud: {summary})"));
-        }
-        out.push('\n');
+    let w0 = rows.iter().map(|r| r.0.len()).chain([5]).max().unwrap_or(5);
+    let w1 = rows.iter().map(|r| r.1.len()).chain([5]).max().unwrap_or(5);
+    let mut out = String::new();
+    out.push_str(&format!("{:<w0$}  {:<w1$}  local\n", "phase", "cloud"));
+    for (phase, cloud, local) in &rows {
+        out.push_str(&format!("{phase:<w0$}  {cloud:<w1$}  {local}\n"));
     }
-    let failures: Vec<String> = c
-        .cloud_failures()
-        .map(|a| format!("{}/{}", a.stage, a.action))
-        .collect();
-    let reproduced: Vec<String> = c
-        .reproduced()
-        .map(|a| format!("{}/{}", a.stage, a.action))
-        .collect();
-    out.push_str(&match (failures.len(), reproduced.len()) {
-        (0, _) => "No action failed in the cloud execution.\n".to_string(),
-        (n, r) if n == r => format!(
-            "Reproduced: the cloud's failure of {} fails here too.\n",
-            reproduced.join(", ")
-        ),
-        (n, r) => format!(
-            "Reproduced {r} of the cloud's {n} failures ({}): {} did not fail here.\n",
-            failures.join(", "),
-            failures
-                .iter()
-                .filter(|f| !reproduced.contains(f))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    });
+    out.push_str(&c.verdict);
+    out.push('\n');
+    if with_log {
+        match &c.log_difference {
+            None => out.push_str(
+                "the logs agree: the same commands with the same exit statuses and output\n",
+            ),
+            Some(d) => {
+                out.push_str(&format!("first difference in the logs: {}\n", d.summary));
+                side(&mut out, "cloud", d.cloud.as_ref());
+                side(&mut out, "local", d.local.as_ref());
+            }
+        }
+    }
     out
 }
 
-/// The comparison as one JSON object (`--json`).
-pub fn json(c: &Comparison) -> serde_json::Value {
-    serde_json::json!({
-        "event": "CloudComparison",
-        "cloudExecutionId": c.cloud_execution_id,
-        "actions": c.actions.iter().map(|a| serde_json::json!({
-            "stageName": a.stage,
-            "actionName": a.action,
-            "cloudStatus": a.cloud.map(|s| s.to_string()),
-            "localStatus": a.local.map(|s| s.to_string()),
-            "verdict": a.verdict.to_string(),
-        })).collect::<Vec<_>>(),
-        "reproduced": c.reproduced().map(|a| format!("{}/{}", a.stage, a.action)).collect::<Vec<_>>(),
-    })
+fn side(out: &mut String, name: &str, side: Option<&CommandSide>) {
+    let Some(s) = side else {
+        out.push_str(&format!("  {name}: did not run it\n"));
+        return;
+    };
+    out.push_str(&format!(
+        "  {name} (log line {}, exit status {}):\n",
+        s.line, s.exit_status
+    ));
+    for line in &s.excerpt {
+        out.push_str(&format!("    | {line}\n"));
+    }
 }

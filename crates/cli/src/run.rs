@@ -25,7 +25,7 @@ use pipelocal_runner::build::stop_channel;
 
 use crate::build::{executor_parser, reap_leftovers, stop_request, unusable};
 use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
-use crate::reproduce::{self, CloudActions};
+use crate::reproduce_run::{self, CloudActions};
 use crate::settings::{load_config, name_value, state_dir, ParameterArgs};
 use crate::shell::Shells;
 use crate::EXIT_FAILED;
@@ -285,7 +285,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return unusable(e),
     };
-    let cloud = reproduce::load(
+    let cloud = reproduce_run::load(
         args.from_execution.as_deref(),
         args.action_executions.as_deref(),
         &opts.pipeline,
@@ -453,12 +453,12 @@ fn execute(
         let result = run_pipeline(opts, start, events, signal).await;
         let _ = printer.await;
         if let (Ok(record), Some(cloud)) = (&result, &cloud) {
-            let comparison = reproduce::comparison(&pipeline, cloud, record);
+            let comparison = reproduce_run::comparison(&pipeline, cloud, record);
             match output {
-                Output::Json => println!("{}", reproduce::json(&comparison)),
+                Output::Json => println!("{}", reproduce_run::json(&comparison)),
                 _ => print!(
                     "{}",
-                    reproduce::render(&comparison, cloud.outcome.as_deref())
+                    reproduce_run::render(&comparison, cloud.outcome.as_deref())
                 ),
             }
         }

@@ -9,9 +9,11 @@
 //!   (CodeBuild projects), `buildspec`, `runtimes`;
 //! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file),
 //!   `image_map` (`--image-map`, with globs);
-//! - records of cloud runs: `cloud` (get-pipeline-execution,
-//!   list-action-executions); `curated_images` (CodeBuild's images and where
-//!   to get them);
+//! - `cloud`: what AWS gives about runs in the cloud, to reproduce them: a
+//!   build's `batch-get-builds` record and `[Container]` log, a pipeline
+//!   execution (`get-pipeline-execution`) and its actions
+//!   (`list-action-executions`); `curated_images` (CodeBuild's images and
+//!   where to get them);
 //! - diagnostics: [`Problem`], [`Place`], [`LoadError`], [`Document`] (a
 //!   parsed file with its lines), `locate` (paths into a document);
 //! - `file_name` (names users chose, as path components);

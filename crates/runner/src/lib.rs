@@ -9,6 +9,8 @@
 //!   `phases` (phase types and statuses), `record` (the batch-get-builds
 //!   shaped record), `environment` (CodeBuild's variables);
 //! - debugging: `pause` (breakpoints, kept builds, `pipelocal shell`);
+//! - reproducing a cloud build: `reproduce` (`--from-build`: checkouts of its
+//!   commits, the verdict, the log comparison);
 //! - where builds run: `executor` (Docker and host), `engine_check`
 //!   (`pipelocal doctor`), `source_files` (what of a folder goes in);
 //! - shared with the orchestrator: `artifacts` (zips in and out) and
@@ -34,6 +36,7 @@ pub mod prepare;
 mod probe;
 pub mod record;
 mod reports;
+pub mod reproduce;
 mod shell;
 pub mod source_files;
 mod upload;

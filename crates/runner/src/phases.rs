@@ -20,6 +20,21 @@ pub enum PhaseType {
 }
 
 impl PhaseType {
+    /// Every phase type, in the order CodeBuild walks them.
+    pub const ALL: [PhaseType; 11] = [
+        PhaseType::Submitted,
+        PhaseType::Queued,
+        PhaseType::Provisioning,
+        PhaseType::DownloadSource,
+        PhaseType::Install,
+        PhaseType::PreBuild,
+        PhaseType::Build,
+        PhaseType::PostBuild,
+        PhaseType::UploadArtifacts,
+        PhaseType::Finalizing,
+        PhaseType::Completed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PhaseType::Submitted => "SUBMITTED",

@@ -16,6 +16,14 @@ pub fn command_error_message(command: &str, exit: i64) -> String {
     format!("{COMMAND_ERROR}{command}{COMMAND_REASON}exit status {exit}")
 }
 
+/// The command and the reason (`exit status 1`) of a failed command's
+/// context message; `None` for any other message.
+pub fn command_error_message_parts(message: &str) -> Option<(&str, &str)> {
+    message
+        .strip_prefix(COMMAND_ERROR)
+        .and_then(|rest| rest.rsplit_once(COMMAND_REASON))
+}
+
 const COMMAND_ERROR: &str = "Error while executing command: ";
 const COMMAND_REASON: &str = ". Reason: ";
 
@@ -23,11 +31,7 @@ impl PhaseContextRecord {
     /// The context in one line for a person: a failed command as
     /// `<command>: exit status <n>`, anything else its message's first line.
     pub fn reason(&self) -> String {
-        let command = self
-            .message
-            .strip_prefix(COMMAND_ERROR)
-            .and_then(|rest| rest.rsplit_once(COMMAND_REASON));
-        match command {
+        match command_error_message_parts(&self.message) {
             Some((command, why)) => format!("{command}: {why}"),
             None => self.message.lines().next().unwrap_or("").trim().to_string(),
         }
@@ -162,6 +166,14 @@ pub struct BuildRecord {
     )]
     pub resumed_from: Option<ResumedFromRecord>,
     pub encryption_key: String,
+    /// pipelocal's own: the cloud build this one reproduces (`--from-build`)
+    /// and how the two compare.
+    #[serde(
+        rename = "pipelocalReproduction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reproduction: Option<crate::reproduce::verdict::Comparison>,
 }
 
 impl BuildRecord {

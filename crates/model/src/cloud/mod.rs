@@ -1,12 +1,17 @@
-//! Records of runs in the cloud, as the AWS CLI prints them: the output of
+//! What AWS gives about runs that already happened in the cloud, read to
+//! reproduce them here: the record `aws codebuild batch-get-builds` prints
+//! (`batch_get_builds`) and the build's `[Container]` log as CloudWatch Logs
+//! exports it (`container_log`); the output of
 //! `aws codepipeline get-pipeline-execution` (`get_pipeline_execution.rs`)
 //! and of `aws codepipeline list-action-executions`
-//! (`list_action_executions.rs`), for reproducing a cloud run offline.
+//! (`list_action_executions.rs`).
 //!
-//! AWS adds fields over time: unknown fields are accepted and ignored, never
-//! an error. Every item keeps its place (file and line) so that a later
-//! check can point at it.
+//! AWS adds fields over time: unknown fields of the pipeline records are
+//! accepted and ignored, never an error, and every item keeps its place (file
+//! and line) so that a later check can point at it.
 
+pub mod batch_get_builds;
+pub mod container_log;
 mod get_pipeline_execution;
 mod list_action_executions;
 

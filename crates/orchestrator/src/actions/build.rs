@@ -362,6 +362,7 @@ async fn run(
             overrides,
             sources,
         }),
+        from_build: None,
     };
     if let Some(combine) = target.batch {
         return run_batch_build(&input, action, combine, out_dir, events, stop).await;

@@ -1,5 +1,6 @@
-//! DOWNLOAD_SOURCE: the buildspec checked as CodeBuild checks it, secrets
-//! resolved, and the shell's first state written.
+//! DOWNLOAD_SOURCE: the sources in place with the shell's first state and
+//! the helpers, the buildspec checked as CodeBuild checks it, secrets
+//! resolved.
 
 use pipelocal_model::buildspec::Buildspec;
 
@@ -23,7 +24,44 @@ pub(super) async fn download_source(
 ) -> Result<Option<Buildspec>, Interruption> {
     let events = walk.events.clone();
     walk.begin(PhaseType::DownloadSource);
-    match executor.download_sources().await {
+    let ws = executor.workspace().clone();
+    // The build's own files are known before the sources go in, so they
+    // travel with them (one stream into a container).
+    let mut vars = build_variables(
+        &req.identity,
+        &ws,
+        &req.sources,
+        &req.variables,
+        req.home.as_deref(),
+    );
+    let secrets = req.variables.secrets();
+    let secret_names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let debug_vars = pause::variables(&ws.state_dir, &req.debug, &secret_names);
+    vars.extend(debug_vars.clone());
+    let state = StateFiles::under(&ws.state_dir);
+    let bin = format!("{}/bin", ws.state_dir);
+    let env = env_file(&vars) + &helpers::path_line(&bin);
+    let cwd = format!("{}\n", ws.src_dir);
+    let helpers = helpers::files(&bin);
+    let mut files: Vec<NewFile> = helpers
+        .iter()
+        .map(|(path, script)| NewFile {
+            path,
+            contents: script.as_bytes(),
+            mode: 0o755,
+        })
+        .collect();
+    // A resumed build goes on from the kept build's shell state.
+    if req.resume.is_none() {
+        for (path, contents) in [(&state.env, &env), (&state.cwd, &cwd)] {
+            files.push(NewFile {
+                path,
+                contents: contents.as_bytes(),
+                mode: 0o666,
+            });
+        }
+    }
+    match executor.download_sources(&files).await {
         Ok(notes) => notes.into_iter().for_each(|n| events.info(n)),
         Err(e) => {
             walk.succeeding = false;
@@ -34,7 +72,9 @@ pub(super) async fn download_source(
             return Ok(None);
         }
     }
-    let ws = executor.workspace().clone();
+    if let Some(line) = &req.reproduces {
+        events.info(line.clone());
+    }
     events.info(format!("CODEBUILD_SRC_DIR={}", ws.src_dir));
     for (id, dir) in &ws.secondary {
         events.info(format!("CODEBUILD_SRC_DIR_{id}={dir}"));
@@ -75,49 +115,12 @@ pub(super) async fn download_source(
         return Ok(None);
     }
     events.info("Processing environment variables");
-    let mut vars = build_variables(
-        &req.identity,
-        &ws,
-        &req.sources,
-        &req.variables,
-        req.home.as_deref(),
-    );
-    let secrets = req.variables.secrets();
-    let secret_names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
-    let debug_vars = pause::variables(&ws.state_dir, &req.debug, &secret_names);
-    vars.extend(debug_vars.clone());
-    let state = StateFiles::under(&ws.state_dir);
-    let bin = format!("{}/bin", ws.state_dir);
-    let env = env_file(&vars) + &helpers::path_line(&bin);
-    let cwd = format!("{}\n", ws.src_dir);
-    let helpers = helpers::files(&bin);
-    let mut files: Vec<NewFile> = helpers
-        .iter()
-        .map(|(path, script)| NewFile {
-            path,
-            contents: script.as_bytes(),
-            mode: 0o755,
-        })
-        .collect();
-    match &req.resume {
-        // The kept build's shell state is where the resumed build goes on from.
-        Some(resume) => events.info(format!(
+    if let Some(resume) = &req.resume {
+        events.info(format!(
             "Resuming build {} from phase {} in its kept build environment, with the buildspec as it is now",
             resume.from_build,
             resume.from_phase.as_str()
-        )),
-        None => {
-            for (path, contents) in [(&state.env, &env), (&state.cwd, &cwd)] {
-                files.push(NewFile {
-                    path,
-                    contents: contents.as_bytes(),
-                    mode: 0o666,
-                });
-            }
-        }
-    }
-    if let Err(e) = executor.write_files(&files).await {
-        return Err(Interruption::Fault(e.to_string()));
+        ));
     }
     if req.resume.is_some() {
         // The kept shell state goes on, with this build's debugging settings.

@@ -45,6 +45,8 @@ pub struct BuildRequest {
     pub artifacts_enabled: bool,
     /// Problems in the buildspec that do not stop it (unknown keys, ...), logged.
     pub buildspec_warnings: Vec<String>,
+    /// The cloud build this one reproduces, said in its log (`--from-build`).
+    pub reproduces: Option<String>,
     /// Secret references no value is known for: DOWNLOAD_SOURCE fails naming them.
     pub unresolved: Vec<String>,
     pub sources: SourceVersions,
@@ -368,6 +370,7 @@ fn record(
             who.region,
             crate::environment::LOCAL_ACCOUNT
         ),
+        reproduction: None,
     }
 }
 

@@ -256,9 +256,13 @@ impl DockerExecutor {
     /// One tar stream of every source (unless mounted), extracted at `/`;
     /// inside git only the files a push would carry (source_files.rs). Returns
     /// the build log's lines about what was left out.
-    pub async fn copy_sources(&self) -> Result<Vec<String>, ExecError> {
+    pub async fn copy_sources(
+        &self,
+        files: &[super::NewFile<'_>],
+    ) -> Result<Vec<String>, ExecError> {
         if self.spec.adopt.is_some() {
             // A resumed build goes on with the files the kept build left.
+            self.write_files(files).await?;
             return Ok(Vec::new());
         }
         let mut trees: Vec<(PathBuf, String)> = Vec::new();
@@ -284,7 +288,11 @@ impl DockerExecutor {
         }
         let chosen = crate::source_files::choose(trees, self.spec.all_files).await?;
         let counting = crate::source_files::count_left_out(&chosen);
-        self.upload(chosen, parents).await?;
+        let files = files
+            .iter()
+            .map(super::source_copy::OwnedFile::from)
+            .collect();
+        self.upload(chosen, parents, files).await?;
         Ok(counting.await)
     }
 
@@ -329,20 +337,21 @@ impl DockerExecutor {
             .into_iter()
             .map(|(host, inside)| (SourceFiles::whole(&host), inside))
             .collect();
-        self.upload(trees, parents.to_vec()).await
+        self.upload(trees, parents.to_vec(), Vec::new()).await
     }
 
     async fn upload(
         &self,
         trees: Vec<(SourceFiles, String)>,
         parents: Vec<(String, u32)>,
+        files: Vec<super::source_copy::OwnedFile>,
     ) -> Result<(), ExecError> {
         let target = super::source_copy::Target {
             docker: &self.docker,
             container: self.container.as_deref().unwrap_or_default(),
             fast_tar: self.fast_tar().await,
         };
-        super::source_copy::upload(target, trees, parents).await
+        super::source_copy::upload(target, trees, parents, files).await
     }
 
     /// Writes text files through the command loop (no round trip through

@@ -216,12 +216,22 @@ impl Executor {
         }
     }
 
-    /// Puts the sources in place (DOWNLOAD_SOURCE); the build log's lines
-    /// about files left out.
-    pub async fn download_sources(&mut self) -> Result<Vec<String>, ExecError> {
+    /// Puts the sources in place (DOWNLOAD_SOURCE) with the build's own
+    /// `files` (helpers, first shell state): in a container they travel in
+    /// the sources' one tar stream, not through the command loop, which
+    /// reads a request a byte at a time. Returns the build log's lines about
+    /// files left out.
+    pub async fn download_sources(
+        &mut self,
+        files: &[NewFile<'_>],
+    ) -> Result<Vec<String>, ExecError> {
         match self {
-            Executor::Docker(d) => d.copy_sources().await,
-            Executor::Host(h) => h.copy_sources().await,
+            Executor::Docker(d) => d.copy_sources(files).await,
+            Executor::Host(h) => {
+                let notes = h.copy_sources().await?;
+                h.write_files(files).await?;
+                Ok(notes)
+            }
         }
     }
 

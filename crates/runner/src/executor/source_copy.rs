@@ -46,15 +46,35 @@ pub(super) struct Target<'a> {
     pub fast_tar: bool,
 }
 
-/// Folders (`parents`: created first, with their modes) and source trees
-/// (below a path inside the container each), in one stream extracted at `/`.
+/// A file of the build's own (a helper, the first shell state), owned so
+/// the packing thread can take it.
+pub(super) struct OwnedFile {
+    path: String,
+    contents: Vec<u8>,
+    mode: u32,
+}
+
+impl From<&super::NewFile<'_>> for OwnedFile {
+    fn from(file: &super::NewFile<'_>) -> Self {
+        OwnedFile {
+            path: file.path.to_string(),
+            contents: file.contents.to_vec(),
+            mode: file.mode,
+        }
+    }
+}
+
+/// Folders (`parents`: created first, with their modes), source trees
+/// (below a path inside the container each) and single files, in one
+/// stream extracted at `/`.
 pub(super) async fn upload(
     target: Target<'_>,
     trees: Vec<(SourceFiles, String)>,
     parents: Vec<(String, u32)>,
+    files: Vec<OwnedFile>,
 ) -> Result<(), ExecError> {
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(IN_FLIGHT);
-    let packing = tokio::task::spawn_blocking(move || pack(trees, parents, tx));
+    let packing = tokio::task::spawn_blocking(move || pack(trees, parents, files, tx));
     let sent = if target.fast_tar {
         through_tar(&target, rx).await
     } else {
@@ -183,6 +203,7 @@ async fn through_api(
 fn pack(
     trees: Vec<(SourceFiles, String)>,
     parents: Vec<(String, u32)>,
+    files: Vec<OwnedFile>,
     tx: mpsc::Sender<std::io::Result<Bytes>>,
 ) -> std::io::Result<()> {
     let writer = Chunks {
@@ -194,6 +215,7 @@ fn pack(
         for (dir, mode) in &parents {
             append_parents(&mut b, dir, *mode)?;
         }
+        append_files(&mut b, &files, &parents)?;
         for (files, inside) in &trees {
             append_parents(&mut b, inside, 0o755)?;
             files.append_to(&mut b, inside.trim_start_matches('/'))?;
@@ -204,6 +226,54 @@ fn pack(
         let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
     }
     packed
+}
+
+/// Single files, each folder they need that `parents` does not make
+/// added once as `mkdir -p` would make it (0755, root's), and the folders
+/// `parents` made left as they are (an entry for them would reset their
+/// modes).
+fn append_files<W: Write>(
+    b: &mut tar::Builder<W>,
+    files: &[OwnedFile],
+    parents: &[(String, u32)],
+) -> std::io::Result<()> {
+    let mut made: Vec<&str> = parents.iter().map(|(dir, _)| dir.as_str()).collect();
+    // Written now, as a shell writing them would date them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for file in files {
+        if let Some((folder, _)) = file.path.rsplit_once('/') {
+            let missing = !folder.is_empty()
+                && !made
+                    .iter()
+                    .any(|m| *m == folder || m.starts_with(&format!("{folder}/")));
+            if missing {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_size(0);
+                h.set_mtime(0);
+                b.append_data(
+                    &mut h,
+                    format!("{}/", folder.trim_start_matches('/')),
+                    std::io::empty(),
+                )?;
+                made.push(folder);
+            }
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(file.mode);
+        h.set_size(file.contents.len() as u64);
+        h.set_mtime(now);
+        b.append_data(
+            &mut h,
+            file.path.trim_start_matches('/'),
+            file.contents.as_slice(),
+        )?;
+    }
+    Ok(())
 }
 
 /// A writer sending fixed-size chunks into the channel.

@@ -69,6 +69,19 @@ pub struct LocalBuild {
     pub batch: Option<BatchMember>,
     /// Set when a pipeline action starts the build, as CodePipeline's StartBuild.
     pub pipeline: Option<PipelineStart>,
+    /// Set when the build reproduces a cloud build (`--from-build`).
+    pub from_build: Option<FromBuild>,
+}
+
+/// A cloud build to reproduce: the project it ran as, taken as `--project`
+/// is (flags win over it). Every secret value its variables need must be
+/// known before it starts.
+#[derive(Debug, Clone)]
+pub struct FromBuild {
+    pub project: Project,
+    /// The cloud build's id.
+    pub build_id: String,
+    pub build_number: Option<i64>,
 }
 
 /// What a pipeline action gives the build it starts.
@@ -122,6 +135,13 @@ pub enum PrepareError {
     Buildspec(String),
     #[error("state folder {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },
+    /// Reproducing a cloud build: every secret value no `--secrets-file` gives.
+    #[error("cloud build {build_id}: {} secret value{} missing, nothing ran: {}; {fix}", missing.len(), if missing.len() == 1 { " is" } else { "s are" }, missing.join("; "))]
+    MissingSecrets {
+        build_id: String,
+        missing: Vec<String>,
+        fix: String,
+    },
 }
 
 /// A build ready to run.
@@ -137,11 +157,7 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
     for (id, dir) in &input.secondary_sources {
         secondary.push((id.clone(), check_dir(dir)?));
     }
-    let project = match (&input.pipeline, &input.project_file) {
-        (Some(start), _) => Some(start.project.clone()),
-        (None, Some(file)) => Some(pick_project(file, input.project_name.as_deref())?),
-        (None, None) => None,
-    };
+    let project = chosen_project(input)?;
     let project_name = input
         .project_name
         .clone()
@@ -175,7 +191,19 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         mut variables,
         record: record_vars,
         unresolved,
+        missing,
     } = gather(input, project.as_ref(), found.parsed.as_ref().ok())?;
+    if let (Some(from), false) = (&input.from_build, missing.is_empty()) {
+        // A reproduction that cannot have the cloud's values is no reproduction.
+        return Err(PrepareError::MissingSecrets {
+            build_id: from.build_id.clone(),
+            missing,
+            fix: match &input.secrets_file {
+                Some(file) => format!("add them to {}", file.display()),
+                None => "give them in a --secrets-file".into(),
+            },
+        });
+    }
 
     std::fs::create_dir_all(&input.state_dir).map_err(|e| PrepareError::State {
         path: input.state_dir.clone(),
@@ -288,6 +316,18 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
             buildspec: found.parsed,
             buildspec_location: found.location,
             buildspec_warnings: found.warnings.into_iter().chain(cache_warnings).collect(),
+            reproduces: input.from_build.as_ref().map(|from| {
+                let number = from
+                    .build_number
+                    .map(|n| format!(" (build number {n})"))
+                    .unwrap_or_default();
+                let at = sources
+                    .resolved_source_version
+                    .as_deref()
+                    .map(|c| format!(" at {c}"))
+                    .unwrap_or_default();
+                format!("Reproducing cloud build {}{number}{at}", from.build_id)
+            }),
             variables,
             unresolved,
             sources,
@@ -334,6 +374,18 @@ fn folder_name(dir: &Path) -> String {
     }
 }
 
+/// The project a build runs as: a pipeline action's, a cloud build's, or the `--project` file's.
+fn chosen_project(input: &LocalBuild) -> Result<Option<Project>, PrepareError> {
+    Ok(
+        match (&input.pipeline, &input.from_build, &input.project_file) {
+            (Some(start), _, _) => Some(start.project.clone()),
+            (None, Some(from), _) => Some(from.project.clone()),
+            (None, None, Some(file)) => Some(pick_project(file, input.project_name.as_deref())?),
+            (None, None, None) => None,
+        },
+    )
+}
+
 fn pick_project(file: &Path, name: Option<&str>) -> Result<Project, PrepareError> {
     let projects = load_projects(file)?;
     let names = || {
@@ -378,6 +430,9 @@ pub fn project_name(input: &LocalBuild) -> Result<String, PrepareError> {
     if let Some(start) = &input.pipeline {
         return Ok(start.project.name.clone());
     }
+    if let Some(from) = &input.from_build {
+        return Ok(from.project.name.clone());
+    }
     if let Some(file) = &input.project_file {
         return Ok(pick_project(file, None)?.name);
     }
@@ -389,11 +444,7 @@ pub fn batch_section(
     input: &LocalBuild,
 ) -> Result<pipelocal_model::buildspec::Batch, PrepareError> {
     let primary = check_dir(&input.primary_source)?;
-    let project = match (&input.pipeline, &input.project_file) {
-        (Some(start), _) => Some(start.project.clone()),
-        (None, Some(file)) => Some(pick_project(file, input.project_name.as_deref())?),
-        (None, None) => None,
-    };
+    let project = chosen_project(input)?;
     let found = read_buildspec(&primary, input.buildspec.as_deref(), project.as_ref());
     match found.parsed {
         Ok(spec) => spec.batch.ok_or(PrepareError::NoBatch),

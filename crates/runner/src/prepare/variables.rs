@@ -22,6 +22,8 @@ pub(super) struct Gathered {
     pub variables: UserVariables,
     pub record: Vec<EnvironmentVariableRecord>,
     pub unresolved: Vec<String>,
+    /// The same references without the fix: what a reproduction lists.
+    pub missing: Vec<String>,
 }
 
 /// Gathers the variables of a build of `input` with `project` and `spec`.
@@ -37,6 +39,7 @@ pub(super) fn gather(
     let mut vars = Resolving {
         secrets: secrets.as_ref(),
         unresolved: Vec::new(),
+        missing: Vec::new(),
     };
     let mut variables = UserVariables::default();
     let mut record_vars = Vec::new();
@@ -83,6 +86,7 @@ pub(super) fn gather(
         variables,
         record: record_vars,
         unresolved: vars.unresolved,
+        missing: vars.missing,
     })
 }
 
@@ -90,6 +94,7 @@ pub(super) fn gather(
 struct Resolving<'s> {
     secrets: Option<&'s SecretsFile>,
     unresolved: Vec<String>,
+    missing: Vec<String>,
 }
 
 impl Resolving<'_> {
@@ -112,6 +117,7 @@ impl Resolving<'_> {
             "give its value in a --secrets-file"
         };
         self.unresolved.push(format!("{what}; {fix}"));
+        self.missing.push(what);
     }
 
     fn parameter(&mut self, name: &str, parameter: &str, kind: &str) -> Option<UserVariable> {
