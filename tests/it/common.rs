@@ -451,3 +451,16 @@ pub fn start_build_until(
     std::thread::spawn(move || for _ in lines {});
     child
 }
+
+/// The repository `fixtures/cloud/` pins, made by its `make-app-repo.sh` in a
+/// temporary folder: the folder, and the repository (`<folder>/app`) in it.
+pub fn cloud_app_repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    let status = Command::new(repo().join("fixtures/cloud/make-app-repo.sh"))
+        .arg(&app)
+        .status()
+        .expect("run fixtures/cloud/make-app-repo.sh");
+    assert!(status.success(), "fixtures/cloud/make-app-repo.sh failed");
+    (dir, app)
+}

@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use pipelocal_model::cloud::batch_get_builds::load_cloud_build;
 use pipelocal_model::cloud::container_log::{load_container_log, ContainerLog};
 use pipelocal_model::config::ExecutorKind;
+use pipelocal_model::image_map::ImageMap;
 use pipelocal_runner::batch::{make_executor, run_batch};
 use pipelocal_runner::build::{run_build, stop_channel, StopSignal};
 use pipelocal_runner::events::{EventSink, LogText};
@@ -38,6 +39,10 @@ pub struct BuildArgs {
     /// Build image; default from --project, else a CodeBuild standard image.
     #[arg(short = 'i', long)]
     image: Option<String>,
+    /// Use image TO wherever the build would use FROM (a name, or a glob:
+    /// `aws/codebuild/*=IMAGE`); repeatable, over `image-map:` in .pipelocal.yml.
+    #[arg(long = "image-map", value_name = "FROM=TO", value_parser = crate::settings::name_value)]
+    image_map: Vec<(String, String)>,
     /// Primary source folder (first use, default `.`); later uses `ID:DIR` add secondary sources.
     #[arg(short = 's', long = "source", value_name = "[ID:]DIR")]
     sources: Vec<String>,
@@ -206,8 +211,12 @@ fn local_build(args: &BuildArgs) -> Result<LocalBuild, String> {
             }
         }
     }
+    // The configuration's map, the flags' entries over it.
+    let mut image_map = crate::settings::load_config()?.image_map;
+    image_map.extend(args.image_map.iter().cloned());
     Ok(LocalBuild {
         image: args.image.clone(),
+        image_map: ImageMap::new(image_map).map_err(|e| e.to_string())?,
         primary_source: primary,
         secondary_sources: secondary,
         buildspec: args.buildspec.clone(),

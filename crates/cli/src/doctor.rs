@@ -90,7 +90,12 @@ fn images(config: &Config) -> Vec<String> {
         .default_image
         .clone()
         .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
-    let default = config.image_map.get(&default).cloned().unwrap_or(default);
+    // The map as builds apply it (globs too); a map that cannot be used is
+    // reported where the configuration is read.
+    let default = match pipelocal_model::image_map::ImageMap::new(config.image_map.clone()) {
+        Ok(map) => map.apply(&default),
+        Err(_) => default,
+    };
     if !out.contains(&default) {
         out.push(default);
     }

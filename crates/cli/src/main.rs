@@ -10,6 +10,7 @@ mod input;
 mod inspect;
 mod render;
 mod reproduce;
+mod reproduce_run;
 mod run;
 mod settings;
 mod shell;

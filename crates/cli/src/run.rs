@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use pipelocal_model::config::{Config, ExecutorKind};
+use pipelocal_model::image_map::ImageMap;
 use pipelocal_model::pipeline::load_pipeline_with;
 use pipelocal_model::pipeline::Pipeline;
 use pipelocal_model::project::load_projects;
@@ -24,6 +25,7 @@ use pipelocal_runner::build::stop_channel;
 
 use crate::build::{executor_parser, reap_leftovers, stop_request, unusable};
 use crate::render::{JsonRenderer, LiveRenderer, PlainRenderer};
+use crate::reproduce_run::{self, CloudActions};
 use crate::settings::{load_config, name_value, state_dir, ParameterArgs};
 use crate::shell::Shells;
 use crate::EXIT_FAILED;
@@ -44,6 +46,23 @@ pub struct RunArgs {
     /// The execution whose artifacts --from-stage or --only reuse.
     #[arg(long, value_name = "ID")]
     execution: Option<String>,
+    /// Reproduce a cloud execution: `aws codepipeline get-pipeline-execution`
+    /// output. Each source takes the execution's revision (a commit, an S3
+    /// object version, an image digest), V2 variables its values.
+    #[arg(
+        long = "from-execution",
+        value_name = "FILE",
+        conflicts_with_all = ["from_stage", "only", "execution"]
+    )]
+    from_execution: Option<PathBuf>,
+    /// `aws codepipeline list-action-executions` output for that execution:
+    /// the summary puts each action's cloud status beside this run's.
+    #[arg(
+        long = "action-executions",
+        value_name = "FILE",
+        requires = "from_execution"
+    )]
+    action_executions: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -86,7 +105,8 @@ pub struct SettingsArgs {
     /// A pipeline variable (V2), over its default; repeatable.
     #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = name_value)]
     variables: Vec<(String, String)>,
-    /// Use image TO wherever a project asks for FROM; repeatable.
+    /// Use image TO wherever a project asks for FROM (a name, or a glob:
+    /// `aws/codebuild/*=IMAGE`); repeatable.
     #[arg(long = "image-map", value_name = "FROM=TO", value_parser = name_value)]
     image_map: Vec<(String, String)>,
     /// The image of Commands actions and of projects that name none.
@@ -215,7 +235,7 @@ fn options_named(
         settings: BuildSettings {
             pipeline_name: loaded.pipeline.name.clone(),
             projects,
-            image_map: config.image_map.into_iter().collect(),
+            image_map: ImageMap::new(config.image_map).map_err(|e| e.to_string())?,
             default_image: config.default_image,
             secrets_file: config.secrets_file,
             executor: config.executor.unwrap_or(ExecutorKind::Docker),
@@ -246,6 +266,8 @@ fn options_named(
             functions: config.functions,
         },
         config: kept,
+        from_execution: None,
+        pins: Default::default(),
         approvals: if args.approve {
             ApprovalPolicy::Approve
         } else if args.reject {
@@ -259,8 +281,20 @@ fn options_named(
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    let opts = match options(&args.pipeline, &args.settings, None) {
+    let mut opts = match options(&args.pipeline, &args.settings, None) {
         Ok(o) => o,
+        Err(e) => return unusable(e),
+    };
+    let cloud = reproduce_run::load(
+        args.from_execution.as_deref(),
+        args.action_executions.as_deref(),
+        &opts.pipeline,
+    );
+    let cloud_actions = match cloud {
+        Ok((from, actions)) => {
+            opts.from_execution = from;
+            actions
+        }
         Err(e) => return unusable(e),
     };
     let history = History::new(&opts.settings.state_dir);
@@ -283,7 +317,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(Start::Fresh)
     };
     match start {
-        Ok(start) => execute(opts, start, output(&args.settings)),
+        Ok(start) => execute(opts, start, output(&args.settings), cloud_actions),
         Err(e) => unusable(e),
     }
 }
@@ -329,7 +363,7 @@ pub fn retry(args: &RetryArgs) -> ExitCode {
         },
         execution: Box::new(record),
     };
-    execute(opts, start, output(&args.settings))
+    execute(opts, start, output(&args.settings), None)
 }
 
 /// `Action` or `Stage/Action` of the pipeline.
@@ -362,7 +396,13 @@ fn output(args: &SettingsArgs) -> Output {
     }
 }
 
-fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
+fn execute(
+    opts: RunOptions,
+    start: Start,
+    output: Output,
+    cloud: Option<CloudActions>,
+) -> ExitCode {
+    let pipeline = opts.pipeline.clone();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
@@ -412,6 +452,16 @@ fn execute(opts: RunOptions, start: Start, output: Output) -> ExitCode {
         });
         let result = run_pipeline(opts, start, events, signal).await;
         let _ = printer.await;
+        if let (Ok(record), Some(cloud)) = (&result, &cloud) {
+            let comparison = reproduce_run::comparison(&pipeline, cloud, record);
+            match output {
+                Output::Json => println!("{}", reproduce_run::json(&comparison)),
+                _ => print!(
+                    "{}",
+                    reproduce_run::render(&comparison, cloud.outcome.as_deref())
+                ),
+            }
+        }
         match result {
             Ok(record) if record.status == ExecutionStatus::Succeeded => ExitCode::SUCCESS,
             Ok(_) => ExitCode::from(EXIT_FAILED),

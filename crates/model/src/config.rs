@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
+use crate::image_map::ImageMap;
 use crate::locate::DocPath;
 use crate::problem::LoadError;
 
@@ -17,7 +18,8 @@ use crate::problem::LoadError;
 pub struct Config {
     /// The image of builds whose project names none, and of Commands actions.
     pub default_image: Option<String>,
-    /// Images used in place of the ones projects name (`--image-map FROM=TO`).
+    /// Images used in place of the ones projects name (`--image-map FROM=TO`);
+    /// FROM may be a glob (`aws/codebuild/*`, see `image_map`).
     #[serde(default)]
     pub image_map: BTreeMap<String, String>,
     /// CodeBuild project definition files (`--projects`).
@@ -121,6 +123,12 @@ impl Config {
             let at = DocPath::root().join_serde(e.path());
             LoadError::invalid(doc.error(&at, e.inner().to_string()))
         })?;
+        for from in config.image_map.keys() {
+            if let Err(e) = ImageMap::check_from(from) {
+                let at = DocPath::root().key("image-map").key(from);
+                return Err(LoadError::invalid(doc.error(&at, e.to_string())));
+            }
+        }
         Ok(config.absolute(path.parent().unwrap_or(Path::new("."))))
     }
 
@@ -174,6 +182,22 @@ mod tests {
         let e = Config::load(&file).unwrap_err().summary();
         assert!(
             e.contains(".pipelocal.yml:2") && e.contains("unknown field `image_map`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_image_map_glob_that_cannot_be_used_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".pipelocal.yml");
+        std::fs::write(
+            &file,
+            "image-map:\n  aws/codebuild/*: local/any\n  aws/codebuild/[: local/broken\n",
+        )
+        .unwrap();
+        let e = Config::load(&file).unwrap_err().summary();
+        assert!(
+            e.contains(".pipelocal.yml:3") && e.contains("not a usable glob"),
             "{e}"
         );
     }

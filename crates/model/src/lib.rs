@@ -7,9 +7,13 @@
 //! - definitions: `pipeline` (declarations, `Provider`, validation,
 //!   variables), `cfn` (templates, parameters, intrinsics), `project`
 //!   (CodeBuild projects), `buildspec`, `runtimes`;
-//! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file);
-//! - `cloud`: what AWS gives about a build that ran in the cloud (its
-//!   `batch-get-builds` record, its `[Container]` log), to reproduce it;
+//! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file),
+//!   `image_map` (`--image-map`, with globs);
+//! - `cloud`: what AWS gives about runs in the cloud, to reproduce them: a
+//!   build's `batch-get-builds` record and `[Container]` log, a pipeline
+//!   execution (`get-pipeline-execution`) and its actions
+//!   (`list-action-executions`); `curated_images` (CodeBuild's images and
+//!   where to get them);
 //! - diagnostics: [`Problem`], [`Place`], [`LoadError`], [`Document`] (a
 //!   parsed file with its lines), `locate` (paths into a document);
 //! - `file_name` (names users chose, as path components);
@@ -19,8 +23,10 @@ pub mod buildspec;
 pub mod cfn;
 pub mod cloud;
 pub mod config;
+pub mod curated_images;
 mod document;
 pub mod file_name;
+pub mod image_map;
 pub mod locate;
 pub mod pipeline;
 mod problem;

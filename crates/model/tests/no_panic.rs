@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use pipelocal_model::buildspec::parse_buildspec;
-use pipelocal_model::{detect, pipeline, project, Document};
+use pipelocal_model::{cloud, detect, pipeline, project, Document};
 use proptest::prelude::*;
 
 fn fixture_texts() -> Vec<(String, String)> {
@@ -28,6 +28,17 @@ fn load_everything(name: &str, text: &str) {
         let _ = detect(&doc);
         let _ = pipeline::pipeline_from_document(&doc, None);
         let _ = project::projects_from_document(&doc);
+        // Cloud records, checked against the pipeline of fixtures/cloud.
+        let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cloud/pipeline.json");
+        let shop = Document::read(&shop)
+            .and_then(|d| pipeline::pipeline_from_document(&d, None))
+            .map(|l| l.pipeline);
+        if let (Ok(execution), Ok(shop)) = (cloud::pipeline_execution_from_document(&doc), &shop) {
+            let _ = execution.check(shop);
+        }
+        if let (Ok(details), Ok(shop)) = (cloud::action_executions_from_document(&doc), &shop) {
+            let _ = cloud::check_action_executions(&details, shop);
+        }
     }
 }
 

@@ -11,13 +11,18 @@
 //!   status words);
 //! - what a run leaves: `history` (execution records), `state` (the
 //!   get-pipeline-state and list-* shapes), `store` (the local S3), `locks`
-//!   (who waits for a stage).
+//!   (who waits for a stage);
+//! - reproducing a cloud run: `from_execution` (the execution a run takes
+//!   its revisions and variables from), `cloud_comparison` (the cloud's
+//!   statuses beside the run's).
 //!
 //! Everything else is how a run does its work, private to this crate.
 
 pub mod actions;
+pub mod cloud_comparison;
 mod conditions;
 pub mod events;
+pub mod from_execution;
 pub mod history;
 pub mod locks;
 pub mod plan;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::actions::source::zip_folder;
 use pipelocal_model::config::ExecutorKind;
+use pipelocal_model::image_map::ImageMap;
 use pipelocal_model::pipeline::Action;
 use pipelocal_model::project::{EnvironmentVariable, Project, ProjectSource};
 use pipelocal_runner::artifacts::extract::unzip;
@@ -28,7 +29,7 @@ pub struct BuildSettings {
     pub pipeline_name: String,
     pub projects: Vec<Project>,
     /// `--image-map FROM=TO`: images used in place of the ones projects name.
-    pub image_map: Vec<(String, String)>,
+    pub image_map: ImageMap,
     /// The image of Commands actions (and of projects that name none).
     pub default_image: Option<String>,
     pub secrets_file: Option<PathBuf>,
@@ -42,14 +43,6 @@ pub struct BuildSettings {
 }
 
 impl BuildSettings {
-    fn image(&self, wanted: &str) -> String {
-        self.image_map
-            .iter()
-            .find(|(from, _)| from == wanted)
-            .map(|(_, to)| to.clone())
-            .unwrap_or_else(|| wanted.to_string())
-    }
-
     pub fn project(&self, name: &str) -> Option<&Project> {
         self.projects.iter().find(|p| p.name == name)
     }
@@ -111,6 +104,24 @@ pub struct BuildOutcome {
     pub reason: Option<String>,
     /// The build's record (none for a batch).
     pub record: Option<BuildRecord>,
+}
+
+/// A curated image a CodeBuild action's project names (after `--image-map`)
+/// that AWS publishes nowhere and the engine does not have: the refusal,
+/// said before the run starts (a run that could never build stops with exit 2).
+pub async fn unobtainable_project_image(
+    settings: &BuildSettings,
+    docker: &pipelocal_runner::executor::Docker,
+    action: &Action,
+) -> Option<String> {
+    let name = action.config("ProjectName")?;
+    let project = settings.project(name)?;
+    let image = settings.image_map.apply(&project.environment.image);
+    let refusal = pipelocal_runner::executor::unobtainable_image(docker, &image).await?;
+    Some(format!(
+        "action {} (project {name}): {refusal}",
+        action.name
+    ))
 }
 
 /// The message for a project no definition gives.
@@ -275,7 +286,7 @@ struct Target<'a> {
 async fn run(
     settings: &BuildSettings,
     action: &Action,
-    mut project: Project,
+    project: Project,
     overrides: Vec<EnvironmentVariable>,
     primary: &str,
     inputs: &[InputArtifact],
@@ -284,7 +295,6 @@ async fn run(
     stop: StopSignal,
 ) -> Result<BuildOutcome, String> {
     let out_dir = target.out_dir;
-    project.environment.image = settings.image(&project.environment.image);
     // An action with no input still needs a CODEBUILD_SRC_DIR: an empty one.
     let empty;
     let main = match inputs.iter().find(|i| i.name == primary) {
@@ -321,6 +331,7 @@ async fn run(
     };
     let input = LocalBuild {
         image: None,
+        image_map: settings.image_map.clone(),
         primary_source: main.dir.clone(),
         secondary_sources: secondary
             .iter()

@@ -1,7 +1,9 @@
 //! Source actions from local inputs (CodePipeline User Guide, the source action references and "Variables reference"): a git
 //! repository at its committed HEAD for CodeStarSourceConnection, CodeCommit
 //! and GitHub; a file of the local bucket for S3; a local image for ECR. Each
-//! makes the artifact zip and the variables the provider emits.
+//! makes the artifact zip and the variables the provider emits. A run from a
+//! cloud execution (`from_execution.rs`) pins each to the execution's
+//! revision instead: a commit, an object version, an image digest.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_runner::artifacts::archive::{hashes, symlinks_as_files, write_zip};
 use pipelocal_runner::artifacts::select::{select, Selected};
 use pipelocal_runner::environment::LOCAL_ACCOUNT;
+
+use crate::from_execution::{describe, Pin};
 
 /// What a source action made.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +61,7 @@ pub fn run_source(
     config: &BTreeMap<String, String>,
     input: &SourceInput,
     content: GitContent,
+    pin: Option<&Pin>,
     zip: &Path,
 ) -> Result<SourceOutput, String> {
     let t = &action.action_type_id;
@@ -64,13 +69,25 @@ pub fn run_source(
         let SourceInput::Folder(dir) = input else {
             return Err("a git source needs a folder".into());
         };
-        return git_source(action, config, dir, content, zip);
+        let commit = match pin {
+            Some(Pin::Commit(commit)) => Some(commit.as_str()),
+            _ => None,
+        };
+        return git_source(action, config, dir, content, commit, zip);
     }
     if t.kind() == Provider::S3Source {
+        if let Some(pinned @ Pin::S3Version { file, version }) = pin {
+            let mut out = s3_source(file, zip, Some(version))?;
+            out.notes.push(format!(
+                "pinned to {} of the cloud execution",
+                describe(pinned)
+            ));
+            return Ok(out);
+        }
         let SourceInput::File(file) = input else {
             return Err("an S3 source needs a file".into());
         };
-        return s3_source(file, zip);
+        return s3_source(file, zip, None);
     }
     Err(format!(
         "source provider {t} is not emulated: map the action to a folder with --source {}=DIR and use a git provider",
@@ -96,6 +113,7 @@ fn git_source(
     config: &BTreeMap<String, String>,
     dir: &Path,
     content: GitContent,
+    pinned: Option<&str>,
     zip: &Path,
 ) -> Result<SourceOutput, String> {
     if !dir.is_dir() {
@@ -112,15 +130,30 @@ fn git_source(
         code_zip_links(zip, &mut out)?;
         return Ok(out);
     };
-    let commit = git(dir, &["rev-parse", "HEAD"]).map_err(|_| {
+    let head = git(dir, &["rev-parse", "HEAD"]).map_err(|_| {
         format!(
             "{}: the git repository has no commit yet: commit, or map a folder with --source {}=DIR",
             dir.display(),
             action.name
         )
-    })?;
+    });
+    // A pinned commit is taken from the repository's objects: the working
+    // tree and HEAD stay as they are.
+    let commit = match pinned {
+        Some(commit) => {
+            out.notes.push(format!(
+                "pinned to commit {commit} of the cloud execution (HEAD of {} is {})",
+                dir.display(),
+                head.as_deref()
+                    .map(|h| &h[..h.len().min(12)])
+                    .unwrap_or("no commit")
+            ));
+            commit.to_string()
+        }
+        None => head?,
+    };
     let prefix = git(dir, &["rev-parse", "--show-prefix"])?;
-    let dirty = !git(dir, &["status", "--porcelain", "--", "."])?.is_empty();
+    let dirty = pinned.is_none() && !git(dir, &["status", "--porcelain", "--", "."])?.is_empty();
     if content != GitContent::Committed {
         if dirty {
             out.notes.push(format!(
@@ -170,13 +203,17 @@ fn git_source(
         if !status.success() {
             return Err(format!("git clone of {top} failed"));
         }
+        // A pinned commit may be on no branch the clone copied.
+        if git(&clone, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() {
+            git(&clone, &["fetch", "--quiet", "origin", &commit])?;
+        }
         git(&clone, &["checkout", "--quiet", &commit])?;
         zip_folder(&clone, zip)?;
     } else {
         let tree = if prefix.is_empty() {
-            "HEAD".to_string()
+            commit.clone()
         } else {
-            format!("HEAD:{}", prefix.trim_end_matches('/'))
+            format!("{commit}:{}", prefix.trim_end_matches('/'))
         };
         let zip_arg = zip.display().to_string();
         // From the top: inside a subfolder, git archive would also filter by it.
@@ -188,7 +225,7 @@ fn git_source(
     if !clone_ref {
         code_zip_links(zip, &mut out)?;
     }
-    let field = |format: &str| git(dir, &["log", "-1", &format!("--format={format}"), "HEAD"]);
+    let field = |format: &str| git(dir, &["log", "-1", &format!("--format={format}"), &commit]);
     let message = field("%B")?;
     let branch = config
         .get("BranchName")
@@ -248,7 +285,9 @@ fn code_zip_links(zip: &Path, out: &mut SourceOutput) -> Result<(), String> {
     Ok(())
 }
 
-fn s3_source(file: &Path, zip: &Path) -> Result<SourceOutput, String> {
+/// The object as the artifact; its version is the pinned one, else the
+/// local bucket's own: the first 32 hex digits of its SHA-256.
+fn s3_source(file: &Path, zip: &Path, pinned: Option<&str>) -> Result<SourceOutput, String> {
     if !file.is_file() {
         return Err(format!(
             "{}: no such object in the local bucket (put the file there, or map the action with --source NAME=FILE)",
@@ -257,7 +296,7 @@ fn s3_source(file: &Path, zip: &Path) -> Result<SourceOutput, String> {
     }
     std::fs::copy(file, zip).map_err(|e| format!("{}: {e}", file.display()))?;
     let (sha256, md5) = hashes(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let version = sha256[..32].to_string();
+    let version = pinned.map_or_else(|| sha256[..32].to_string(), str::to_string);
     let mut out = SourceOutput::default();
     out.variables.insert("ETag".into(), md5);
     out.variables.insert("VersionId".into(), version.clone());
@@ -268,6 +307,7 @@ fn s3_source(file: &Path, zip: &Path) -> Result<SourceOutput, String> {
 /// The ECR source's artifact: `imageDetail.json` naming the local image.
 pub async fn ecr_source(
     config: &BTreeMap<String, String>,
+    pin: Option<&Pin>,
     zip: &Path,
 ) -> Result<SourceOutput, String> {
     let repo = config.get("RepositoryName").cloned().unwrap_or_default();
@@ -275,13 +315,22 @@ pub async fn ecr_source(
         .get("ImageTag")
         .cloned()
         .unwrap_or_else(|| "latest".into());
-    let image = format!("{repo}:{tag}");
-    let id = pipelocal_runner::executor::local_image_id(&image)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!("image {image} is not in the local Docker engine: build or tag it first")
-        })?;
+    let (image, id) = match pin {
+        // Checked when the run started (from_execution.rs).
+        Some(Pin::ImageDigest { image, digest }) => (image.clone(), digest.clone()),
+        _ => {
+            let image = format!("{repo}:{tag}");
+            let id = pipelocal_runner::executor::local_image_id(&image)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!(
+                        "image {image} is not in the local Docker engine: build or tag it first"
+                    )
+                })?;
+            (image, id)
+        }
+    };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let detail = serde_json::json!({ "ImageURI": image });
     std::fs::write(dir.path().join("imageDetail.json"), detail.to_string())

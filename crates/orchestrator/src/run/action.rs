@@ -573,8 +573,10 @@ async fn source_action(
         .find(|(name, _)| action.answers_to(name))
         .map(|(_, path)| path.clone());
     let t = &action.action_type_id;
+    // `--from-execution`: the execution's revision (from_execution.rs).
+    let pin = shared.opts.pins.get(&action.name).cloned();
     let result = if t.kind() == Provider::EcrSource {
-        ecr_source(config, &zip).await
+        ecr_source(config, pin.as_ref(), &zip).await
     } else {
         let get = |key: &str| config.get(key).map(String::as_str).unwrap_or_default();
         let input = match (t.kind() == Provider::S3Source, mapped) {
@@ -594,9 +596,11 @@ async fn source_action(
         let config = config.clone();
         let zip = zip.clone();
         let content = shared.opts.git_content;
-        tokio::task::spawn_blocking(move || run_source(&action, &config, &input, content, &zip))
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            run_source(&action, &config, &input, content, pin.as_ref(), &zip)
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
     };
     let out = match result {
         Ok(out) => out,

@@ -19,7 +19,8 @@ use pipelocal_runner::events::{BuildEventKind, EventSink, LogText};
 
 use crate::actions::approval::{self, ApprovalOutcome, ApprovalPolicy, ApprovalRequest};
 use crate::actions::build::{
-    missing_project, run_codebuild, run_commands, BuildSettings, InputArtifact,
+    missing_project, run_codebuild, run_commands, unobtainable_project_image, BuildSettings,
+    InputArtifact,
 };
 use crate::actions::deploy::{Context, Emulation};
 use crate::actions::handler::Handler;
@@ -28,6 +29,7 @@ use crate::actions::mapped::{lambda_event, run_mapped, Invocation};
 use crate::actions::source::{ecr_source, run_source, GitContent, SourceInput};
 use crate::conditions::evaluate;
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
+use crate::from_execution::{self, FromExecution, SourcePins};
 use crate::history::{
     epoch_now, structure, ActionExecution, ActionInput, ActionOutput, ActionTypeIdRecord,
     ArtifactDetail, ArtifactRevision, ConditionRecord, ErrorDetails, ExecutionRecord,
@@ -65,6 +67,10 @@ pub struct RunOptions {
     pub approvals: ApprovalPolicy,
     /// The settings as given (configuration and flags), kept in the record.
     pub config: pipelocal_model::config::Config,
+    /// `--from-execution`: the cloud execution this run reproduces.
+    pub from_execution: Option<FromExecution>,
+    /// The source revisions the execution pins, filled when the run starts.
+    pub pins: SourcePins,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,11 +217,18 @@ impl Shared {
 /// Runs the pipeline from `start` to its end (or until stopped) and returns
 /// the final record.
 pub async fn run_pipeline(
-    opts: RunOptions,
+    mut opts: RunOptions,
     start: Start,
     events: PipelineEvents,
     stop: StopSignal,
 ) -> Result<ExecutionRecord, RunError> {
+    let reproduction = match opts.from_execution.clone() {
+        Some(from) => Some(from_execution::prepare(&mut opts, &from).await?),
+        None => None,
+    };
+    if let Some(r) = &reproduction {
+        opts.pins = r.pins.clone();
+    }
     let variables = preflight(&opts)?;
     let p = &opts.pipeline;
     if let Some(first) = start.first_stage() {
@@ -238,7 +251,7 @@ pub async fn run_pipeline(
         })
         .unwrap_or_else(|| "pipelocal-artifacts".into());
     let now = epoch_now();
-    let record = match &start {
+    let mut record = match &start {
         Start::Retry {
             execution,
             stage,
@@ -253,13 +266,32 @@ pub async fn run_pipeline(
         }
         _ => new_record(&opts.config, p, variables, &opts.variables, &start, now),
     };
+    if let Some(from) = &opts.from_execution {
+        record.trigger.trigger_detail = format!(
+            "pipelocal run --from-execution {} (execution {} of {})",
+            from.file.display(),
+            from.execution.pipeline_execution_id,
+            from.execution.pipeline_name
+        );
+    }
     let (seeded, namespaces) = start.base().map(seed).unwrap_or_default();
     // Nothing has run yet: an engine that does not answer, or a state folder
     // that cannot be written, leaves the pipeline untouched.
     if needs_docker(&opts) {
-        pipelocal_runner::executor::connect()
+        let docker = pipelocal_runner::executor::connect()
             .await
             .map_err(|e| RunError::Unusable(e.to_string()))?;
+        if opts.settings.executor == ExecutorKind::Docker {
+            for (stage, a) in p.actions() {
+                if !matches!(Handler::of(&stage.name, a, &opts.local), Handler::CodeBuild) {
+                    continue;
+                }
+                if let Some(message) = unobtainable_project_image(&opts.settings, &docker, a).await
+                {
+                    return Err(RunError::Unusable(message));
+                }
+            }
+        }
     }
     let history = History::new(&opts.settings.state_dir);
     history
@@ -280,6 +312,9 @@ pub async fn run_pipeline(
         pipeline: record.pipeline_name.clone(),
         execution_id: record.pipeline_execution_id.clone(),
     });
+    for note in reproduction.iter().flat_map(|r| &r.notes) {
+        events.send(PipelineEventKind::Note(note.clone()));
+    }
     let pipeline = shared.opts.pipeline.clone();
     let plan = Plan::new(&pipeline);
     let first = start

@@ -383,7 +383,11 @@ async fn walk_phases(
     walk.begin(PhaseType::Provisioning);
     match executor.provision(&events).await {
         Ok(()) => walk.finish(Status::Succeeded, PhaseContext::default()),
-        Err(e @ (ExecError::Unreachable(_) | ExecError::ImageUnavailable { .. })) => {
+        Err(
+            e @ (ExecError::Unreachable(_)
+            | ExecError::ImageUnavailable { .. }
+            | ExecError::CuratedImageUnavailable { .. }),
+        ) => {
             walk.current = None;
             return Err(Interruption::Unavailable(e));
         }

@@ -147,7 +147,8 @@ impl DockerExecutor {
             self.loops.lock().await.insert(ROOT.to_string(), main);
             return Ok(());
         }
-        Self::ensure_image(&self.docker, &self.spec.image, events).await?;
+        let image =
+            super::curated_pull::obtain_build_image(&self.docker, &self.spec.image, events).await?;
         let mut binds: Vec<String> = self
             .spec
             .volumes
@@ -168,7 +169,7 @@ impl DockerExecutor {
             super::container_name_part(&self.spec.build_id)
         );
         let body = ContainerCreateBody {
-            image: Some(self.spec.image.clone()),
+            image: Some(image),
             // CodeBuild replaces the entrypoint and keeps the container alive
             // itself; here the command loop does, until its stdin closes.
             entrypoint: Some(loop_command(self.spec.keep)),

@@ -4,6 +4,7 @@
 mod attached_exec;
 mod blocking_stream;
 mod command_loop;
+mod curated_pull;
 mod docker;
 pub mod endpoint;
 mod host;
@@ -13,6 +14,9 @@ mod source_copy;
 mod source_tar;
 mod utf8;
 
+/// The engine's client, for callers that hold one across checks.
+pub use bollard::Docker;
+pub use curated_pull::unobtainable_image;
 pub use docker::{local_image_id, DockerExecutor};
 pub use endpoint::connect;
 pub(crate) use host::copy_tree;
@@ -28,6 +32,10 @@ pub enum ExecError {
     Unreachable(String),
     #[error("image '{image}' is not available locally and cannot be pulled: {reason}")]
     ImageUnavailable { image: String, reason: String },
+    /// A CodeBuild curated image that is not here and cannot be pulled
+    /// under its name, with how to get it.
+    #[error("image '{image}' is a CodeBuild curated image and is not here: {advice}")]
+    CuratedImageUnavailable { image: String, advice: String },
     #[error("Docker error while {doing}: {source}")]
     Docker {
         doing: &'static str,

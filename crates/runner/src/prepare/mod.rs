@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use pipelocal_model::buildspec::is_project_name;
 use pipelocal_model::config::ExecutorKind;
+use pipelocal_model::image_map::ImageMap;
 use pipelocal_model::project::{load_projects, EnvironmentVariable, Project};
 use pipelocal_model::LoadError;
 
@@ -35,6 +36,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 #[derive(Debug, Clone)]
 pub struct LocalBuild {
     pub image: Option<String>,
+    /// `--image-map FROM=TO` (and `image-map:`): applied to whichever image
+    /// the build would use.
+    pub image_map: ImageMap,
     pub primary_source: PathBuf,
     pub secondary_sources: Vec<(String, PathBuf)>,
     pub buildspec: Option<String>,
@@ -167,6 +171,7 @@ pub fn prepare(input: &LocalBuild) -> Result<PreparedBuild, PrepareError> {
         .clone()
         .or_else(|| project.as_ref().map(|p| p.environment.image.clone()))
         .unwrap_or_else(|| DEFAULT_IMAGE.to_string());
+    let image = input.image_map.apply(&image);
     let privileged = input.privileged
         || project
             .as_ref()
