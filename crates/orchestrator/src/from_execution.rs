@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use pipelocal_model::cloud::{ArtifactRevision, PipelineExecution};
 use pipelocal_model::pipeline::{Action, Provider};
@@ -142,16 +141,9 @@ fn mapped<'a>(opts: &'a RunOptions, action: &Action) -> Option<&'a Path> {
         .map(|(_, path)| path.as_path())
 }
 
+/// The answer of git, where only whether it answered matters.
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    pipelocal_runner::git::output(dir, args).ok()
 }
 
 /// The commit, checked to be in the clone the action reads.

@@ -248,14 +248,9 @@ pub fn build_variables(
 /// Commit, branch and remote of a source folder that is a git work tree.
 pub fn git_versions(dir: &std::path::Path) -> SourceVersions {
     let git = |args: &[&str]| -> Option<String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (out.status.success() && !text.is_empty()).then_some(text)
+        crate::git::output(dir, args)
+            .ok()
+            .filter(|text| !text.is_empty())
     };
     let commit = git(&["rev-parse", "HEAD"]);
     SourceVersions {

@@ -13,8 +13,8 @@
 //!   commits, the verdict, the log comparison);
 //! - where builds run: `executor` (Docker and host), `engine_check`
 //!   (`pipelocal doctor`), `source_files` (what of a folder goes in);
-//! - shared with the orchestrator: `artifacts` (zips in and out) and
-//!   `clock` (time as builds record it).
+//! - shared with the orchestrator: `artifacts` (zips in and out), `clock`
+//!   (time as builds record it) and `git` (asking git about a folder).
 //!
 //! Everything else is how a build does its work, private to this crate.
 
@@ -27,6 +27,7 @@ pub mod engine_check;
 pub mod environment;
 pub mod events;
 pub mod executor;
+pub mod git;
 mod helpers;
 mod mask;
 mod numbering;

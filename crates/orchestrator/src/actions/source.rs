@@ -13,6 +13,7 @@ use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_runner::artifacts::archive::{hashes, symlinks_as_files, write_zip};
 use pipelocal_runner::artifacts::select::{select, Selected};
 use pipelocal_runner::environment::LOCAL_ACCOUNT;
+use pipelocal_runner::git::output as git;
 
 use crate::from_execution::{describe, Pin};
 
@@ -55,6 +56,62 @@ pub enum GitContent {
     AllFiles,
 }
 
+/// What a source action is given here.
+pub struct SourceRequest {
+    pub action: Action,
+    /// `--source NAME=PATH` for this action, if given.
+    pub mapped: Option<PathBuf>,
+    /// The folder whose repository is the default git source.
+    pub workdir: PathBuf,
+    /// The state folder (its `s3/` is the local bucket).
+    pub state_dir: PathBuf,
+    pub content: GitContent,
+    /// `--from-execution`: the execution's revision.
+    pub pin: Option<Pin>,
+}
+
+/// Fetches a source action's content into `zip` as its provider would: an
+/// image for ECR, the local bucket's object (or the mapped file) for S3, a
+/// folder or repository for the git providers.
+pub async fn fetch(request: SourceRequest, zip: &Path) -> Result<SourceOutput, String> {
+    let SourceRequest {
+        action,
+        mapped,
+        workdir,
+        state_dir,
+        content,
+        pin,
+    } = request;
+    let config = &action.configuration;
+    let input = match (action.action_type_id.kind(), mapped) {
+        (Provider::EcrSource, _) => return ecr_source(config, pin.as_ref(), zip).await,
+        (Provider::S3Source, Some(file)) => SourceInput::File(file),
+        (Provider::S3Source, None) => {
+            let get = |key: &str| config.get(key).map(String::as_str).unwrap_or_default();
+            let s3 = state_dir.join("s3");
+            SourceInput::File(crate::store::s3_path(
+                &s3,
+                get("S3Bucket"),
+                get("S3ObjectKey"),
+            )?)
+        }
+        (_, mapped) => SourceInput::Folder(mapped.unwrap_or(workdir)),
+    };
+    let zip = zip.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        run_source(
+            &action,
+            &action.configuration,
+            &input,
+            content,
+            pin.as_ref(),
+            &zip,
+        )
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
+}
+
 /// Runs a source action: writes its artifact to `zip`.
 pub fn run_source(
     action: &Action,
@@ -93,19 +150,6 @@ pub fn run_source(
         "source provider {t} is not emulated: map the action to a folder with --source {}=DIR and use a git provider",
         action.name
     ))
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
 
 fn git_source(

@@ -459,7 +459,7 @@ async fn emulate(emulation: Emulation, cx: &Context<'_>, sink: &EventSink) -> Fi
         match cx.action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
             Some(missing) => Err(format!(
                 "output artifact {missing} is not made by {t} locally{}: map the action to a local command that writes outputs/{missing}/",
-                if t.kind() == Provider::CloudFormation { " without OutputFileName" } else { "" }
+                unmade_output_hint(cx.action)
             )),
             None => Ok(done),
         }
@@ -564,7 +564,6 @@ async fn source_action(
     sink: &EventSink,
 ) -> Finished {
     let zip = work.join("source.zip");
-    let config = &action.configuration;
     let mapped = shared
         .opts
         .sources
@@ -572,36 +571,16 @@ async fn source_action(
         .rev()
         .find(|(name, _)| action.answers_to(name))
         .map(|(_, path)| path.clone());
-    let t = &action.action_type_id;
-    // `--from-execution`: the execution's revision (from_execution.rs).
-    let pin = shared.opts.pins.get(&action.name).cloned();
-    let result = if t.kind() == Provider::EcrSource {
-        ecr_source(config, pin.as_ref(), &zip).await
-    } else {
-        let get = |key: &str| config.get(key).map(String::as_str).unwrap_or_default();
-        let input = match (t.kind() == Provider::S3Source, mapped) {
-            (true, Some(file)) => SourceInput::File(file),
-            (true, None) => {
-                let s3 = shared.opts.settings.state_dir.join("s3");
-                match s3_path(&s3, get("S3Bucket"), get("S3ObjectKey")) {
-                    Ok(file) => SourceInput::File(file),
-                    Err(message) => return Finished::failed("ConfigurationError", message),
-                }
-            }
-            (false, mapped) => {
-                SourceInput::Folder(mapped.unwrap_or_else(|| shared.opts.workdir.clone()))
-            }
-        };
-        let action = action.clone();
-        let config = config.clone();
-        let zip = zip.clone();
-        let content = shared.opts.git_content;
-        tokio::task::spawn_blocking(move || {
-            run_source(&action, &config, &input, content, pin.as_ref(), &zip)
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()))
+    let request = SourceRequest {
+        action: action.clone(),
+        mapped,
+        workdir: shared.opts.workdir.clone(),
+        state_dir: shared.opts.settings.state_dir.clone(),
+        content: shared.opts.git_content,
+        // `--from-execution`: the execution's revision (from_execution.rs).
+        pin: shared.opts.pins.get(&action.name).cloned(),
     };
+    let result = fetch_source(request, &zip).await;
     let out = match result {
         Ok(out) => out,
         Err(message) => return Finished::failed("ConfigurationError", message),

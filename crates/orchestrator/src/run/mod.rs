@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::join_all;
 use pipelocal_model::config::ExecutorKind;
 use pipelocal_model::pipeline::variables::substitute;
-use pipelocal_model::pipeline::{Action, ConditionResult, Pipeline, Provider, Stage};
+use pipelocal_model::pipeline::{Action, ConditionResult, Pipeline, Stage};
 use pipelocal_runner::artifacts::extract::unzip;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::environment::DEFAULT_REGION;
@@ -22,11 +22,11 @@ use crate::actions::build::{
     missing_project, run_codebuild, run_commands, unobtainable_project_image, BuildSettings,
     InputArtifact,
 };
-use crate::actions::deploy::{Context, Emulation};
+use crate::actions::deploy::{unmade_output_hint, Context, Emulation};
 use crate::actions::handler::Handler;
 pub use crate::actions::handler::LocalCommands;
 use crate::actions::mapped::{lambda_event, run_mapped, Invocation};
-use crate::actions::source::{ecr_source, run_source, GitContent, SourceInput};
+use crate::actions::source::{fetch as fetch_source, GitContent, SourceRequest};
 use crate::conditions::evaluate;
 use crate::events::{ActionLogLine, PipelineEventKind, PipelineEvents};
 use crate::from_execution::{self, FromExecution, SourcePins};
@@ -40,7 +40,7 @@ use crate::locks::{enter_stage, Entry};
 use crate::plan::{Plan, StagePlan};
 use crate::resume::{seed, RetryMode, Start};
 use crate::status::{ActionStatus, ExecutionStatus, StageStatus};
-use crate::store::{s3_path, ArtifactStore, StoredArtifact};
+use crate::store::{ArtifactStore, StoredArtifact};
 
 mod action;
 mod hooks;

@@ -9,7 +9,8 @@
 //! git works inside a container that sees only the checkout.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::git::output as git;
 
 /// A source folder at a cloud build's version, removed when dropped.
 #[derive(Debug)]
@@ -120,20 +121,6 @@ fn commit_of(version: &str) -> &str {
         Some((_, rest)) => rest.trim_end_matches('}'),
         None => version,
     }
-}
-
-/// Runs git in `dir`; its trimmed output, or its error text.
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[cfg(test)]

@@ -94,6 +94,15 @@ impl Context<'_> {
 /// An emulation: checks and does (or records) what the service would.
 pub type Emulation = fn(&Context) -> Result<Done, String>;
 
+/// Why an emulation may not make an output, said after "is not made
+/// locally": CloudFormation makes one only with `OutputFileName`.
+pub fn unmade_output_hint(action: &Action) -> &'static str {
+    match action.action_type_id.kind() {
+        Provider::CloudFormation => " without OutputFileName",
+        _ => "",
+    }
+}
+
 /// Which emulation an action gets, if any.
 pub fn emulated(action: &Action) -> Option<Emulation> {
     Some(match action.action_type_id.kind() {
