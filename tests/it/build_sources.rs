@@ -198,10 +198,19 @@ fn modes_links_empty_folders_long_and_odd_names_and_owners_arrive_as_they_are() 
     if !docker_available() {
         return;
     }
+    // A small tree goes in through the command loop, a large one (a file
+    // past 1 MiB) through the image's GNU tar or the archive API.
     for image in [BUSYBOX, DEBIAN] {
-        let p = odd_tree();
-        let b = p.build_with_image(Exec::Docker, image, &[]);
-        assert_odd_tree_arrived(image, &b, true);
+        for large in [false, true] {
+            let p = odd_tree();
+            if large {
+                let bytes: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
+                std::fs::write(p.dir.path().join("large.bin"), bytes).unwrap();
+            }
+            let b = p.build_with_image(Exec::Docker, image, &[]);
+            let label = format!("{image}, large: {large}");
+            assert_odd_tree_arrived(&label, &b, true);
+        }
     }
     // Inside git too, where files are listed one by one (and no empty
     // folder: a push cannot carry one).

@@ -26,9 +26,10 @@ use crate::shell::quote;
 ///
 /// Protocol, one line each unless said otherwise:
 /// - first line: the marker (random, never in argv, so `ps` cannot show it);
-/// - per command: `SEQ NPRELUDE NSCRIPT`, the shell, `$0`, then NPRELUDE
-///   lines of `export` statements (secrets: in memory, never in a file) and
-///   NSCRIPT lines of script.
+/// - per command: `SEQ NPRELUDE NSCRIPT [NDATA]`, the shell, `$0`, then
+///   NPRELUDE lines of `export` statements (secrets: in memory, never in a
+///   file), NSCRIPT lines of script, and NDATA bytes the command reads as
+///   its input (`head -c`: a small upload without an exec of its own).
 ///
 /// The command's stdin is /dev/null, as with an exec that attaches none.
 pub const LOOP_SCRIPT: &str = r#"__pl_read() {
@@ -60,17 +61,26 @@ __pl_forward() {
 # killed with the build (the container's init then ends every process). A
 # kept build stays: its loop sees the end of its input and only waits.
 { __pl_forward; [ "$__pl_keep" = keep ] || kill -KILL $$; } | {
+  # The input, for a request that carries data (an asynchronous command's
+  # own stdin is /dev/null).
+  exec 3<&0
   IFS= read -r __pl_mark || __pl_end
   while IFS= read -r __pl_head; do
     set -- $__pl_head
-    __pl_seq=$1; __pl_np=$2; __pl_ns=$3
+    __pl_seq=$1; __pl_np=$2; __pl_ns=$3; __pl_nb=${4:-0}
     IFS= read -r __pl_shell || __pl_end
     IFS= read -r __pl_name || __pl_end
     __pl_read "$__pl_np"; __pl_pre=$__pl_v
     __pl_read "$__pl_ns"; __pl_script=$__pl_v
     # In the background, as the loop always ran commands: an asynchronous
     # command ignores SIGINT and SIGQUIT, and builds keep that behaviour.
-    ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null &
+    if [ "$__pl_nb" -gt 0 ]; then
+      # The request's data follows it, NB bytes, and is the command's input;
+      # pipelocal sends nothing more until the command has ended.
+      ( eval "$__pl_pre"; head -c "$__pl_nb" <&3 | "$__pl_shell" -c "$__pl_script" "$__pl_name" ) &
+    else
+      ( eval "$__pl_pre"; exec "$__pl_shell" -c "$__pl_script" "$__pl_name" ) </dev/null &
+    fi
     wait "$!"
     __pl_rc=$?
     printf '%s%s:%s;' "$__pl_mark" "$__pl_seq" "$__pl_rc"
@@ -134,11 +144,26 @@ impl CommandLoop {
         cmd: &CommandRun<'_>,
         output: &mut (dyn FnMut(&str) + Send),
     ) -> Result<i64, ExecError> {
+        self.run_with_input(cmd, &[], output).await
+    }
+
+    /// [`run`](Self::run) with `data` as the command's standard input (empty:
+    /// /dev/null, as for every build command).
+    pub async fn run_with_input(
+        &mut self,
+        cmd: &CommandRun<'_>,
+        data: &[u8],
+        output: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<i64, ExecError> {
         self.seq += 1;
         let seq = self.seq;
-        let request = encode_request(seq, cmd);
+        let request = encode_request(seq, cmd, data.len());
         self.input
             .write_all(request.as_bytes())
+            .await
+            .map_err(|e| ExecError::io("sending a command to the build container", e))?;
+        self.input
+            .write_all(data)
             .await
             .map_err(|e| ExecError::io("sending a command to the build container", e))?;
         self.input
@@ -205,7 +230,7 @@ fn lines(text: &str) -> (usize, &str) {
     (text.split('\n').count(), text)
 }
 
-fn encode_request(seq: u64, cmd: &CommandRun<'_>) -> String {
+fn encode_request(seq: u64, cmd: &CommandRun<'_>, data: usize) -> String {
     let prelude: String = cmd
         .env
         .iter()
@@ -221,7 +246,7 @@ fn encode_request(seq: u64, cmd: &CommandRun<'_>) -> String {
     let script = cmd.script.strip_suffix('\n').unwrap_or(cmd.script);
     let (ns, script) = lines(script);
     let mut out = format!(
-        "{seq} {np} {ns}\n{}\n{}\n",
+        "{seq} {np} {ns} {data}\n{}\n{}\n",
         one_line(cmd.shell),
         one_line(cmd.script_name)
     );
@@ -392,10 +417,10 @@ mod tests {
             user: None,
             env: &env,
         };
-        let r = encode_request(4, &cmd);
+        let r = encode_request(4, &cmd, 0);
         assert_eq!(
             r,
-            "4 2 3\nsh\n/t/script.sh\nexport TOKEN='a'\\''b\nc'\necho 1\n\necho 2\n"
+            "4 2 3 0\nsh\n/t/script.sh\nexport TOKEN='a'\\''b\nc'\necho 1\n\necho 2\n"
         );
     }
 }

@@ -36,7 +36,7 @@ pub struct DockerExecutor {
     /// one exec for each `run-as` user, started when first needed.
     loops: tokio::sync::Mutex<HashMap<String, CommandLoop>>,
     /// Whether the image's `tar` is faster than the archive API, asked once.
-    fast_tar: tokio::sync::OnceCell<bool>,
+    tools: tokio::sync::OnceCell<super::source_copy::Tools>,
 }
 
 impl DockerExecutor {
@@ -59,7 +59,7 @@ impl DockerExecutor {
             workspace,
             container,
             loops: tokio::sync::Mutex::new(HashMap::new()),
-            fast_tar: tokio::sync::OnceCell::new(),
+            tools: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -296,17 +296,20 @@ impl DockerExecutor {
         Ok(counting.await)
     }
 
-    /// Asks the image's `tar` what it is, through the command loop (a few
-    /// milliseconds, not an exec), once per build.
-    async fn fast_tar(&self) -> bool {
+    /// Asks the image's `tar` what it is and whether it has `head`, through
+    /// the command loop (a few milliseconds, not an exec), once per build.
+    async fn tools(&self) -> super::source_copy::Tools {
         *self
-            .fast_tar
+            .tools
             .get_or_init(|| async {
                 let mut said = String::new();
-                let status = self
-                    .run_quietly("tar --version 2>&1", &mut |text| said.push_str(text))
-                    .await;
-                status.is_ok_and(|s| super::source_copy::is_fast_tar(s, said.as_bytes()))
+                match self
+                    .run_quietly(super::source_copy::PROBE, &mut |text| said.push_str(text))
+                    .await
+                {
+                    Ok(_) => super::source_copy::Tools::from_probe(&said),
+                    Err(_) => super::source_copy::Tools::default(),
+                }
             })
             .await
     }
@@ -344,14 +347,60 @@ impl DockerExecutor {
         &self,
         trees: Vec<(SourceFiles, String)>,
         parents: Vec<(String, u32)>,
-        files: Vec<super::source_copy::OwnedFile>,
+        mut files: Vec<super::source_copy::OwnedFile>,
     ) -> Result<(), ExecError> {
+        let tools = self.tools().await;
+        if tools.loop_upload && self.loops.lock().await.contains_key(ROOT) {
+            let (small_trees, small_parents) = (trees.clone(), parents.clone());
+            let taken = std::mem::take(&mut files);
+            let packed = tokio::task::spawn_blocking(move || {
+                super::source_copy::pack_small(&small_trees, &small_parents, &taken)
+                    .map(|tar| (tar, taken))
+            })
+            .await
+            .map_err(|e| ExecError::io("packing files", std::io::Error::other(e)))?
+            .map_err(|e| ExecError::io("packing files for the build container", e))?;
+            match packed {
+                (Some(tar), _) => return self.upload_through_loop(&tar).await,
+                (None, back) => files = back,
+            }
+        }
         let target = super::source_copy::Target {
             docker: &self.docker,
             container: self.container.as_deref().unwrap_or_default(),
-            fast_tar: self.fast_tar().await,
+            fast_tar: tools.fast_tar,
         };
         super::source_copy::upload(target, trees, parents, files).await
+    }
+
+    /// A small upload as the input of `tar -x` run by the main loop.
+    async fn upload_through_loop(&self, tar: &[u8]) -> Result<(), ExecError> {
+        let cmd = CommandRun {
+            shell: "/bin/sh",
+            // -p: modes exactly as packed (busybox tar would apply the umask).
+            script: "tar -x -p -f - -C / 2>&1",
+            script_name: "pipelocal",
+            user: None,
+            env: &[],
+        };
+        let mut said = String::new();
+        let mut loops = self.loops.lock().await;
+        let Some(main) = loops.get_mut(ROOT) else {
+            return Err(ExecError::io(
+                "copying files into the build container",
+                std::io::Error::other("the command loop is not running"),
+            ));
+        };
+        let status = main
+            .run_with_input(&cmd, tar, &mut |text| said.push_str(text))
+            .await?;
+        if status == 0 {
+            return Ok(());
+        }
+        Err(ExecError::io(
+            "copying files into the build container",
+            std::io::Error::other(format!("tar exit status {status}: {}", said.trim())),
+        ))
     }
 
     /// Writes text files through the command loop (no round trip through

@@ -210,22 +210,92 @@ fn pack(
         tx: tx.clone(),
         buf: Vec::with_capacity(CHUNK),
     };
-    let packed = (|| {
-        let mut b = tar::Builder::new(writer);
-        for (dir, mode) in &parents {
-            append_parents(&mut b, dir, *mode)?;
-        }
-        append_files(&mut b, &files, &parents)?;
-        for (files, inside) in &trees {
-            append_parents(&mut b, inside, 0o755)?;
-            files.append_to(&mut b, inside.trim_start_matches('/'))?;
-        }
-        b.into_inner()?.flush()
-    })();
+    let packed = write_tar(writer, &trees, &parents, &files).and_then(|mut w| w.flush());
     if let Err(e) = &packed {
         let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
     }
     packed
+}
+
+/// The one archive of an upload: `parents` first, then the single files,
+/// then each tree below its path.
+fn write_tar<W: Write>(
+    writer: W,
+    trees: &[(SourceFiles, String)],
+    parents: &[(String, u32)],
+    files: &[OwnedFile],
+) -> std::io::Result<W> {
+    let mut b = tar::Builder::new(writer);
+    for (dir, mode) in parents {
+        append_parents(&mut b, dir, *mode)?;
+    }
+    append_files(&mut b, files, parents)?;
+    for (tree, inside) in trees {
+        append_parents(&mut b, inside, 0o755)?;
+        tree.append_to(&mut b, inside.trim_start_matches('/'))?;
+    }
+    b.into_inner()
+}
+
+/// Uploads up to this size go through the command loop (`head -c | tar
+/// -x`): the engine's archive API or an exec costs ~60 ms of process
+/// start-up on its side, more than a small build's whole copy. Above it
+/// GNU tar or the API extracts faster than a busybox `tar` would.
+pub(super) const SMALL_UPLOAD: usize = 1024 * 1024;
+
+/// The upload as one archive in memory, when it is at most [`SMALL_UPLOAD`]
+/// bytes; `None` when it is larger (packing stops there).
+pub(super) fn pack_small(
+    trees: &[(SourceFiles, String)],
+    parents: &[(String, u32)],
+    files: &[OwnedFile],
+) -> std::io::Result<Option<Vec<u8>>> {
+    let capped = Capped(Vec::new());
+    match write_tar(capped, trees, parents, files) {
+        Ok(Capped(tar)) => Ok(Some(tar)),
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A buffer that refuses to grow past [`SMALL_UPLOAD`].
+struct Capped(Vec<u8>);
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > SMALL_UPLOAD {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the image's tools allow, from [`PROBE`]'s answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Tools {
+    /// The image's `tar` unpacks faster than the archive API ([`is_fast_tar`]).
+    pub fast_tar: bool,
+    /// `tar` and `head` are there: small uploads can go through the loop.
+    pub loop_upload: bool,
+}
+
+/// Asks the image's `tar` what it is and whether `head` exists.
+pub(super) const PROBE: &str =
+    "tar --version 2>&1; echo \"pipelocal-tar=$?\"; command -v head >/dev/null 2>&1 && echo pipelocal-head";
+
+impl Tools {
+    pub(super) fn from_probe(said: &str) -> Self {
+        let tar_ok = said.lines().any(|l| l.trim() == "pipelocal-tar=0");
+        Tools {
+            fast_tar: is_fast_tar(if tar_ok { 0 } else { 1 }, said.as_bytes()),
+            loop_upload: tar_ok && said.lines().any(|l| l.trim() == "pipelocal-head"),
+        }
+    }
 }
 
 /// Single files, each folder they need that `parents` does not make
