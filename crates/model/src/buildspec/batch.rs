@@ -207,19 +207,21 @@ fn check_graph(r: &mut Reader<'_>, tasks: &[BatchTask], path: &DocPath) {
             }
         }
     }
-    // Kahn's algorithm: whatever cannot be ordered is on a cycle.
-    // Each dependency counts once, however often it is listed.
-    let unique = |t: &BatchTask| {
-        t.depend_on
-            .iter()
-            .filter(|d| ids.contains(d.as_str()))
-            .collect::<HashSet<_>>()
-            .len()
-    };
-    let mut pending: HashMap<&str, usize> = tasks
-        .iter()
-        .map(|t| (t.identifier.as_str(), unique(t)))
-        .collect();
+    // Kahn's algorithm over identifiers: whatever cannot be ordered is on a
+    // cycle. Each dependency counts once, however often it is listed, and
+    // builds sharing an identifier (an error of its own) share their
+    // dependencies.
+    let mut depends: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for t in tasks {
+        depends.entry(t.identifier.as_str()).or_default().extend(
+            t.depend_on
+                .iter()
+                .map(String::as_str)
+                .filter(|d| ids.contains(d)),
+        );
+    }
+    let mut pending: HashMap<&str, usize> =
+        depends.iter().map(|(id, deps)| (*id, deps.len())).collect();
     let mut ready: Vec<&str> = pending
         .iter()
         .filter(|(_, n)| **n == 0)
@@ -227,12 +229,12 @@ fn check_graph(r: &mut Reader<'_>, tasks: &[BatchTask], path: &DocPath) {
         .collect();
     while let Some(done) = ready.pop() {
         pending.remove(done);
-        for t in tasks {
-            if t.depend_on.iter().any(|d| d == done) {
-                if let Some(n) = pending.get_mut(t.identifier.as_str()) {
+        for (id, deps) in &depends {
+            if deps.contains(done) {
+                if let Some(n) = pending.get_mut(id) {
                     *n -= 1;
                     if *n == 0 {
-                        ready.push(&t.identifier);
+                        ready.push(id);
                     }
                 }
             }
