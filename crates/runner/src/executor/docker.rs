@@ -35,7 +35,7 @@ pub struct DockerExecutor {
     /// The command loops, by user: the container's main process for root,
     /// one exec for each `run-as` user, started when first needed.
     loops: tokio::sync::Mutex<HashMap<String, CommandLoop>>,
-    /// Whether the image's `tar` is faster than the archive API, asked once.
+    /// What the image's `tar` and `head` allow (source_copy.rs), asked once.
     tools: tokio::sync::OnceCell<super::source_copy::Tools>,
 }
 
