@@ -19,6 +19,10 @@ pub struct StateFiles {
     /// Secret variables: given to each command's process environment, and
     /// unset before the variables are saved, so no file ever holds them.
     pub secret_env: Vec<(String, String)>,
+    /// Sourced first by every 0.2 command item: restores variables and directory.
+    pub restore: String,
+    /// Sourced last by every 0.2 command item: saves them, then exits with `$1`.
+    pub save: String,
 }
 
 impl StateFiles {
@@ -28,6 +32,8 @@ impl StateFiles {
             cwd: format!("{dir}/cwd"),
             script_name: format!("{dir}/script.sh"),
             secret_env: Vec::new(),
+            restore: format!("{dir}/restore.sh"),
+            save: format!("{dir}/save.sh"),
         }
     }
 
@@ -52,14 +58,12 @@ pub fn env_file(vars: &[(String, String)]) -> String {
     out
 }
 
-/// The script one command item runs as. The user's command starts on line 4,
-/// as CodeBuild's `script.sh` puts it, so shell errors name the same line.
-pub fn command_script(
-    command: &str,
-    state: &StateFiles,
-    version: BuildspecVersion,
-    succeeding: bool,
-) -> String {
+/// The two scripts every 0.2 command item sources, as (path, contents),
+/// written once per build: kept out of each item's script, which the
+/// container's command loop reads a byte at a time. Restoring uses
+/// builtins only (the command may change PATH); saving unsets the secret
+/// variables first, so no file ever holds them.
+pub fn state_scripts(state: &StateFiles) -> [(String, String); 2] {
     let env = quote(&state.env);
     let cwd = quote(&state.cwd);
     let names: Vec<&str> = state
@@ -73,12 +77,31 @@ pub fn command_script(
     } else {
         format!(" unset {};", names.join(" "))
     };
+    [
+        (
+            state.restore.clone(),
+            format!(
+                "[ -r {env} ] && . {env}; if [ -r {cwd} ]; then read -r __pipelocal_cwd < {cwd}; cd \"$__pipelocal_cwd\" 2>/dev/null; unset __pipelocal_cwd; fi\n"
+            ),
+        ),
+        (
+            state.save.clone(),
+            format!("set +a;{unset} export -p > {env}; pwd > {cwd}; exit $1\n"),
+        ),
+    ]
+}
+
+/// The script one command item runs as. The user's command starts on line 4,
+/// as CodeBuild's `script.sh` puts it, so shell errors name the same line.
+pub fn command_script(
+    command: &str,
+    state: &StateFiles,
+    version: BuildspecVersion,
+    succeeding: bool,
+) -> String {
     let mut s = String::new();
-    // Line 1: restore variables and directory (builtins only: the command may change PATH).
-    let _ = writeln!(
-        s,
-        "[ -r {env} ] && . {env}; if [ -r {cwd} ]; then read -r __pipelocal_cwd < {cwd}; cd \"$__pipelocal_cwd\" 2>/dev/null; unset __pipelocal_cwd; fi"
-    );
+    // Line 1: restore variables and directory ([`state_scripts`]).
+    let _ = writeln!(s, ". {}", quote(&state.restore));
     // Line 2: the build's success so far.
     let _ = writeln!(
         s,
@@ -93,12 +116,9 @@ pub fn command_script(
             if !command.ends_with('\n') {
                 s.push('\n');
             }
-            let _ = writeln!(
-                s,
-                "set -- $?; set +a;{unset} export -p > {env}; pwd > {cwd}; exit $1"
-            );
+            let _ = writeln!(s, "set -- $?; . {}", quote(&state.save));
         }
-        // 0.1: every command starts from the initial state and saves nothing.
+        // 0.1: nothing is saved, so every command starts from the initial state.
         BuildspecVersion::V0_1 => {
             let _ = writeln!(s, ":");
             s.push_str(command);
@@ -151,7 +171,9 @@ mod tests {
             BuildspecVersion::V0_2,
             true,
         );
+        assert_eq!(s.lines().next(), Some(". '/t/restore.sh'"));
         assert_eq!(s.lines().nth(3), Some("false"));
+        assert_eq!(s.lines().last(), Some("set -- $?; . '/t/save.sh'"));
         let s = command_script(
             "false",
             &StateFiles::under("/t"),
@@ -159,18 +181,18 @@ mod tests {
             true,
         );
         assert_eq!(s.lines().nth(3), Some("false"));
-        assert!(!s.contains("export -p"));
+        assert!(!s.contains("save.sh"));
         // The status is kept in $1, not in a variable the next command would see.
-        let s = command_script(
-            "true",
-            &StateFiles::under("/t"),
-            BuildspecVersion::V0_2,
-            true,
-        );
-        assert!(!s.contains("__pipelocal_rc"));
+        let [_, (_, save)] = state_scripts(&StateFiles::under("/t"));
+        assert!(!save.contains("__pipelocal_rc"));
+        assert!(save.ends_with("exit $1\n"), "{save}");
         let state = StateFiles::under("/t").with_secrets(vec![("TOKEN".into(), "x".into())]);
-        let s = command_script("true", &state, BuildspecVersion::V0_2, true);
-        assert!(s.contains("unset TOKEN; export -p"), "{s}");
+        let [(_, restore), (_, save)] = state_scripts(&state);
+        assert!(save.contains("unset TOKEN; export -p"), "{save}");
+        assert!(
+            restore.starts_with("[ -r '/t/env.sh' ] && . '/t/env.sh';"),
+            "{restore}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::helpers;
 use crate::pause::{self};
 use crate::phases::{PhaseType, Status};
 use crate::probe::build_shell;
-use crate::shell::{command_script, env_file, StateFiles};
+use crate::shell::{command_script, env_file, state_scripts, StateFiles};
 
 use super::*;
 
@@ -38,11 +38,12 @@ pub(super) async fn download_source(
     let secret_names: Vec<&str> = secrets.iter().map(|(n, _)| n.as_str()).collect();
     let debug_vars = pause::variables(&ws.state_dir, &req.debug, &secret_names);
     vars.extend(debug_vars.clone());
-    let state = StateFiles::under(&ws.state_dir);
+    let state = StateFiles::under(&ws.state_dir).with_secrets(req.variables.secrets());
     let bin = format!("{}/bin", ws.state_dir);
     let env = env_file(&vars) + &helpers::path_line(&bin);
     let cwd = format!("{}\n", ws.src_dir);
     let helpers = helpers::files(&bin);
+    let state_scripts = state_scripts(&state);
     let mut files: Vec<NewFile> = helpers
         .iter()
         .map(|(path, script)| NewFile {
@@ -50,6 +51,11 @@ pub(super) async fn download_source(
             contents: script.as_bytes(),
             mode: 0o755,
         })
+        .chain(state_scripts.iter().map(|(path, script)| NewFile {
+            path,
+            contents: script.as_bytes(),
+            mode: 0o644,
+        }))
         .collect();
     // A resumed build goes on from the kept build's shell state.
     if req.resume.is_none() {
