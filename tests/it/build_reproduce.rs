@@ -47,7 +47,11 @@ impl Demo {
 
     /// `pipelocal build --from-build <fixture>` on the host, with `extra`.
     fn build(&self, record: &str, extra: &[&str]) -> (Output, serde_json::Value) {
-        let from = fixture(record);
+        self.build_from(&fixture(record), extra)
+    }
+
+    /// `build --from-build FROM` with `extra`, on the host executor; its record.
+    fn build_from(&self, from: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
         let record_path = self.record_path();
         let _ = std::fs::remove_file(&record_path);
         let mut args = vec![
@@ -196,19 +200,10 @@ fn a_different_result_is_not_reproduced_and_says_the_first_difference() {
     cloud["builds"][0]["resolvedSourceVersion"] = PASSING.into();
     let file = demo.state.path().join("at-head.json");
     std::fs::write(&file, cloud.to_string()).unwrap();
-    let out = pipelocal(&[
-        "build",
-        "--from-build",
-        path(&file),
-        "-s",
-        path(&demo.app()),
-        "--secrets-file",
-        &secrets(),
-        "--executor",
-        "host",
-        "--state-dir",
-        path(demo.state.path()),
-    ]);
+    let (out, _) = demo.build_from(
+        &file,
+        &["-s", path(&demo.app()), "--secrets-file", &secrets()],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(
         out.stderr.contains("not reproduced: BUILD FAILED (COMMAND_EXECUTION_ERROR, sh check.sh, exit status 1) in the cloud, SUCCEEDED here\n"),

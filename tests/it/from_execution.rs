@@ -5,42 +5,31 @@
 //! of `fixtures/cloud/` (shaped like AWS's API reference).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{fixture, git, newest_record, repo};
+use crate::common::{fixture, git, newest_record};
 
 /// The commit `fixtures/cloud/get-pipeline-execution.json` pins (it fails).
 const PINNED: &str = "7e0048ef0ae09b65dbd2ba8fa827000118f0b66e";
 /// HEAD of the fixture repository (it passes).
 const HEAD: &str = "72ec9f7b2de10b61ced71760d973299da9288204";
 
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// A finished `pipelocal run`.
+type Ran = crate::common::Output;
+
+fn log_of(r: &Ran) -> String {
+    format!("{}\n{}", r.stdout, r.stderr)
 }
 
-impl Ran {
-    fn log(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
+/// `pipelocal run ARGS` on the host executor with no user configuration.
 fn run(state: &Path, args: &[&str]) -> Ran {
-    let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-        .current_dir(repo())
-        .env("PIPELOCAL_CONFIG", "/dev/null")
-        .env("PIPELOCAL_STATE_DIR", state)
-        .arg("run")
-        .args(args)
-        .args(["--executor", "host", "--plain"])
-        .output()
-        .unwrap();
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.extend(["--executor", "host", "--plain"]);
+    let env = [
+        ("PIPELOCAL_CONFIG", std::ffi::OsStr::new("/dev/null")),
+        ("PIPELOCAL_STATE_DIR", state.as_os_str()),
+    ];
+    crate::common::pipelocal_env(&all, &env)
 }
 
 /// The fixture repository, made fresh in a temporary folder.
@@ -76,8 +65,8 @@ fn the_pinned_commit_fails_as_in_the_cloud_while_head_passes() {
         fixture("cloud/list-action-executions.json").display().to_string(),
     ]);
     let r = run(state.path(), &strs(&args));
-    assert_eq!(r.code, 1, "the pinned commit fails: {}", r.log());
-    let log = r.log();
+    assert_eq!(r.code, 1, "the pinned commit fails: {}", log_of(&r));
+    let log = log_of(&r);
     // Which revision, and the execution's variable value.
     assert!(log.contains("Source Code: commit 7e0048ef0ae0 (as in execution 3137f7cb-7cf7-4e4f-9ac4-5b3e2b4a1c2d)"), "{log}");
     assert!(log.contains("greeting: helo"), "{log}");
@@ -103,8 +92,8 @@ fn the_pinned_commit_fails_as_in_the_cloud_while_head_passes() {
 
     // Without the execution: HEAD, the default variable, and it passes.
     let r = run(state.path(), &strs(&shop_args(&app)));
-    assert_eq!(r.code, 0, "HEAD passes: {}", r.log());
-    assert!(r.log().contains("deploying to dev"), "{}", r.log());
+    assert_eq!(r.code, 0, "HEAD passes: {}", log_of(&r));
+    assert!(log_of(&r).contains("deploying to dev"), "{}", log_of(&r));
     assert_eq!(newest_record(state.path())["sourceRevisions"][0]["revisionId"], HEAD);
 }
 
@@ -118,7 +107,7 @@ fn a_commit_the_clone_lacks_stops_the_run_naming_the_fetch() {
         fixture("cloud/get-pipeline-execution.json").display().to_string(),
     ]);
     let r = run(state.path(), &strs(&args));
-    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.code, 2, "{}", log_of(&r));
     let line = r.stderr.trim();
     assert_eq!(line.lines().count(), 1, "one line: {line}");
     assert!(line.starts_with("error: "), "{line}");
@@ -145,7 +134,7 @@ fn unusable_records_are_refused_before_anything_runs() {
     let broken = files.path().join("broken.json");
     std::fs::write(&broken, "{\n  \"pipelineExecution\": {\n    \"pipelineName\": \"shop\",,\n").unwrap();
     let r = with(&broken, None);
-    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.code, 2, "{}", log_of(&r));
     assert!(r.stderr.contains("broken.json:3") && r.stderr.contains("invalid JSON"), "{}", r.stderr);
     // Missing.
     let r = with(&files.path().join("missing.json"), None);
@@ -158,18 +147,18 @@ fn unusable_records_are_refused_before_anything_runs() {
         .replace("\"actionName\": \"Unit\"", "\"actionName\": \"Lint\"");
     std::fs::write(&actions, text).unwrap();
     let r = with(&fixture("cloud/get-pipeline-execution.json"), Some(&actions));
-    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.code, 2, "{}", log_of(&r));
     assert!(r.stderr.contains("actions.json:3"), "{}", r.stderr);
     assert!(r.stderr.contains("pipeline shop has no action Build/Lint (its actions: Source/Code, Build/Unit)"), "{}", r.stderr);
     // The records of another pipeline's execution.
     let r = with(&fixture("cloud/v2-get-pipeline-execution.json"), None);
-    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.code, 2, "{}", log_of(&r));
     assert!(r.stderr.contains("Data is not an output artifact of a source action of pipeline shop"), "{}", r.stderr);
     // --action-executions alone means nothing.
     let mut args = shop_args(&app);
     args.extend(["--action-executions".to_string(), actions.display().to_string()]);
     let r = run(state.path(), &strs(&args));
-    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.code, 2, "{}", log_of(&r));
     assert!(r.stderr.contains("--from-execution"), "{}", r.stderr);
     assert!(!state.path().join("pipelines").exists(), "nothing ran");
 }
@@ -202,7 +191,7 @@ fn an_s3_source_takes_the_version_the_local_bucket_keeps() {
     ];
     // The local bucket does not keep that version yet: how to put it there.
     let r = run(state.path(), &strs(&args));
-    assert_eq!(r.code, 2, "{}", r.log());
+    assert_eq!(r.code, 2, "{}", log_of(&r));
     assert!(
         r.stderr.contains(&format!("aws s3api get-object --bucket flow-inputs --key data.zip --version-id {VERSION} ")),
         "{}",
@@ -210,8 +199,8 @@ fn an_s3_source_takes_the_version_the_local_bucket_keeps() {
     );
     data_zip(&bucket.join(".versions/data.zip").join(VERSION), "data of that execution\n");
     let r = run(state.path(), &strs(&args));
-    assert_eq!(r.code, 0, "{}", r.log());
-    let log = r.log();
+    assert_eq!(r.code, 0, "{}", log_of(&r));
+    let log = log_of(&r);
     assert!(log.contains("[Build/Cmds] data of that execution"), "{log}");
     assert!(!log.contains("data of today"), "{log}");
     assert!(log.contains("greeting=from-the-cloud"), "{log}");
@@ -229,14 +218,14 @@ fn an_s3_source_takes_the_version_the_local_bucket_keeps() {
     let mut keyed = args[..5].to_vec();
     keyed.extend(["--from-execution".to_string(), by_key.display().to_string()]);
     let r = run(state.path(), &strs(&keyed));
-    assert_eq!(r.code, 0, "{}", r.log());
-    assert!(r.log().contains("[Build/Cmds] data of the archive"), "{}", r.log());
+    assert_eq!(r.code, 0, "{}", log_of(&r));
+    assert!(log_of(&r).contains("[Build/Cmds] data of the archive"), "{}", log_of(&r));
     // A --variable still wins over the execution's value.
     let mut again = args.to_vec();
     again.extend(["--variable".to_string(), "Greeting=mine".to_string()]);
     let r = run(state.path(), &strs(&again));
-    assert_eq!(r.code, 0, "{}", r.log());
-    assert!(r.log().contains("greeting=mine"), "{}", r.log());
+    assert_eq!(r.code, 0, "{}", log_of(&r));
+    assert!(log_of(&r).contains("greeting=mine"), "{}", log_of(&r));
 }
 
 #[test]
@@ -253,7 +242,7 @@ fn an_ecr_source_takes_the_local_image_with_the_pinned_digest() {
         .replace("\"pipelocal-test-ecr\"", &format!("\"{repository}\""));
     std::fs::write(&pipeline, text).unwrap();
     let docker = |args: &[&str]| {
-        let out = Command::new("docker").args(args).output().unwrap();
+        let out = std::process::Command::new("docker").args(args).output().unwrap();
         assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
@@ -286,12 +275,12 @@ fn an_ecr_source_takes_the_local_image_with_the_pinned_digest() {
     let missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
     let refused = run(state.path(), &strs(&args(&execution(missing))));
     docker(&["rmi", &image]);
-    assert_eq!(r.code, 0, "{}", r.log());
-    assert!(r.log().contains(&format!("Source Image: image {image} ({digest})")), "{}", r.log());
+    assert_eq!(r.code, 0, "{}", log_of(&r));
+    assert!(log_of(&r).contains(&format!("Source Image: image {image} ({digest})")), "{}", log_of(&r));
     let record = newest_record(state.path());
     let source = crate::common::action(&record, "Image");
     assert_eq!(source["output"]["outputVariables"]["ImageDigest"], digest.as_str());
-    assert_eq!(refused.code, 2, "{}", refused.log());
+    assert_eq!(refused.code, 2, "{}", log_of(&refused));
     assert!(
         refused.stderr.contains(&format!("docker pull ACCOUNT.dkr.ecr.REGION.amazonaws.com/{repository}@{missing}")),
         "{}",

@@ -171,7 +171,7 @@ fn git_pin(
             action.name
         )));
     };
-    match git(dir, &["rev-parse", "--verify", "--quiet", &format!("{id}^{{commit}}")]) {
+    match pipelocal_runner::git::commit(dir, id) {
         Some(full) => Ok(Pin::Commit(full)),
         None => Err(RunError::Unusable(format!(
             "{at}: commit {id} of source {} is not in the clone {top}: fetch it (git -C {top} fetch origin {id}, or git -C {top} fetch --all) and run again",

@@ -19,3 +19,17 @@ pub fn output(dir: &Path, args: &[&str]) -> Result<String, String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
+
+/// The full id of commit `rev` in the repository holding `dir`, if it has it.
+pub fn commit(dir: &Path, rev: &str) -> Option<String> {
+    output(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .ok()
+}

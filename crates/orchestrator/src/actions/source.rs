@@ -248,7 +248,7 @@ fn git_source(
             return Err(format!("git clone of {top} failed"));
         }
         // A pinned commit may be on no branch the clone copied.
-        if git(&clone, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() {
+        if pipelocal_runner::git::commit(&clone, &commit).is_none() {
             git(&clone, &["fetch", "--quiet", "origin", &commit])?;
         }
         git(&clone, &["checkout", "--quiet", &commit])?;

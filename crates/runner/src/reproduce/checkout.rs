@@ -62,16 +62,7 @@ pub fn check_out(
     let top = git(clone, &["rev-parse", "--show-toplevel"]).map_err(|_| not_a_repository())?;
     let prefix = git(clone, &["rev-parse", "--show-prefix"]).map_err(|_| not_a_repository())?;
     let wanted = commit_of(version);
-    let commit = git(
-        clone,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{wanted}^{{commit}}"),
-        ],
-    )
-    .map_err(|_| CheckoutError::MissingCommit {
+    let commit = crate::git::commit(clone, wanted).ok_or_else(|| CheckoutError::MissingCommit {
         clone: clone.to_path_buf(),
         what: what.to_string(),
         version: wanted.to_string(),
