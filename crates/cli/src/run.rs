@@ -7,8 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::TypedValueParser;
 use clap::Args;
-use pipelocal_model::config::{Config, ExecutorKind};
+use pipelocal_model::config::{Config, DeployMode, ExecutorKind};
 use pipelocal_model::image_map::ImageMap;
 use pipelocal_model::pipeline::load_pipeline_with;
 use pipelocal_model::pipeline::Pipeline;
@@ -147,6 +148,11 @@ pub struct SettingsArgs {
     /// instead of stopping.
     #[arg(long = "assume-undefined-projects")]
     assume_undefined_projects: bool,
+    /// What CodeDeploy and ECS deploy actions do: `check` their inputs and
+    /// say what they would do (the default), or deploy into `local`
+    /// instance and service containers kept between runs.
+    #[arg(long, value_name = "MODE", value_parser = deploy_parser())]
+    deploy: Option<DeployMode>,
     /// Plain lines even on a terminal (they are the default elsewhere).
     #[arg(long, conflicts_with = "json")]
     plain: bool,
@@ -160,6 +166,10 @@ pub struct SettingsArgs {
     /// Where executions, logs and the artifact store live; default .pipelocal.
     #[arg(long = "state-dir", value_name = "DIR", env = "PIPELOCAL_STATE_DIR")]
     state_dir: Option<PathBuf>,
+}
+
+fn deploy_parser() -> impl TypedValueParser<Value = DeployMode> {
+    clap::builder::PossibleValuesParser::new(DeployMode::NAMES).try_map(|s| s.parse::<DeployMode>())
 }
 
 /// The configuration files, then the flags on top.
@@ -199,6 +209,7 @@ fn options_named(
         uncommitted: args.uncommitted.then_some(true),
         all_files: args.all_files.then_some(true),
         assume_undefined_projects: args.assume_undefined_projects.then_some(true),
+        deploy: args.deploy,
         parameters: args.parameters.given()?,
         ..Config::default()
     };
@@ -264,6 +275,7 @@ fn options_named(
         local: LocalCommands {
             actions: config.actions,
             functions: config.functions,
+            deploy: config.deploy.unwrap_or_default(),
         },
         config: kept,
         from_execution: None,

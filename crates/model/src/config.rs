@@ -55,6 +55,118 @@ pub struct Config {
     /// Lambda functions run by a local command, by `FunctionName`.
     #[serde(default)]
     pub functions: BTreeMap<String, LocalCommand>,
+    /// What `run` does with CodeDeploy and ECS deploy actions (`--deploy`):
+    /// `check` their inputs (the default), or deploy `local`ly.
+    pub deploy: Option<DeployMode>,
+    /// CodeDeploy instances of `--deploy local`, by `Application` or
+    /// `Application/DeploymentGroup` (the longer key wins).
+    #[serde(default)]
+    pub instances: BTreeMap<String, InstanceConfig>,
+    /// ECS services of `--deploy local`, by `service` or `cluster/service`
+    /// (the longer key wins).
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceConfig>,
+}
+
+/// What deploy actions do in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployMode {
+    /// Check the inputs as the service would and say what it would do.
+    #[default]
+    Check,
+    /// Deploy into local instance and task containers.
+    Local,
+}
+
+impl DeployMode {
+    pub const NAMES: [&'static str; 2] = ["check", "local"];
+}
+
+impl std::str::FromStr for DeployMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "check" => Ok(DeployMode::Check),
+            "local" => Ok(DeployMode::Local),
+            _ => Err(format!("unknown deploy mode '{s}': use check or local")),
+        }
+    }
+}
+
+/// A CodeDeploy instance's container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Its image; default: `default-image`, else the default build image.
+    pub image: Option<String>,
+    /// Ports published on 127.0.0.1, `HOST:CONTAINER` or one number for both.
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+}
+
+/// An ECS service run locally.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The task definition (register-task-definition JSON) when the template
+    /// does not define the service's; relative to the configuration file.
+    pub task_definition: Option<PathBuf>,
+    /// Container ports published on 127.0.0.1, `HOST:CONTAINER` or one number.
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+}
+
+/// `HOST:CONTAINER` (or `PORT` for both): a port published on 127.0.0.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Value", into = "String")]
+pub struct PortMapping {
+    pub host: u16,
+    pub container: u16,
+}
+
+impl std::str::FromStr for PortMapping {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let port = |p: &str| {
+            p.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    format!("'{s}' is not a port mapping: use HOST:CONTAINER, e.g. 8080:80")
+                })
+        };
+        match s.split_once(':') {
+            Some((host, container)) => Ok(PortMapping {
+                host: port(host)?,
+                container: port(container)?,
+            }),
+            None => port(s).map(|p| PortMapping {
+                host: p,
+                container: p,
+            }),
+        }
+    }
+}
+
+impl TryFrom<serde_json::Value> for PortMapping {
+    type Error = String;
+    fn try_from(value: serde_json::Value) -> Result<Self, String> {
+        crate::scalar::stringify(&value).parse()
+    }
+}
+
+impl From<PortMapping> for String {
+    fn from(p: PortMapping) -> String {
+        format!("{}:{}", p.host, p.container)
+    }
+}
+
+/// The entry of `map` for `outer/inner` if there is one, else for `outer`.
+fn longest_key<'m, V>(map: &'m BTreeMap<String, V>, outer: &str, inner: &str) -> Option<&'m V> {
+    map.get(&format!("{outer}/{inner}"))
+        .or_else(|| map.get(outer))
 }
 
 /// A local command standing in for an action or a function.
@@ -109,6 +221,10 @@ impl Config {
         self.sources.values_mut().for_each(fix);
         self.secrets_file.iter_mut().for_each(fix);
         self.state_dir.iter_mut().for_each(fix);
+        self.services
+            .values_mut()
+            .filter_map(|s| s.task_definition.as_mut())
+            .for_each(fix);
         self
     }
 
@@ -152,7 +268,26 @@ impl Config {
                 .or(lower.assume_undefined_projects),
             actions: merge(lower.actions, self.actions),
             functions: merge(lower.functions, self.functions),
+            deploy: self.deploy.or(lower.deploy),
+            instances: merge(lower.instances, self.instances),
+            services: merge(lower.services, self.services),
         }
+    }
+
+    /// The configuration of CodeDeploy `application`'s `group` instance.
+    pub fn instance(&self, application: &str, group: &str) -> InstanceConfig {
+        longest_key(&self.instances, application, group)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The configuration of ECS `service` in `cluster`.
+    pub fn service(&self, cluster: &str, service: &str) -> ServiceConfig {
+        self.services
+            .get(&format!("{cluster}/{service}"))
+            .or_else(|| self.services.get(service))
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -198,6 +333,46 @@ mod tests {
         let e = Config::load(&file).unwrap_err().summary();
         assert!(
             e.contains(".pipelocal.yml:3") && e.contains("not a usable glob"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deploy_settings_read_ports_and_the_longer_key_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(".pipelocal.yml");
+        std::fs::write(
+            &file,
+            "deploy: local\ninstances:\n  App: {image: a}\n  App/Blue: {image: b, ports: ['8080:80', 9000]}\nservices:\n  web: {task-definition: td.json}\n",
+        )
+        .unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.deploy, Some(DeployMode::Local));
+        assert_eq!(c.instance("App", "Green").image.as_deref(), Some("a"));
+        let blue = c.instance("App", "Blue");
+        assert_eq!(blue.image.as_deref(), Some("b"));
+        assert_eq!(
+            blue.ports,
+            vec![
+                PortMapping {
+                    host: 8080,
+                    container: 80
+                },
+                PortMapping {
+                    host: 9000,
+                    container: 9000
+                }
+            ]
+        );
+        assert_eq!(
+            c.service("default", "web").task_definition,
+            Some(dir.path().join("td.json"))
+        );
+        assert_eq!(c.service("default", "other"), ServiceConfig::default());
+        std::fs::write(&file, "instances:\n  App:\n    ports:\n      - '80:x'\n").unwrap();
+        let e = Config::load(&file).unwrap_err().summary();
+        assert!(
+            e.contains(".pipelocal.yml:4") && e.contains("HOST:CONTAINER"),
             "{e}"
         );
     }

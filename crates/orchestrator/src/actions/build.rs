@@ -47,7 +47,9 @@ impl BuildSettings {
         self.projects.iter().find(|p| p.name == name)
     }
 
-    fn default_image(&self) -> String {
+    /// The image of Commands actions, projects that name none and CodeDeploy
+    /// instances no configuration gives one.
+    pub(crate) fn default_image(&self) -> String {
         self.default_image
             .clone()
             .unwrap_or_else(|| DEFAULT_IMAGE.to_string())

@@ -4,17 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use pipelocal_model::config::LocalCommand;
+use pipelocal_model::config::{DeployMode, LocalCommand};
 use pipelocal_model::pipeline::{Action, Category, Provider};
 
-use crate::actions::deploy::{emulated, Emulation};
+use crate::actions::deploy::{deployed_locally, emulated, Emulation, LocalDeploy};
 use crate::actions::mapped::mapping;
 
-/// The configuration's `actions:` and `functions:`.
+/// What the configuration runs here instead of the service: `actions:`,
+/// `functions:`, and with `deploy: local` the deploys.
 #[derive(Debug, Clone, Default)]
 pub struct LocalCommands {
     pub actions: BTreeMap<String, LocalCommand>,
     pub functions: BTreeMap<String, LocalCommand>,
+    pub deploy: DeployMode,
 }
 
 /// What runs an action.
@@ -37,6 +39,9 @@ pub enum Handler<'a> {
     UnmappedFunction,
     /// A deploy or invoke emulated by checking its inputs (`actions/deploy/`).
     Emulated(Emulation),
+    /// A CodeDeploy or ECS deploy that runs in local containers
+    /// (`--deploy local`, `actions/deploy/`).
+    DeployedLocally(LocalDeploy),
     /// Nothing here can do it: the user must map it to a local command.
     Unsupported,
 }
@@ -63,7 +68,12 @@ impl<'a> Handler<'a> {
                 Some(command) => Handler::Function(command),
                 None => Handler::UnmappedFunction,
             },
-            _ => emulated(action).map_or(Handler::Unsupported, Handler::Emulated),
+            _ => match deployed_locally(action) {
+                Some(deploy) if local.deploy == DeployMode::Local => {
+                    Handler::DeployedLocally(deploy)
+                }
+                _ => emulated(action).map_or(Handler::Unsupported, Handler::Emulated),
+            },
         }
     }
 
@@ -76,6 +86,7 @@ impl<'a> Handler<'a> {
             Handler::CodeBuild | Handler::Commands => docker_builds,
             Handler::Source => action.action_type_id.kind() == Provider::EcrSource,
             Handler::Emulated(_) => action.action_type_id.kind() == Provider::Ecs,
+            Handler::DeployedLocally(_) => true,
             Handler::Approval | Handler::UnmappedFunction | Handler::Unsupported => false,
         }
     }

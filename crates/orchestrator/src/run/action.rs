@@ -367,6 +367,27 @@ async fn perform(
             };
             return emulate(emulation, &cx, sink).await;
         }
+        Handler::DeployedLocally(kind) => {
+            let cx = Context {
+                action,
+                config,
+                inputs: &unpacked,
+                input_zips: &zips,
+                state_dir: &settings.state_dir,
+                out_dir: &out_dir,
+            };
+            let execution_id = shared.execution_id();
+            let local = Local {
+                settings: &opts.config,
+                default_image: settings.image_map.apply(&settings.default_image()),
+                pipeline: &opts.pipeline.name,
+                execution_id: &execution_id,
+                sink,
+                stop,
+            };
+            let result = deploy_locally(kind, &cx, &local).await;
+            return finish_emulated(&cx, result, sink);
+        }
         Handler::Unsupported => {
             return Finished::failed(
                 "ConfigurationError",
@@ -444,17 +465,22 @@ fn unmapped_function(action: &Action) -> Finished {
     }
 }
 
-/// An emulated deploy or invoke: its checks, the images it would run, and
-/// every declared output made (a consumer cannot run without it).
+/// An emulated deploy or invoke: its checks and the images it would run.
 async fn emulate(emulation: Emulation, cx: &Context<'_>, sink: &EventSink) -> Finished {
-    let t = &cx.action.action_type_id;
-    if let Err(e) = std::fs::create_dir_all(cx.out_dir) {
-        return Finished::failed("JobFailed", e.to_string());
-    }
     let result = match emulation(cx) {
         Ok(done) => check_images(&done.images, sink).await.map(|()| done),
         Err(message) => Err(message),
     };
+    finish_emulated(cx, result, sink)
+}
+
+/// An emulated or local deploy's end: every declared output made (a
+/// consumer cannot run without it), its lines and summary in the log.
+fn finish_emulated(cx: &Context<'_>, result: Result<Done, String>, sink: &EventSink) -> Finished {
+    let t = &cx.action.action_type_id;
+    if let Err(e) = std::fs::create_dir_all(cx.out_dir) {
+        return Finished::failed("JobFailed", e.to_string());
+    }
     let result = result.and_then(|done| {
         match cx.action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
             Some(missing) => Err(format!(

@@ -5,6 +5,7 @@ mod attached_exec;
 mod blocking_stream;
 mod command_loop;
 mod curated_pull;
+pub mod deploy_containers;
 mod docker;
 pub mod endpoint;
 mod host;

@@ -61,3 +61,10 @@ pub(super) fn codedeploy(cx: &Context) -> Result<Done, String> {
     done.summary = format!("Would deploy {} to {app}/{group}", input.name);
     Ok(done)
 }
+
+/// `--deploy local`: the appspec's lifecycle in the deployment group's
+/// instance container.
+pub(super) async fn deploy_locally(cx: &Context<'_>, _local: &Local<'_>) -> Result<Done, String> {
+    codedeploy(cx)?;
+    Err("deploying to a CodeDeploy instance locally is not built yet".into())
+}

@@ -119,3 +119,18 @@ pub(super) fn codedeploy_to_ecs(cx: &Context) -> Result<Done, String> {
     );
     Ok(done)
 }
+
+/// `--deploy local`: the service's task replaced by one with the new images.
+pub(super) async fn deploy_locally(cx: &Context<'_>, _local: &Local<'_>) -> Result<Done, String> {
+    ecs_deploy(cx)?;
+    Err("deploying an ECS service locally is not built yet".into())
+}
+
+/// `--deploy local`: a green task beside the blue one, blue stopped once green is healthy.
+pub(super) async fn blue_green_locally(
+    cx: &Context<'_>,
+    _local: &Local<'_>,
+) -> Result<Done, String> {
+    codedeploy_to_ecs(cx)?;
+    Err("a blue/green ECS deployment locally is not built yet".into())
+}

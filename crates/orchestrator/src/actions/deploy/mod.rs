@@ -1,14 +1,19 @@
 //! Deploy and invoke actions, emulated honestly (CodePipeline User Guide, the deploy and invoke
 //! action references): each checks its inputs the way the service would, so the mistakes
 //! that break real deploys show here first, and says what it would have done.
-//! Only the S3 deploy really writes: into the local bucket folder. One module
-//! per provider family; this one holds what they share and picks one by the
-//! action's `Provider`.
+//! The S3 deploy really writes, into the local bucket folder; with `--deploy
+//! local` CodeDeploy and ECS deploys really run, in local containers
+//! ("Deploying locally" in docs/deploying-locally.md). One module per provider
+//! family; this one holds what they share and picks one by the action's
+//! `Provider`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use pipelocal_model::config::Config;
 use pipelocal_model::pipeline::{Action, Provider};
+use pipelocal_runner::build::StopSignal;
+use pipelocal_runner::events::EventSink;
 
 use crate::actions::build::InputArtifact;
 use crate::store::s3_path;
@@ -93,6 +98,53 @@ impl Context<'_> {
 
 /// An emulation: checks and does (or records) what the service would.
 pub type Emulation = fn(&Context) -> Result<Done, String>;
+
+/// A deploy that runs in local containers with `--deploy local`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalDeploy {
+    /// CodeDeploy EC2/on-premises: the appspec's lifecycle in an instance container.
+    CodeDeploy,
+    /// ECS standard deploy: the service's task replaced by one with the new images.
+    Ecs,
+    /// CodeDeploy blue/green to ECS: a green task beside the blue one.
+    CodeDeployToEcs,
+}
+
+/// Which local deploy an action gets with `--deploy local`, if any.
+pub fn deployed_locally(action: &Action) -> Option<LocalDeploy> {
+    match action.action_type_id.kind() {
+        Provider::CodeDeploy => Some(LocalDeploy::CodeDeploy),
+        Provider::Ecs => Some(LocalDeploy::Ecs),
+        Provider::CodeDeployToEcs => Some(LocalDeploy::CodeDeployToEcs),
+        _ => None,
+    }
+}
+
+/// What a local deploy may read besides the emulation's [`Context`].
+pub struct Local<'a> {
+    /// `.pipelocal.yml` and the flags: `instances:`, `services:`, images.
+    pub settings: &'a Config,
+    /// The image of instances no configuration gives one (after `image-map`).
+    pub default_image: String,
+    pub pipeline: &'a str,
+    pub execution_id: &'a str,
+    /// The action's log: lifecycle events and script output go here as they come.
+    pub sink: &'a EventSink,
+    pub stop: StopSignal,
+}
+
+/// Runs a local deploy: its work is done (or failed) when this returns.
+pub async fn deploy_locally(
+    kind: LocalDeploy,
+    cx: &Context<'_>,
+    local: &Local<'_>,
+) -> Result<Done, String> {
+    match kind {
+        LocalDeploy::CodeDeploy => codedeploy::deploy_locally(cx, local).await,
+        LocalDeploy::Ecs => ecs::deploy_locally(cx, local).await,
+        LocalDeploy::CodeDeployToEcs => ecs::blue_green_locally(cx, local).await,
+    }
+}
 
 /// Why an emulation may not make an output, said after "is not made
 /// locally": CloudFormation makes one only with `OutputFileName`.
