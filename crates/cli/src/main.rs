@@ -96,15 +96,20 @@ enum Command {
         #[command(flatten)]
         parameters: settings::ParameterArgs,
     },
-    /// Open an interactive shell in a paused or kept build; with no id, list them.
+    /// Open an interactive shell in a paused or kept build, or in a local
+    /// deploy's instance or task container; with no id, list them.
     ///
-    /// In a paused build, `codebuild-resume` lets the build go on.
+    /// In a paused build, `codebuild-resume` lets the build go on. A deploy
+    /// container is named by its container name or by its
+    /// `Application/DeploymentGroup` (an instance).
     Shell {
+        #[arg(value_name = "ID")]
         build_id: Option<String>,
         #[command(flatten)]
         state: build::StateDirArg,
     },
-    /// Remove kept builds (`--keep`) and what pipelocal processes that died left behind.
+    /// Remove kept builds (`--keep`), local deploys' instances and services
+    /// (`run --deploy local`), and what pipelocal processes that died left behind.
     Clean {
         #[command(flatten)]
         state: build::StateDirArg,

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use pipelocal_runner::events::{BuildEvent, BuildEventKind};
-use pipelocal_runner::executor::shell_session::{open_shell, Terminal};
+use pipelocal_runner::executor::deploy_containers::{self, Found, TARGET_LABEL};
+use pipelocal_runner::executor::shell_session::{open_deploy_shell, open_shell, Terminal};
 use pipelocal_runner::pause::ShellTarget;
 
 use crate::build::unusable;
@@ -59,19 +60,31 @@ pub(crate) async fn attach(target: &ShellTarget, resume_on_exit: bool) -> Result
             .await
             .map_err(|e| e.to_string());
     }
+    on_terminal(Opening::Build(target, resume_on_exit)).await
+}
+
+/// A shell in a container: a paused or kept build's, or a deploy container's.
+enum Opening<'a> {
+    Build(&'a ShellTarget, bool),
+    Deploy(&'a Found),
+}
+
+/// Opens the shell with this terminal in raw mode, restored however it ends.
+async fn on_terminal(opening: Opening<'_>) -> Result<i64, String> {
     let mut input = crate::input::chunks().lock().await;
     let mut output = tokio::io::stdout();
     let raw = RawMode::enable();
-    let result = open_shell(
-        target,
-        resume_on_exit,
-        Some(Terminal {
-            input: &mut input,
-            output: &mut output,
-            size: size(),
-        }),
-    )
-    .await;
+    let terminal = Terminal {
+        input: &mut input,
+        output: &mut output,
+        size: size(),
+    };
+    let result = match opening {
+        Opening::Build(target, resume_on_exit) => {
+            open_shell(target, resume_on_exit, Some(terminal)).await
+        }
+        Opening::Deploy(container) => open_deploy_shell(container, terminal).await,
+    };
     drop(raw);
     result.map_err(|e| e.to_string())
 }
@@ -128,13 +141,32 @@ pub(crate) async fn open(target: &ShellTarget) {
     }
 }
 
-/// `pipelocal shell [BUILD-ID]`.
+/// The deploy containers (instances, tasks) of `state_dir`; none when no
+/// engine answers, since builds on the host have no use for one.
+async fn deploy_containers_of(state_dir: &Path) -> Vec<Found> {
+    let Ok(docker) = pipelocal_runner::executor::connect().await else {
+        return Vec::new();
+    };
+    let label = deploy_containers::state_label(state_dir);
+    deploy_containers::list(&docker, None, &label)
+        .await
+        .unwrap_or_default()
+}
+
+/// `pipelocal shell [ID]`: ID a paused or kept build, or a deploy
+/// container by name or by its `Application/DeploymentGroup` or
+/// `cluster/service`.
 pub fn run(build_id: Option<&str>, state_dir: &Path) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
+    };
+    let deployed = runtime.block_on(deploy_containers_of(state_dir));
     let Some(id) = build_id else {
         let targets = ShellTarget::list(state_dir);
-        if targets.is_empty() {
+        if targets.is_empty() && deployed.is_empty() {
             println!(
-                "No paused or kept builds in {} (pipelocal build --debug-session, --break-on-failure, --keep)",
+                "No paused or kept builds or deploy containers in {} (pipelocal build --debug-session, --break-on-failure, --keep; pipelocal run --deploy local)",
                 state_dir.display()
             );
         }
@@ -146,26 +178,48 @@ pub fn run(build_id: Option<&str>, state_dir: &Path) -> ExitCode {
                 .map_or("host folder", |c| c.get(..12).unwrap_or(c));
             println!("{}  {what}  {place}", t.build_id);
         }
+        for c in &deployed {
+            let kind = c
+                .labels
+                .get(deploy_containers::DEPLOY_LABEL)
+                .map_or("deploy", String::as_str);
+            let state = if c.running { "running" } else { "stopped" };
+            let target = c.labels.get(TARGET_LABEL).map_or("", String::as_str);
+            println!("{}  {kind}  {state}  {target}", c.name);
+        }
         return ExitCode::SUCCESS;
     };
-    let target = match ShellTarget::load(state_dir, id) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return unusable(format!(
-                "no paused or kept build {id} in {} (`pipelocal shell` lists them)",
-                state_dir.display()
-            ))
-        }
+    let chosen = match ShellTarget::load(state_dir, id) {
+        Ok(Some(target)) => Chosen::Build(Box::new(target)),
+        Ok(None) => match deployed_named(&deployed, id) {
+            Ok(container) => Chosen::Deploy(container),
+            Err(message) => return unusable(message),
+        },
         Err(e) => return unusable(e),
     };
-    if target.container.is_some() && !std::io::stdin().is_terminal() {
+    let in_container = match &chosen {
+        Chosen::Build(target) => target.container.is_some(),
+        Chosen::Deploy(_) => true,
+    };
+    if in_container && !std::io::stdin().is_terminal() {
         return unusable("`pipelocal shell` needs a terminal");
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
-    };
-    let result = runtime.block_on(attach(&target, false));
+    let result = runtime.block_on(async {
+        match &chosen {
+            Chosen::Build(target) => attach(target, false).await,
+            Chosen::Deploy(container) => {
+                if !container.running {
+                    let docker = pipelocal_runner::executor::connect()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    deploy_containers::restart(&docker, &container.id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                on_terminal(Opening::Deploy(container)).await
+            }
+        }
+    });
     // The stdin read left waiting on the terminal must not hold the exit.
     runtime.shutdown_background();
     match result {
@@ -174,8 +228,42 @@ pub fn run(build_id: Option<&str>, state_dir: &Path) -> ExitCode {
     }
 }
 
-/// `pipelocal clean`: removes kept builds, and what pipelocal processes that
-/// died left in the engine.
+/// What `pipelocal shell ID` opens.
+enum Chosen<'a> {
+    Build(Box<ShellTarget>),
+    Deploy(&'a Found),
+}
+
+/// The deploy container `id` names: by container name, or by target when
+/// one container has it (an instance; a task's containers share theirs).
+fn deployed_named<'c>(deployed: &'c [Found], id: &str) -> Result<&'c Found, String> {
+    if let Some(c) = deployed.iter().find(|c| c.name == id) {
+        return Ok(c);
+    }
+    let by_target: Vec<&Found> = deployed
+        .iter()
+        .filter(|c| c.labels.get(TARGET_LABEL).map(String::as_str) == Some(id))
+        .collect();
+    match by_target.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!(
+            "no paused or kept build, and no instance or task, {id} (`pipelocal shell` lists them)"
+        )),
+        several => Err(format!(
+            "{id} has {} containers: name one ({})",
+            several.len(),
+            several
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// `pipelocal clean`: removes kept builds, the state folder's deploy
+/// containers and networks, and what pipelocal processes that died left in
+/// the engine.
 pub fn clean(state_dir: &Path) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -194,6 +282,23 @@ pub fn clean(state_dir: &Path) -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("error: {}: {e}", target.build_id);
+                    failed = true;
+                }
+            }
+        }
+        if let Ok(docker) = pipelocal_runner::executor::connect().await {
+            let label = deploy_containers::state_label(state_dir);
+            match deploy_containers::remove_all(&docker, &label).await {
+                Ok(removed) => {
+                    for name in removed.containers {
+                        println!("Removed deploy container {name}");
+                    }
+                    for name in removed.networks {
+                        println!("Removed deploy network {name}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: removing deploy containers: {e}");
                     failed = true;
                 }
             }

@@ -33,6 +33,17 @@ pub const TARGET_LABEL: &str = "dev.pipelocal.deploy-target";
 /// instances of the same names stay apart, and `clean` takes only its own.
 pub const STATE_LABEL: &str = "dev.pipelocal.state-dir";
 
+/// How a state folder is written in [`STATE_LABEL`]: its canonical path
+/// (absolute as given when it does not exist yet), so every spelling of one
+/// folder finds the same containers.
+pub fn state_label(state_dir: &std::path::Path) -> String {
+    std::fs::canonicalize(state_dir)
+        .or_else(|_| std::path::absolute(state_dir))
+        .unwrap_or_else(|_| state_dir.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The name of a deploy container or network: `pipelocal-<parts>-<hash>`,
 /// the hash that of the state folder (see [`STATE_LABEL`]).
 pub fn deploy_name(parts: &[&str], state_dir: &str) -> String {

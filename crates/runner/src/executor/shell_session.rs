@@ -29,7 +29,8 @@ pub async fn open_shell(
     let script = target.script(resume_on_exit);
     match (&target.container, terminal) {
         (Some(container), Some(terminal)) => {
-            in_container(target, container, &script, terminal).await
+            let user = target.user.as_deref().unwrap_or("0");
+            in_container(container, user, &target.secrets, &script, terminal).await
         }
         (Some(_), None) => Err(ExecError::io(
             "opening a shell in the build container",
@@ -52,15 +53,36 @@ pub async fn open_shell(
     }
 }
 
+/// Opens a login shell in a deploy container (a CodeDeploy instance, an ECS
+/// task's container) on the terminal; returns its exit status.
+pub async fn open_deploy_shell(
+    container: &super::deploy_containers::Found,
+    terminal: Terminal<'_>,
+) -> Result<i64, ExecError> {
+    let greeting = format!(
+        "pipelocal: {} of {}; it stays after `exit` (pipelocal clean removes it).",
+        container.name,
+        container
+            .labels
+            .get(super::deploy_containers::TARGET_LABEL)
+            .map_or("a local deploy", String::as_str),
+    );
+    let script = format!(
+        "printf '%s\\n' {}\nif command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi\n",
+        crate::shell::quote(&greeting)
+    );
+    in_container(&container.id, "0", &[], &script, terminal).await
+}
+
 async fn in_container(
-    target: &ShellTarget,
     container: &str,
+    user: &str,
+    secrets: &[(String, String)],
     script: &str,
     terminal: Terminal<'_>,
 ) -> Result<i64, ExecError> {
     let docker = super::connect().await?;
-    let env: Vec<String> = target
-        .secrets
+    let env: Vec<String> = secrets
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .chain(["TERM=xterm".to_string()])
@@ -73,7 +95,7 @@ async fn in_container(
         &docker,
         container,
         vec!["/bin/sh", "-c", script],
-        target.user.as_deref().unwrap_or("0"),
+        user,
         env.iter().map(String::as_str).collect(),
         true,
         "opening a shell in the build container",
