@@ -35,6 +35,38 @@ impl Drop for Cleanup {
     }
 }
 
+/// A test's service: a name no other test run uses, its `cluster/service`,
+/// and the images built for it, all removed at the end.
+struct Fixture {
+    name: String,
+    target: String,
+    cleanup: Cleanup,
+}
+
+impl Fixture {
+    /// `target` makes the service's `cluster/service` from its unique name.
+    fn new(prefix: &str, target: impl Fn(&str) -> String) -> Fixture {
+        let name = unique_project(prefix);
+        let target = target(&name);
+        Fixture {
+            cleanup: Cleanup {
+                targets: vec![target.clone()],
+                images: Vec::new(),
+            },
+            name,
+            target,
+        }
+    }
+
+    /// Builds the image `version` (see [`build_image`]) and gives its tag.
+    fn image(&mut self, version: &str, page: Option<&str>) -> String {
+        let tag = format!("pipelocal-test/{}:{version}", self.name);
+        self.cleanup.images.push(tag.clone());
+        build_image(&tag, page);
+        tag
+    }
+}
+
 fn docker_lines(args: &[&str]) -> Vec<String> {
     let out = Command::new("docker").args(args).output().expect("docker");
     String::from_utf8_lossy(&out.stdout)
@@ -177,6 +209,14 @@ fn image_definitions(image: &str) -> String {
     format!(r#"[{{"name": "web", "imageUri": "{image}"}}]"#)
 }
 
+/// `run --deploy local` of a source whose `imagedefinitions.json` gives
+/// container `web` the image `image`.
+fn deploy_images(pipeline: &Path, image: &str, config: &Path, state: &Path) -> Output {
+    let files = [("imagedefinitions.json", image_definitions(image))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    run(pipeline, &files, config, state, &["--deploy", "local"])
+}
+
 /// A port no one listens on now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -236,16 +276,13 @@ fn a_new_image_replaces_the_running_task_and_serves_on_the_published_port() {
     if !docker_available() {
         return;
     }
-    let service = unique_project("ecs-web");
-    let target = format!("shop/{service}");
-    let tag = |v: &str| format!("pipelocal-test/{service}:{v}");
-    let _cleanup = Cleanup {
-        targets: vec![target.clone()],
-        images: vec![tag("v1"), tag("v2"), tag("crash")],
-    };
-    build_image(&tag("v1"), Some("version one\n"));
-    build_image(&tag("v2"), Some("version two\n"));
-    build_image(&tag("crash"), None);
+    let mut f = Fixture::new("ecs-web", |name| format!("shop/{name}"));
+    let (v1, v2, crash) = (
+        f.image("v1", Some("version one\n")),
+        f.image("v2", Some("version two\n")),
+        f.image("crash", None),
+    );
+    let (service, target) = (f.name.clone(), f.target.clone());
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     std::fs::write(dir.path().join("web-task.json"), task_definition(SERVING)).unwrap();
@@ -258,11 +295,11 @@ fn a_new_image_replaces_the_running_task_and_serves_on_the_published_port() {
     let p = pipeline(dir.path(), &service, &ecs_action("shop", &service, ""));
     let state = dir.path().join("state");
 
-    let first = run(&p, &[("imagedefinitions.json", &image_definitions(&tag("v1")))], &config, &state, &["--deploy", "local"]);
+    let first = deploy_images(&p, &v1, &config, &state);
     assert_eq!(first.code, 0, "{}", log(&first));
     assert_eq!(fetch(port), "version one\n");
 
-    let second = run(&p, &[("imagedefinitions.json", &image_definitions(&tag("v2")))], &config, &state, &["--deploy", "local"]);
+    let second = deploy_images(&p, &v2, &config, &state);
     assert_eq!(second.code, 0, "{}", log(&second));
     assert!(log(&second).contains("runs task definition web:2"), "{}", log(&second));
     assert_eq!(fetch(port), "version two\n");
@@ -274,7 +311,7 @@ fn a_new_image_replaces_the_running_task_and_serves_on_the_published_port() {
 
     // The published port is the old task's until the new one fails: then
     // the old one is started again and serves on it.
-    let third = run(&p, &[("imagedefinitions.json", &image_definitions(&tag("crash")))], &config, &state, &["--deploy", "local"]);
+    let third = deploy_images(&p, &crash, &config, &state);
     assert_ne!(third.code, 0, "{}", log(&third));
     let text = log(&third);
     assert!(text.contains("essential container web exited with code 3"), "{text}");
@@ -288,15 +325,9 @@ fn a_container_that_exits_fails_the_deploy_and_the_template_service_keeps_its_ta
     if !docker_available() {
         return;
     }
-    let service = unique_project("ecs-tpl");
-    let target = format!("tpl-cluster/{service}");
-    let tag = |v: &str| format!("pipelocal-test/{service}:{v}");
-    let _cleanup = Cleanup {
-        targets: vec![target.clone()],
-        images: vec![tag("v1"), tag("crash")],
-    };
-    build_image(&tag("v1"), Some("from the template\n"));
-    build_image(&tag("crash"), None);
+    let mut f = Fixture::new("ecs-tpl", |name| format!("tpl-cluster/{name}"));
+    let (v1, crash) = (f.image("v1", Some("from the template\n")), f.image("crash", None));
+    let (service, target) = (f.name.clone(), f.target.clone());
     let dir = tempfile::tempdir().unwrap();
     // The service and its task definition come from the template.
     let template = format!(
@@ -345,11 +376,11 @@ fn a_container_that_exits_fails_the_deploy_and_the_template_service_keeps_its_ta
     std::fs::write(&config, "{}\n").unwrap();
     let state = dir.path().join("state");
 
-    let first = run(&p, &[("imagedefinitions.json", &image_definitions(&tag("v1")))], &config, &state, &["--deploy", "local"]);
+    let first = deploy_images(&p, &v1, &config, &state);
     assert_eq!(first.code, 0, "{}", log(&first));
     assert_eq!(served_inside(&target, "1"), "from the template");
 
-    let second = run(&p, &[("imagedefinitions.json", &image_definitions(&tag("crash")))], &config, &state, &["--deploy", "local"]);
+    let second = deploy_images(&p, &crash, &config, &state);
     assert_ne!(second.code, 0, "{}", log(&second));
     let text = log(&second);
     assert!(text.contains("essential container web exited with code 3"), "{text}");
@@ -362,9 +393,11 @@ fn a_container_that_exits_fails_the_deploy_and_the_template_service_keeps_its_ta
     assert_eq!(served_inside(&target, "1"), "from the template");
 
     // A container name the task definition does not have: ECS's words.
-    let third = run(&p, &[("imagedefinitions.json", r#"[{"name": "api", "imageUri": "x"}]"#)], &config, &state, &["--deploy", "local"]);
-    assert_ne!(third.code, 0, "{}", log(&third));
-    assert!(log(&third).contains("The AWS ECS container api does not exist"), "{}", log(&third));
+    let unknown = [("imagedefinitions.json", r#"[{"name": "api", "imageUri": "x"}]"#)];
+    let third = run(&p, &unknown, &config, &state, &["--deploy", "local"]);
+    let text = log(&third);
+    assert_ne!(third.code, 0, "{text}");
+    assert!(text.contains("The AWS ECS container api does not exist"), "{text}");
 }
 
 #[test]
@@ -372,14 +405,9 @@ fn a_health_check_that_never_passes_fails_at_the_deployment_timeout() {
     if !docker_available() {
         return;
     }
-    let service = unique_project("ecs-sick");
-    let target = format!("shop/{service}");
-    let tag = format!("pipelocal-test/{service}:v1");
-    let _cleanup = Cleanup {
-        targets: vec![target.clone()],
-        images: vec![tag.clone()],
-    };
-    build_image(&tag, Some("never healthy\n"));
+    let mut f = Fixture::new("ecs-sick", |name| format!("shop/{name}"));
+    let tag = f.image("v1", Some("never healthy\n"));
+    let (service, target) = (f.name.clone(), f.target.clone());
     let dir = tempfile::tempdir().unwrap();
     // Failures in the start period do not count: the check stays "starting".
     let never = r#",
@@ -400,7 +428,7 @@ fn a_health_check_that_never_passes_fails_at_the_deployment_timeout() {
         &service,
         &ecs_action("shop", &service, r#", "DeploymentTimeout": "1""#),
     );
-    let out = run(&p, &[("imagedefinitions.json", &image_definitions(&tag))], &config, &dir.path().join("state"), &["--deploy", "local"]);
+    let out = deploy_images(&p, &tag, &config, &dir.path().join("state"));
     assert_ne!(out.code, 0, "{}", log(&out));
     assert!(
         log(&out).contains("the task did not turn healthy within 1 minute(s)"),
@@ -430,16 +458,12 @@ fn blue_green_replaces_blue_only_once_green_is_healthy_and_the_hooks_pass() {
     if !docker_available() {
         return;
     }
-    let app = unique_project("ecs-bg");
-    let target = format!("{app}/blue-green");
-    let tag = |v: &str| format!("pipelocal-test/{app}:{v}");
-    let _cleanup = Cleanup {
-        targets: vec![target.clone()],
-        images: vec![tag("v1"), tag("v2"), tag("v3")],
-    };
+    let mut f = Fixture::new("ecs-bg", |name| format!("{name}/blue-green"));
     for v in ["v1", "v2", "v3"] {
-        build_image(&tag(v), Some(&format!("{v}\n")));
+        f.image(v, Some(&format!("{v}\n")));
     }
+    let (app, target) = (f.name.clone(), f.target.clone());
+    let tag = |v: &str| format!("pipelocal-test/{app}:{v}");
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yml");
     // `look` lists the service's running containers while it runs; `gate`
@@ -489,7 +513,15 @@ fn blue_green_replaces_blue_only_once_green_is_healthy_and_the_hooks_pass() {
         .find(|l| l.contains("running: pipelocal-"))
         .unwrap_or_else(|| panic!("the look hook's line: {text}"));
     assert!(during.contains("-r1-web-") && during.contains("-r2-web-"), "{during}");
-    let order: Vec<usize> = ["BeforeInstall: Succeeded", "task of revision 2 is running and healthy", "Install: Succeeded", "AfterAllowTestTraffic: Succeeded", "BeforeAllowTraffic: Succeeded", "AfterAllowTraffic: Succeeded", "stopped and removed the task of revision 1"]
+    let order: Vec<usize> = [
+        "BeforeInstall: Succeeded",
+        "task of revision 2 is running and healthy",
+        "] Install: Succeeded",
+        "AfterAllowTestTraffic: Succeeded",
+        "BeforeAllowTraffic: Succeeded",
+        "AfterAllowTraffic: Succeeded",
+        "stopped and removed the task of revision 1",
+    ]
         .iter()
         .map(|s| text.find(s).unwrap_or_else(|| panic!("{s} in {text}")))
         .collect();
@@ -514,18 +546,17 @@ fn without_deploy_local_an_ecs_deploy_starts_nothing() {
     if !docker_available() {
         return;
     }
-    let service = unique_project("ecs-dry");
-    let target = format!("shop/{service}");
-    let _cleanup = Cleanup {
-        targets: vec![target.clone()],
-        images: Vec::new(),
-    };
+    let f = Fixture::new("ecs-dry", |name| format!("shop/{name}"));
+    let (service, target) = (f.name.clone(), f.target.clone());
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yml");
     std::fs::write(&config, "{}\n").unwrap();
     let p = pipeline(dir.path(), &service, &ecs_action("shop", &service, ""));
-    let out = run(&p, &[("imagedefinitions.json", &image_definitions(BUSYBOX))], &config, &dir.path().join("state"), &[]);
-    assert_eq!(out.code, 0, "{}", log(&out));
-    assert!(log(&out).contains(&format!("Would update service {service}")), "{}", log(&out));
+    let definitions = image_definitions(BUSYBOX);
+    let files = [("imagedefinitions.json", definitions.as_str())];
+    let out = run(&p, &files, &config, &dir.path().join("state"), &[]);
+    let text = log(&out);
+    assert_eq!(out.code, 0, "{text}");
+    assert!(text.contains(&format!("Would update service {service}")), "{text}");
     assert_eq!(task_containers(&target), Vec::new());
 }

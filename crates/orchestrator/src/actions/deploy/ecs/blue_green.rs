@@ -59,6 +59,7 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
     let docker = docker().await?;
     let existing = task::tasks(&docker, &service).await?;
     let blue = existing.last();
+    // A port no container maps fails before blue is touched.
     task::published(&td, &service)?;
     let revision = blue.map_or(1, |b| b.revision + 1);
     let deployment = Deployment {
@@ -125,9 +126,8 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
     task::retire(&docker, &log, &existing).await?;
     let mut done = Done::default();
     if let Some(g) = &green {
-        for c in &g.task.containers {
-            done.lines
-                .push(format!("container {}: {}", c.name, c.image));
+        for (container, image) in g.task.images() {
+            done.lines.push(format!("container {container}: {image}"));
         }
     }
     done.summary = format!(

@@ -26,6 +26,7 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
     let previous = existing.last();
     let kept = previous.map(task::Task::images).unwrap_or_default();
     let td = apply_image_definitions(base, &images, &kept)?;
+    // A port no container maps fails before the running task is touched.
     task::published(&td, &service)?;
     let revision = previous.map_or(1, |p| p.revision + 1);
     let family = td.family.clone().unwrap_or_else(|| name.to_string());
@@ -46,9 +47,8 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
     .await?;
     task::retire(&docker, &log, &existing).await?;
     let mut done = Done::default();
-    for c in &replacement.task.containers {
-        done.lines
-            .push(format!("container {}: {}", c.name, c.image));
+    for (container, image) in replacement.task.images() {
+        done.lines.push(format!("container {container}: {image}"));
     }
     done.summary =
         format!("Service {name} in cluster {cluster} runs task definition {family}:{revision}");
