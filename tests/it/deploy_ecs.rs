@@ -261,14 +261,19 @@ fn task_containers(target: &str) -> Vec<(String, String, bool)> {
     .collect()
 }
 
-/// What `GET /` gives inside the running container of `revision`.
-fn served_inside(target: &str, revision: &str) -> String {
+/// The output of `script` run in the running container of `revision`.
+fn inside(target: &str, revision: &str, script: &str) -> String {
     let running: Vec<_> = task_containers(target)
         .into_iter()
         .filter(|(_, r, up)| r == revision && *up)
         .collect();
     assert_eq!(running.len(), 1, "one running container of revision {revision}: {running:?}");
-    docker_lines(&["exec", &running[0].0, "wget", "-q", "-O-", "http://127.0.0.1/"]).join("\n")
+    docker_lines(&["exec", &running[0].0, "sh", "-c", script]).join("\n")
+}
+
+/// What `GET /` gives inside the running container of `revision`.
+fn served_inside(target: &str, revision: &str) -> String {
+    inside(target, revision, "wget -q -O- http://127.0.0.1/")
 }
 
 #[test]
@@ -298,6 +303,11 @@ fn a_new_image_replaces_the_running_task_and_serves_on_the_published_port() {
     let first = deploy_images(&p, &v1, &config, &state);
     assert_eq!(first.code, 0, "{}", log(&first));
     assert_eq!(fetch(port), "version one\n");
+    // The container has its environment, and its name on the task's network.
+    assert_eq!(
+        inside(&target, "1", "echo $GREETING; wget -q -O- http://web/"),
+        "hello\nversion one"
+    );
 
     let second = deploy_images(&p, &v2, &config, &state);
     assert_eq!(second.code, 0, "{}", log(&second));
@@ -401,7 +411,7 @@ fn a_container_that_exits_fails_the_deploy_and_the_template_service_keeps_its_ta
 }
 
 #[test]
-fn a_health_check_that_never_passes_fails_at_the_deployment_timeout() {
+fn a_failing_health_check_fails_at_once_and_one_that_never_passes_at_the_deployment_timeout() {
     if !docker_available() {
         return;
     }
@@ -409,14 +419,6 @@ fn a_health_check_that_never_passes_fails_at_the_deployment_timeout() {
     let tag = f.image("v1", Some("never healthy\n"));
     let (service, target) = (f.name.clone(), f.target.clone());
     let dir = tempfile::tempdir().unwrap();
-    // Failures in the start period do not count: the check stays "starting".
-    let never = r#",
-      "healthCheck": {
-        "command": ["CMD-SHELL", "echo not ready; exit 1"],
-        "interval": 5,
-        "startPeriod": 300
-      }"#;
-    std::fs::write(dir.path().join("web-task.json"), task_definition(never)).unwrap();
     let config = dir.path().join("config.yml");
     std::fs::write(
         &config,
@@ -428,10 +430,39 @@ fn a_health_check_that_never_passes_fails_at_the_deployment_timeout() {
         &service,
         &ecs_action("shop", &service, r#", "DeploymentTimeout": "1""#),
     );
-    let out = deploy_images(&p, &tag, &config, &dir.path().join("state"));
+    let state = dir.path().join("state");
+
+    // A check that fails its retries turns the container unhealthy: at once a failure.
+    let failing = r#",
+      "healthCheck": {
+        "command": ["CMD-SHELL", "echo not ready; exit 1"],
+        "interval": 5,
+        "retries": 1
+      }"#;
+    std::fs::write(dir.path().join("web-task.json"), task_definition(failing)).unwrap();
+    let out = deploy_images(&p, &tag, &config, &state);
+    let text = log(&out);
+    assert_ne!(out.code, 0, "{text}");
+    assert!(
+        text.contains("container web failed its health check (exit status 1: not ready)"),
+        "{text}"
+    );
+    assert_eq!(task_containers(&target), Vec::new(), "the failed task is removed");
+
+    // Failures in the start period do not count: the check stays "starting".
+    let never = r#",
+      "healthCheck": {
+        "command": ["CMD-SHELL", "echo not ready; exit 1"],
+        "interval": 5,
+        "startPeriod": 300
+      }"#;
+    std::fs::write(dir.path().join("web-task.json"), task_definition(never)).unwrap();
+    let out = deploy_images(&p, &tag, &config, &state);
     assert_ne!(out.code, 0, "{}", log(&out));
     assert!(
-        log(&out).contains("the task did not turn healthy within 1 minute(s)"),
+        log(&out).contains(
+            "the task did not turn healthy within 1 minute(s): container web (exit status 1: not ready)"
+        ),
         "{}",
         log(&out)
     );

@@ -268,12 +268,13 @@ pub(super) async fn wait_healthy(
                 Standing::Running {
                     health: Some(Health::Unhealthy),
                 } => {
+                    let check = last_check(docker, found).await;
                     return Err(failure(
                         docker,
                         found,
-                        format!("container {} failed its health check", def.name),
+                        format!("container {} failed its health check{check}", def.name),
                     )
-                    .await)
+                    .await);
                 }
                 Standing::Running { health } => {
                     if def.health_check.is_some() && health != Some(Health::Healthy) {
@@ -291,11 +292,12 @@ pub(super) async fn wait_healthy(
                 .find(|(d, _)| d.health_check.is_some())
                 .or(essential.first())
                 .ok_or("the task has no essential container")?;
+            let check = last_check(docker, found).await;
             return Err(failure(
                 docker,
                 found,
                 format!(
-                    "the task did not turn healthy within {} minute(s) (container {})",
+                    "the task did not turn healthy within {} minute(s): container {}{check}",
                     limit.as_secs() / 60,
                     def.name
                 ),
@@ -306,6 +308,17 @@ pub(super) async fn wait_healthy(
             () = tokio::time::sleep(POLL) => {}
             () = stop.stopped() => return Err("stopped while the task was starting".into()),
         }
+    }
+}
+
+/// What the container's last health check said, as ` (exit status N: output)`.
+async fn last_check(docker: &Docker, found: &Found) -> String {
+    match containers::last_health_output(docker, &found.id).await {
+        Some((code, output)) => format!(
+            " (exit status {code}: {})",
+            output.trim().lines().collect::<Vec<_>>().join(" / ")
+        ),
+        None => String::new(),
     }
 }
 
