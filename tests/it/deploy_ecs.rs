@@ -591,3 +591,44 @@ fn without_deploy_local_an_ecs_deploy_starts_nothing() {
     assert!(text.contains(&format!("Would update service {service}")), "{text}");
     assert_eq!(task_containers(&target), Vec::new());
 }
+
+#[test]
+fn a_service_without_a_usable_task_definition_fails_saying_where_to_give_one() {
+    if !docker_available() {
+        return;
+    }
+    let f = Fixture::new("ecs-none", |name| format!("shop/{name}"));
+    let service = f.name.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "{}\n").unwrap();
+    let p = pipeline(dir.path(), &service, &ecs_action("shop", &service, ""));
+    let state = dir.path().join("state");
+    let out = deploy_images(&p, BUSYBOX, &config, &state);
+    let text = log(&out);
+    assert_ne!(out.code, 0, "{text}");
+    assert!(
+        text.contains(&format!("no task definition for service {service} in cluster shop"))
+            && text.contains("AWS::ECS::Service")
+            && text.contains(&format!("services: {{shop/{service}: {{task-definition: FILE}}}}")),
+        "{text}"
+    );
+
+    // A task definition file ECS would refuse: its file and line.
+    let broken = r#",
+      "healthCheck": {
+        "command": ["wget -q -O- http://127.0.0.1/"]
+      }"#;
+    std::fs::write(dir.path().join("web-task.json"), task_definition(broken)).unwrap();
+    std::fs::write(
+        &config,
+        format!("services:\n  {service}:\n    task-definition: web-task.json\n"),
+    )
+    .unwrap();
+    let out = deploy_images(&p, BUSYBOX, &config, &state);
+    let text = log(&out);
+    assert_ne!(out.code, 0, "{text}");
+    assert!(text.contains("web-task.json:19:"), "{text}");
+    assert!(text.contains("healthCheck command must be"), "{text}");
+    assert_eq!(task_containers(&f.target), Vec::new());
+}
