@@ -177,6 +177,36 @@ fn pipeline(dir: &Path, name: &str, deploy: &str) -> PathBuf {
     path
 }
 
+/// A template of `resources` and a pipeline taking `Src` from a folder and
+/// deploying it with `deploy` (YAML at the action's indentation).
+fn template_pipeline(dir: &Path, name: &str, resources: &str, deploy: &str) -> PathBuf {
+    let text = format!(
+        "Resources:
+{resources}  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: {name}
+      RoleArn: arn:aws:iam::123456789012:role/p
+      ArtifactStore: {{Type: S3, Location: artifacts}}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Code
+              ActionTypeId: {{Category: Source, Owner: AWS, Provider: CodeStarSourceConnection, Version: '1'}}
+              Configuration: {{ConnectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/x', FullRepositoryId: example/app, BranchName: main}}
+              OutputArtifacts: [{{Name: Src}}]
+        - Name: Deploy
+          Actions:
+            - Name: Release
+              {deploy}
+              InputArtifacts: [{{Name: Src}}]
+"
+    );
+    let path = dir.join("template.yml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn ecs_action(cluster: &str, service: &str, extra: &str) -> String {
     format!(
         r#""actionTypeId": {{"category": "Deploy", "owner": "AWS", "provider": "ECS", "version": "1"}},
@@ -340,9 +370,8 @@ fn a_container_that_exits_fails_the_deploy_and_the_template_service_keeps_its_ta
     let (service, target) = (f.name.clone(), f.target.clone());
     let dir = tempfile::tempdir().unwrap();
     // The service and its task definition come from the template.
-    let template = format!(
-        "Resources:
-  Cluster:
+    let resources = format!(
+        "  Cluster:
     Type: AWS::ECS::Cluster
     Properties: {{ClusterName: tpl-cluster}}
   Task:
@@ -359,29 +388,13 @@ fn a_container_that_exits_fails_the_deploy_and_the_template_service_keeps_its_ta
       ServiceName: {service}
       Cluster: !Ref Cluster
       TaskDefinition: !Ref Task
-  Pipeline:
-    Type: AWS::CodePipeline::Pipeline
-    Properties:
-      Name: {service}
-      RoleArn: arn:aws:iam::123456789012:role/p
-      ArtifactStore: {{Type: S3, Location: artifacts}}
-      Stages:
-        - Name: Source
-          Actions:
-            - Name: Code
-              ActionTypeId: {{Category: Source, Owner: AWS, Provider: CodeStarSourceConnection, Version: '1'}}
-              Configuration: {{ConnectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/x', FullRepositoryId: example/app, BranchName: main}}
-              OutputArtifacts: [{{Name: Src}}]
-        - Name: Deploy
-          Actions:
-            - Name: Release
-              ActionTypeId: {{Category: Deploy, Owner: AWS, Provider: ECS, Version: '1'}}
-              Configuration: {{ClusterName: !Ref Cluster, ServiceName: {service}}}
-              InputArtifacts: [{{Name: Src}}]
 "
     );
-    let p = dir.path().join("template.yml");
-    std::fs::write(&p, template).unwrap();
+    let action = format!(
+        "ActionTypeId: {{Category: Deploy, Owner: AWS, Provider: ECS, Version: '1'}}
+              Configuration: {{ClusterName: !Ref Cluster, ServiceName: {service}}}"
+    );
+    let p = template_pipeline(dir.path(), &service, &resources, &action);
     let config = dir.path().join("config.yml");
     std::fs::write(&config, "{}\n").unwrap();
     let state = dir.path().join("state");
@@ -631,4 +644,79 @@ fn a_service_without_a_usable_task_definition_fails_saying_where_to_give_one() {
     assert!(text.contains("web-task.json:19:"), "{text}");
     assert!(text.contains("healthCheck command must be"), "{text}");
     assert_eq!(task_containers(&f.target), Vec::new());
+}
+
+#[test]
+fn blue_green_to_the_templates_service_gives_its_published_port_back_to_blue_when_a_hook_fails() {
+    if !docker_available() {
+        return;
+    }
+    let mut f = Fixture::new("ecs-bgt", |name| format!("bg-cluster/{name}"));
+    let (v1, v2) = (f.image("v1", Some("blue\n")), f.image("v2", Some("green\n")));
+    let (name, target) = (f.name.clone(), f.target.clone());
+    let dir = tempfile::tempdir().unwrap();
+    // The deployment group deploys to the template's service; the
+    // configuration publishes that service's port.
+    let resources = format!(
+        "  Cluster:
+    Type: AWS::ECS::Cluster
+    Properties: {{ClusterName: bg-cluster}}
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      ServiceName: {name}
+      Cluster: !Ref Cluster
+      DeploymentController: {{Type: CODE_DEPLOY}}
+  App:
+    Type: AWS::CodeDeploy::Application
+    Properties: {{ApplicationName: {name}, ComputePlatform: ECS}}
+  Group:
+    Type: AWS::CodeDeploy::DeploymentGroup
+    Properties:
+      ApplicationName: !Ref App
+      DeploymentGroupName: release
+      ECSServices: [{{ClusterName: !Ref Cluster, ServiceName: !GetAtt Service.Name}}]
+"
+    );
+    let action = format!(
+        "ActionTypeId: {{Category: Deploy, Owner: AWS, Provider: CodeDeployToECS, Version: '1'}}
+              Configuration: {{ApplicationName: {name}, DeploymentGroupName: release, TaskDefinitionTemplateArtifact: Src, AppSpecTemplateArtifact: Src, Image1ArtifactName: Src}}"
+    );
+    let p = template_pipeline(dir.path(), &name, &resources, &action);
+    let port = free_port();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "services:\n  bg-cluster/{name}:\n    ports: ['{port}:80']\nfunctions:\n  gate:\n    command: 'test ! -e \"$CODEBUILD_SRC_DIR/fail-gate\"'\n"
+        ),
+    )
+    .unwrap();
+    let appspec = APPSPEC.replace("  - BeforeInstall: prepare\n  - AfterAllowTestTraffic: look\n  - BeforeAllowTraffic: gate\n", "  - AfterAllowTraffic: gate\n");
+    let taskdef = task_definition(SERVING).replace(BUSYBOX, "<IMAGE1_NAME>");
+    let state = dir.path().join("state");
+    let deploy = |image: &str, extra: &[(&str, &str)]| {
+        let detail = format!(r#"{{"ImageURI": "{image}"}}"#);
+        let mut files = vec![
+            ("taskdef.json", taskdef.as_str()),
+            ("appspec.yaml", appspec.as_str()),
+            ("imageDetail.json", detail.as_str()),
+        ];
+        files.extend_from_slice(extra);
+        run(&p, &files, &config, &state, &["--deploy", "local"])
+    };
+
+    let first = deploy(&v1, &[]);
+    assert_eq!(first.code, 0, "{}", log(&first));
+    assert_eq!(fetch(port), "blue\n");
+
+    let second = deploy(&v2, &[("fail-gate", "")]);
+    let text = log(&second);
+    assert_ne!(second.code, 0, "{text}");
+    assert!(text.contains("failed at AfterAllowTraffic"), "{text}");
+    assert!(text.contains("the running task (revision 1) stops before the new one starts"), "{text}");
+    assert!(text.contains("started the original task (revision 1) again"), "{text}");
+    let left = task_containers(&target);
+    assert!(left.len() == 1 && left[0].1 == "1" && left[0].2, "blue alone: {left:?}");
+    assert_eq!(fetch(port), "blue\n");
 }

@@ -84,6 +84,8 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
     let mut green: Option<Replacement> = None;
     for event in EcsEvent::ALL {
         let step = match event {
+            // A stopped run ends the deployment as a failed one: blue stays.
+            _ if stop.is_stopped() => Err("the run was stopped".to_string()),
             EcsEvent::Install => task::start_replacement(
                 &docker,
                 &log,
