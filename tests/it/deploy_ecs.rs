@@ -497,6 +497,28 @@ Hooks:
   - BeforeAllowTraffic: gate
 ";
 
+/// `run --deploy local` of a blue/green source: the serving task definition
+/// with its image placeholder, `appspec`, `image` in `imageDetail.json`, and
+/// the `extra` files.
+fn deploy_blue_green(
+    pipeline: &Path,
+    appspec: &str,
+    image: &str,
+    extra: &[(&str, &str)],
+    config: &Path,
+    state: &Path,
+) -> Output {
+    let taskdef = task_definition(SERVING).replace(BUSYBOX, "<IMAGE1_NAME>");
+    let detail = format!(r#"{{"ImageURI": "{image}"}}"#);
+    let mut files = vec![
+        ("taskdef.json", taskdef.as_str()),
+        ("appspec.yaml", appspec),
+        ("imageDetail.json", detail.as_str()),
+    ];
+    files.extend_from_slice(extra);
+    run(pipeline, &files, config, state, &["--deploy", "local"])
+}
+
 #[test]
 fn blue_green_replaces_blue_only_once_green_is_healthy_and_the_hooks_pass() {
     if !docker_available() {
@@ -530,18 +552,8 @@ fn blue_green_replaces_blue_only_once_green_is_healthy_and_the_hooks_pass() {
     );
     let p = pipeline(dir.path(), &app, &action);
     let state = dir.path().join("state");
-    let taskdef = task_definition(SERVING).replace(BUSYBOX, "<IMAGE1_NAME>");
-    let detail = |v: &str| format!(r#"{{"ImageURI": "{}"}}"#, tag(v));
-    let deploy = |v: &str, extra: &[(&str, &str)]| {
-        let detail = detail(v);
-        let mut files = vec![
-            ("taskdef.json", taskdef.as_str()),
-            ("appspec.yaml", APPSPEC),
-            ("imageDetail.json", detail.as_str()),
-        ];
-        files.extend_from_slice(extra);
-        run(&p, &files, &config, &state, &["--deploy", "local"])
-    };
+    let deploy =
+        |v: &str, extra: &[(&str, &str)]| deploy_blue_green(&p, APPSPEC, &tag(v), extra, &config, &state);
 
     let first = deploy("v1", &[]);
     assert_eq!(first.code, 0, "{}", log(&first));
@@ -693,17 +705,9 @@ fn blue_green_to_the_templates_service_gives_its_published_port_back_to_blue_whe
     )
     .unwrap();
     let appspec = APPSPEC.replace("  - BeforeInstall: prepare\n  - AfterAllowTestTraffic: look\n  - BeforeAllowTraffic: gate\n", "  - AfterAllowTraffic: gate\n");
-    let taskdef = task_definition(SERVING).replace(BUSYBOX, "<IMAGE1_NAME>");
     let state = dir.path().join("state");
     let deploy = |image: &str, extra: &[(&str, &str)]| {
-        let detail = format!(r#"{{"ImageURI": "{image}"}}"#);
-        let mut files = vec![
-            ("taskdef.json", taskdef.as_str()),
-            ("appspec.yaml", appspec.as_str()),
-            ("imageDetail.json", detail.as_str()),
-        ];
-        files.extend_from_slice(extra);
-        run(&p, &files, &config, &state, &["--deploy", "local"])
+        deploy_blue_green(&p, &appspec, image, extra, &config, &state)
     };
 
     let first = deploy(&v1, &[]);
