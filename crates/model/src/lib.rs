@@ -6,7 +6,8 @@
 //! The public surface, for the runner, the orchestrator and the CLI:
 //! - definitions: `pipeline` (declarations, `Provider`, validation,
 //!   variables), `cfn` (templates, parameters, intrinsics), `project`
-//!   (CodeBuild projects), `buildspec`, `runtimes`;
+//!   (CodeBuild projects), `buildspec`, `runtimes`, `ecs` (task definitions,
+//!   services, blue/green AppSpecs);
 //! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file),
 //!   `image_map` (`--image-map`, with globs);
 //! - `cloud`: what AWS gives about runs in the cloud, to reproduce them: a
@@ -25,6 +26,7 @@ pub mod cloud;
 pub mod config;
 pub mod curated_images;
 mod document;
+pub mod ecs;
 pub mod file_name;
 pub mod image_map;
 pub mod locate;

@@ -379,6 +379,8 @@ async fn perform(
             let execution_id = shared.execution_id();
             let local = Local {
                 settings: &opts.config,
+                build: settings,
+                ecs: &opts.ecs,
                 default_image: settings.image_map.apply(&settings.default_image()),
                 pipeline: &opts.pipeline.name,
                 execution_id: &execution_id,

@@ -65,6 +65,9 @@ pub struct RunOptions {
     pub local: LocalCommands,
     /// How manual approvals are answered.
     pub approvals: ApprovalPolicy,
+    /// The template's ECS services and blue/green deployment groups (read
+    /// with `--deploy local`).
+    pub ecs: pipelocal_model::ecs::EcsServices,
     /// The settings as given (configuration and flags), kept in the record.
     pub config: pipelocal_model::config::Config,
     /// `--from-execution`: the cloud execution this run reproduces.

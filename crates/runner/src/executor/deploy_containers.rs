@@ -681,3 +681,14 @@ pub async fn remove_all(docker: &Docker, state_dir: &str) -> Result<Removed, Exe
     }
     Ok(removed)
 }
+
+/// The output of the container's last health check, when it has had one:
+/// why it is unhealthy, which its own log seldom says.
+pub async fn last_health_output(docker: &Docker, container: &str) -> Option<(i64, String)> {
+    let c = docker.inspect_container(container, None).await.ok()?;
+    let last = c.state?.health?.log?.pop()?;
+    Some((
+        last.exit_code.unwrap_or(-1),
+        last.output.unwrap_or_default(),
+    ))
+}

@@ -80,6 +80,9 @@ impl Resolver<'_, '_> {
             "AWS::SQS::Queue" => "QueueName",
             "AWS::Lambda::Function" => "FunctionName",
             "AWS::ECR::Repository" => "RepositoryName",
+            "AWS::ECS::Cluster" => "ClusterName",
+            "AWS::ECS::Service" => "ServiceName",
+            "AWS::CodeDeploy::Application" => "ApplicationName",
             _ => "Name",
         };
         let raw = self

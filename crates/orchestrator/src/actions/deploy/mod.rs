@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pipelocal_model::config::Config;
+use pipelocal_model::ecs::EcsServices;
 use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::events::EventSink;
 
-use crate::actions::build::InputArtifact;
+use crate::actions::build::{BuildSettings, InputArtifact};
 use crate::store::s3_path;
 
 mod cloudformation;
@@ -124,6 +125,10 @@ pub fn deployed_locally(action: &Action) -> Option<LocalDeploy> {
 pub struct Local<'a> {
     /// `.pipelocal.yml` and the flags: `instances:`, `services:`, images.
     pub settings: &'a Config,
+    /// How local commands run: the `functions:` standing in for hook Lambdas.
+    pub build: &'a BuildSettings,
+    /// The template's ECS services and blue/green deployment groups.
+    pub ecs: &'a EcsServices,
     /// The image of instances no configuration gives one (after `image-map`).
     pub default_image: String,
     pub pipeline: &'a str,
