@@ -270,6 +270,7 @@ fn options_named(
             },
             assume_undefined_projects: config.assume_undefined_projects == Some(true),
         },
+        deployment_groups: loaded.deployment_groups,
         pipeline: loaded.pipeline,
         sources: config.sources.into_iter().collect(),
         workdir,

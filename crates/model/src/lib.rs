@@ -23,6 +23,7 @@
 pub mod buildspec;
 pub mod cfn;
 pub mod cloud;
+pub mod codedeploy;
 pub mod config;
 pub mod curated_images;
 mod document;

@@ -11,6 +11,7 @@ use super::fields::{pascal_path, strip_unknown};
 use super::{pascal, validate, Origin, Pipeline};
 use crate::cfn::parameters::check_given;
 use crate::cfn::{ParameterValues, Placeholder, Resolver, Template, PIPELINE_TYPE};
+use crate::codedeploy::{deployment_groups_from_template, DeploymentGroup};
 use crate::document::Document;
 use crate::locate::DocPath;
 use crate::problem::{LoadError, Place, Problem};
@@ -22,6 +23,8 @@ use crate::project::{projects_from_template, Project};
 pub struct LoadedPipeline {
     pub pipeline: Pipeline,
     pub projects: Vec<Project>,
+    /// The CodeDeploy deployment groups its template defines.
+    pub deployment_groups: Vec<DeploymentGroup>,
     pub problems: Vec<Problem>,
     /// What stands in for values nobody gave (see [`crate::cfn::parameters`]).
     pub placeholders: Vec<Placeholder>,
@@ -132,24 +135,26 @@ pub fn pipeline_from_document_with(
     name: Option<&str>,
     parameters: &ParameterValues,
 ) -> Result<LoadedPipeline, LoadError> {
-    let (mut pipeline, projects, mut problems, placeholders) = match Template::from_document(doc) {
-        Some(template) => {
-            let template = template.with_parameters(parameters);
-            let named = pipeline_names(&template);
-            let (id, shown) = pick(&template, &named, name)?;
-            from_template(&template, id, shown, false)?
-        }
-        None => {
-            let (pipeline, unknown) = from_api_json(doc)?;
-            (pipeline, Vec::new(), unknown, Vec::new())
-        }
-    };
+    let (mut pipeline, projects, mut problems, placeholders, deployment_groups) =
+        match Template::from_document(doc) {
+            Some(template) => {
+                let template = template.with_parameters(parameters);
+                let named = pipeline_names(&template);
+                let (id, shown) = pick(&template, &named, name)?;
+                from_template(&template, id, shown, false)?
+            }
+            None => {
+                let (pipeline, unknown) = from_api_json(doc)?;
+                (pipeline, Vec::new(), unknown, Vec::new(), Vec::new())
+            }
+        };
     pipeline.origin.file = doc.path.clone();
     pipeline.origin.text = doc.text.clone();
     problems.extend(validate(&pipeline));
     Ok(LoadedPipeline {
         pipeline,
         projects,
+        deployment_groups,
         problems,
         placeholders,
     })
@@ -228,7 +233,13 @@ fn pascal_in_backticks(message: &str) -> String {
     out
 }
 
-type FromTemplate = (Pipeline, Vec<Project>, Vec<Problem>, Vec<Placeholder>);
+type FromTemplate = (
+    Pipeline,
+    Vec<Project>,
+    Vec<Problem>,
+    Vec<Placeholder>,
+    Vec<DeploymentGroup>,
+);
 
 /// Each pipeline of a template by logical id, with the name it is shown by.
 fn pipeline_names(template: &Template<'_>) -> Vec<(String, String)> {
@@ -303,7 +314,7 @@ pub fn check_every_pipeline(doc: &Document, parameters: &ParameterValues) -> Vec
     let mut problems: Vec<Problem> = Vec::new();
     for (id, name) in pipeline_names(&template) {
         let found = match from_template(&template, &id, &name, true) {
-            Ok((mut pipeline, _, mut found, _)) => {
+            Ok((mut pipeline, _, mut found, ..)) => {
                 pipeline.origin.file = doc.path.clone();
                 pipeline.origin.text = doc.text.clone();
                 found.extend(label(validate(&pipeline), &id, &name));
@@ -368,6 +379,7 @@ fn from_template(
     };
     let mut problems = own(std::mem::take(&mut resolver.problems));
     let projects = projects_from_template(template, &mut resolver, &mut problems);
+    let groups = deployment_groups_from_template(template, &mut resolver, &mut problems);
     problems.append(&mut resolver.problems);
     problems.extend(check_given(doc, template.parameters(), &template.given));
     problems.extend(resolver.placeholder_warnings());
@@ -385,7 +397,7 @@ fn from_template(
         problems: problems.iter().cloned().chain(own(e.problems())).collect(),
     })?;
     problems.extend(own(unknown));
-    Ok((pipeline, projects, problems, placeholders))
+    Ok((pipeline, projects, problems, placeholders, groups))
 }
 
 /// Turns CloudFormation's PascalCase property tree into the API's camelCase.

@@ -386,6 +386,7 @@ async fn perform(
                 execution_id: &execution_id,
                 sink,
                 stop,
+                deployment_groups: &opts.deployment_groups,
             };
             let result = deploy_locally(kind, &cx, &local).await;
             return finish_emulated(&cx, result, sink);

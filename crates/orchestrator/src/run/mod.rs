@@ -74,6 +74,8 @@ pub struct RunOptions {
     pub from_execution: Option<FromExecution>,
     /// The source revisions the execution pins, filled when the run starts.
     pub pins: SourcePins,
+    /// The CodeDeploy deployment groups the pipeline's template defines.
+    pub deployment_groups: Vec<pipelocal_model::codedeploy::DeploymentGroup>,
 }
 
 #[derive(Debug, thiserror::Error)]

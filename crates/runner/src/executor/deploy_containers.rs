@@ -692,3 +692,54 @@ pub async fn last_health_output(docker: &Docker, container: &str) -> Option<(i64
         last.output.unwrap_or_default(),
     ))
 }
+
+/// Copies the folder `dir` of this machine to `dest` in `container` (made
+/// with its parents, modes kept, symbolic links as links): a revision's
+/// bundle into an instance.
+pub async fn upload_dir(
+    docker: &Docker,
+    container: &str,
+    dest: &str,
+    dir: &std::path::Path,
+) -> Result<(), ExecError> {
+    let inside = dest.trim_matches('/').to_string();
+    let dir = dir.to_path_buf();
+    let tar = tokio::task::spawn_blocking(move || {
+        let mut b = tar::Builder::new(Vec::new());
+        b.follow_symlinks(false);
+        super::source_tar::append_parents(&mut b, &inside, 0o755)?;
+        b.append_dir_all(&inside, &dir)?;
+        b.into_inner()
+    })
+    .await
+    .map_err(|e| ExecError::io("packing a bundle", std::io::Error::other(e.to_string())))?
+    .map_err(|e| ExecError::io("packing a bundle", e))?;
+    upload_tar(docker, container, "/", tar).await
+}
+
+/// Writes `contents` to the absolute `path` in `container` with `mode`,
+/// making its parents (a script of pipelocal's own, too long for a command line).
+pub async fn upload_file(
+    docker: &Docker,
+    container: &str,
+    path: &str,
+    contents: &[u8],
+    mode: u32,
+) -> Result<(), ExecError> {
+    let pack = || {
+        let inside = path.trim_start_matches('/');
+        let mut b = tar::Builder::new(Vec::new());
+        if let Some((parent, _)) = inside.rsplit_once('/') {
+            super::source_tar::append_parents(&mut b, parent, 0o755)?;
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(mode);
+        h.set_size(contents.len() as u64);
+        h.set_mtime(0);
+        b.append_data(&mut h, inside, contents)?;
+        b.into_inner()
+    };
+    let tar = pack().map_err(|e| ExecError::io("packing a file", e))?;
+    upload_tar(docker, container, "/", tar).await
+}

@@ -83,6 +83,7 @@ impl Resolver<'_, '_> {
             "AWS::ECS::Cluster" => "ClusterName",
             "AWS::ECS::Service" => "ServiceName",
             "AWS::CodeDeploy::Application" => "ApplicationName",
+            "AWS::CodeDeploy::DeploymentGroup" => "DeploymentGroupName",
             _ => "Name",
         };
         let raw = self

@@ -10,11 +10,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use pipelocal_model::codedeploy::DeploymentGroup;
 use pipelocal_model::config::Config;
 use pipelocal_model::ecs::EcsServices;
 use pipelocal_model::pipeline::{Action, Provider};
 use pipelocal_runner::build::StopSignal;
-use pipelocal_runner::events::EventSink;
+use pipelocal_runner::events::{BuildEventKind, EventSink};
 
 use crate::actions::build::{BuildSettings, InputArtifact};
 use crate::store::s3_path;
@@ -136,6 +137,16 @@ pub struct Local<'a> {
     /// The action's log: lifecycle events and script output go here as they come.
     pub sink: &'a EventSink,
     pub stop: StopSignal,
+    /// The CodeDeploy deployment groups the template defines (rollback).
+    pub deployment_groups: &'a [DeploymentGroup],
+}
+
+impl Local<'_> {
+    /// A line of the deploy's own in the action's log, masked like every line.
+    pub fn say(&self, text: impl AsRef<str>) {
+        let text = self.sink.masker().mask(text.as_ref());
+        self.sink.send(BuildEventKind::Output(format!("{text}\n")));
+    }
 }
 
 /// Runs a local deploy: its work is done (or failed) when this returns.

@@ -1,0 +1,257 @@
+//! The deployment group's instance: one container per deployment group,
+//! kept between runs like an EC2 instance (its state under the agent's
+//! `deployment-root` lives in it, so removing it starts afresh), and the
+//! few things the lifecycle asks of it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pipelocal_runner::build::StopSignal;
+use pipelocal_runner::executor::deploy_containers::{
+    self as containers, ContainerPlan, DeployKind, ExecEnd, ExecPlan, PublishedPort, Stream,
+};
+use pipelocal_runner::executor::{connect, Docker, DockerExecutor};
+
+use super::super::{Context, Local};
+
+/// A running instance container.
+pub struct Instance {
+    docker: Docker,
+    pub id: String,
+    pub name: String,
+}
+
+/// What a command of pipelocal's own said.
+pub struct Said {
+    pub code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// How a hook script ended.
+pub enum ScriptEnd {
+    Exited(i64),
+    TimedOut,
+    Stopped,
+}
+
+impl Instance {
+    /// The instance of `application`/`group`: found (started again when
+    /// stopped) or made from the configured image.
+    pub async fn ensure(
+        cx: &Context<'_>,
+        local: &Local<'_>,
+        application: &str,
+        group: &str,
+    ) -> Result<Instance, String> {
+        let docker = connect()
+            .await
+            .map_err(|e| format!("the instance needs Docker: {e}"))?;
+        let state_dir = absolute(cx.state_dir);
+        let name = containers::deploy_name(&[application, group], &state_dir);
+        let config = local.settings.instance(application, group);
+        let image = config
+            .image
+            .clone()
+            .unwrap_or_else(|| local.default_image.clone());
+        let err = |e: pipelocal_runner::executor::ExecError| format!("instance {name}: {e}");
+        if let Some(found) = containers::find(&docker, &name).await.map_err(err)? {
+            if found.image != image {
+                local.say(format!("Instance {name} runs {} (made before); the configuration now gives {image}: `docker rm -f {name}` starts a new one", found.image));
+            }
+            if !found.running {
+                containers::restart(&docker, &found.id).await.map_err(err)?;
+                local.say(format!("Instance {name} started again"));
+            }
+            return Ok(Instance {
+                docker,
+                id: found.id,
+                name,
+            });
+        }
+        DockerExecutor::ensure_image(&docker, &image, local.sink)
+            .await
+            .map_err(err)?;
+        let plan = ContainerPlan {
+            kind: DeployKind::Instance,
+            name: name.clone(),
+            target: format!("{application}/{group}"),
+            state_dir,
+            image: image.clone(),
+            entrypoint: None,
+            command: None,
+            env: Vec::new(),
+            user: None,
+            working_dir: None,
+            ports: config
+                .ports
+                .iter()
+                .map(|p| PublishedPort {
+                    host: p.host,
+                    container: p.container,
+                })
+                .collect(),
+            health: None,
+            network: None,
+            labels: Vec::new(),
+        };
+        let found = containers::start(&docker, &plan, true).await.map_err(err)?;
+        let ports: Vec<String> = config
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{}->{}", p.host, p.container))
+            .collect();
+        local.say(format!(
+            "Instance {name} made from {image}{}",
+            if ports.is_empty() {
+                String::new()
+            } else {
+                format!(", ports {}", ports.join(", "))
+            }
+        ));
+        Ok(Instance {
+            docker,
+            id: found.id,
+            name,
+        })
+    }
+
+    /// Runs `script` with `sh -c` as root, `args` as `$1`...: the agent's
+    /// own work (it runs as root).
+    pub async fn sh(&self, script: &str, args: &[&str]) -> Result<Said, String> {
+        let mut argv = vec![
+            "/bin/sh".to_string(),
+            "-c".into(),
+            script.into(),
+            "sh".into(),
+        ];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let plan = ExecPlan {
+            argv,
+            user: Some("0".into()),
+            ..ExecPlan::default()
+        };
+        let mut said = Said {
+            code: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+        };
+        let end = containers::exec(&self.docker, &self.id, &plan, |stream, line| {
+            let out = match stream {
+                Stream::Stdout => &mut said.stdout,
+                Stream::Stderr => &mut said.stderr,
+            };
+            out.push_str(line);
+            out.push('\n');
+        })
+        .await
+        .map_err(|e| format!("instance {}: {e}", self.name))?;
+        said.code = match end {
+            ExecEnd::Exited(code) => code,
+            ExecEnd::TimedOut => -1,
+        };
+        Ok(said)
+    }
+
+    /// [`Instance::sh`] that must succeed.
+    pub async fn sh_ok(&self, doing: &str, script: &str, args: &[&str]) -> Result<String, String> {
+        let said = self.sh(script, args).await?;
+        if said.code != 0 {
+            return Err(format!(
+                "{doing} in instance {} failed (exit status {}): {}",
+                self.name,
+                said.code,
+                said.stderr.trim()
+            ));
+        }
+        Ok(said.stdout)
+    }
+
+    /// The text of a file in the instance, `None` when there is none.
+    pub async fn read(&self, path: &str) -> Result<Option<String>, String> {
+        let said = self
+            .sh("[ -f \"$1\" ] || exit 3; cat \"$1\"", &[path])
+            .await?;
+        match said.code {
+            0 => Ok(Some(said.stdout)),
+            3 => Ok(None),
+            n => Err(format!(
+                "reading {path} in instance {} failed (exit status {n})",
+                self.name
+            )),
+        }
+    }
+
+    /// Writes `text` to `path` (parents made), as root.
+    pub async fn write(&self, path: &str, text: &str, mode: u32) -> Result<(), String> {
+        containers::upload_file(&self.docker, &self.id, path, text.as_bytes(), mode)
+            .await
+            .map_err(|e| format!("instance {}: {e}", self.name))
+    }
+
+    /// Appends `lines` to `path` as scripts.log has them: each after the
+    /// time, `YYYY-MM-DD HH:MM:SS`.
+    pub async fn log_lines(&self, path: &str, lines: &[String]) -> Result<(), String> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![path];
+        args.extend(lines.iter().map(String::as_str));
+        self.sh_ok(
+            "writing scripts.log",
+            "f=$1; shift; mkdir -p \"${f%/*}\"; d=$(date '+%Y-%m-%d %H:%M:%S'); for l; do printf '%s %s\\n' \"$d\" \"$l\"; done >> \"$f\"",
+            &args,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Copies a folder of this machine to `dest` in the instance.
+    pub async fn upload_dir(&self, dest: &str, dir: &Path) -> Result<(), String> {
+        containers::upload_dir(&self.docker, &self.id, dest, dir)
+            .await
+            .map_err(|e| format!("instance {}: {e}", self.name))
+    }
+
+    /// Runs a hook script: `plan` with its lines handed to `on_line`, ended
+    /// by SIGTERM to its process group after `timeout` (as the agent ends
+    /// it) or when the run is stopped. `pid_file` is where the script's
+    /// shell leaves its process id for that.
+    pub async fn run_script(
+        &self,
+        plan: &ExecPlan,
+        pid_file: &str,
+        timeout: Duration,
+        mut stop: StopSignal,
+        on_line: impl FnMut(Stream, &str),
+    ) -> Result<ScriptEnd, String> {
+        let run = containers::exec(&self.docker, &self.id, plan, on_line);
+        let end = tokio::select! {
+            end = run => match end.map_err(|e| format!("instance {}: {e}", self.name))? {
+                ExecEnd::Exited(code) => ScriptEnd::Exited(code),
+                ExecEnd::TimedOut => ScriptEnd::TimedOut,
+            },
+            () = tokio::time::sleep(timeout) => ScriptEnd::TimedOut,
+            () = stop.stopped() => ScriptEnd::Stopped,
+        };
+        if !matches!(end, ScriptEnd::Exited(_)) {
+            // SIGTERM to the group, then SIGKILL to what did not end.
+            self.sh(
+                "p=$(cat \"$1\" 2>/dev/null) || exit 0; kill -TERM -\"$p\" 2>/dev/null || kill -TERM \"$p\" 2>/dev/null; sleep 1; kill -KILL -\"$p\" 2>/dev/null; true",
+                &[pid_file],
+            )
+            .await?;
+        }
+        self.sh("rm -f \"$1\"", &[pid_file]).await?;
+        Ok(end)
+    }
+}
+
+/// The state folder as the instance's label has it: absolute.
+fn absolute(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .or_else(|_| std::path::absolute(dir))
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -1,0 +1,471 @@
+//! One in-place deployment's lifecycle, in CodeDeploy's order (CodeDeploy
+//! User Guide, AppSpec 'hooks' section, "Lifecycle event hook availability"):
+//! ApplicationStop from the previous successful install's revision,
+//! DownloadBundle, BeforeInstall, Install, AfterInstall, ApplicationStart,
+//! ValidateService. Hook scripts run as the agent runs them; their output
+//! goes to the action's log and to the instance's scripts.log as the agent
+//! writes it ("View log data for CodeDeploy EC2/On-Premises deployments").
+
+use std::path::Path;
+use std::time::Duration;
+
+use pipelocal_model::codedeploy::appspec::{AppSpec, Hook, LifecycleEvent, APPSPEC_NAMES};
+use pipelocal_model::codedeploy::parse_appspec;
+use pipelocal_runner::executor::deploy_containers::{ExecPlan, Stream};
+
+use super::super::Local;
+use super::install;
+use super::instance::{Instance, ScriptEnd};
+
+/// Where the agent keeps deployments on an instance.
+pub const DEPLOYMENT_ROOT: &str = "/opt/codedeploy-agent/deployment-root";
+/// The hooks' working directory (undocumented; where the agent runs).
+const AGENT_HOME: &str = "/opt/codedeploy-agent";
+
+/// One deployment to the instance: its ids and where its files go.
+pub struct Deployment<'a> {
+    /// `d-` and nine characters, as CodeDeploy's.
+    pub id: String,
+    pub application: &'a str,
+    pub group: &'a str,
+    pub group_id: &'a str,
+}
+
+impl<'a> Deployment<'a> {
+    pub fn new(application: &'a str, group: &'a str, group_id: &'a str) -> Self {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        let id: String = bytes[..9]
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect();
+        Deployment {
+            id: format!("d-{id}"),
+            application,
+            group,
+            group_id,
+        }
+    }
+
+    /// `deployment-root/<group id>/<deployment id>`.
+    pub fn dir(&self) -> String {
+        format!("{DEPLOYMENT_ROOT}/{}/{}", self.group_id, self.id)
+    }
+
+    fn scripts_log(&self) -> String {
+        format!("{}/logs/scripts.log", self.dir())
+    }
+
+    fn env(&self, event: LifecycleEvent) -> Vec<(String, String)> {
+        [
+            ("LIFECYCLE_EVENT", event.name()),
+            ("DEPLOYMENT_ID", self.id.as_str()),
+            ("APPLICATION_NAME", self.application),
+            ("DEPLOYMENT_GROUP_NAME", self.group),
+            ("DEPLOYMENT_GROUP_ID", self.group_id),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+/// `deployment-instructions/<group id><suffix>`: the agent's markers
+/// (`-cleanup`, `_last_successful_install`, `_most_recent_install`) and
+/// pipelocal's record of the last deployment that succeeded.
+pub fn instructions(group_id: &str, suffix: &str) -> String {
+    format!("{DEPLOYMENT_ROOT}/deployment-instructions/{group_id}{suffix}")
+}
+
+/// Where the last deployment that succeeded as a whole is named: the
+/// revision an automatic rollback redeploys.
+pub const LAST_GOOD: &str = "_pipelocal_last_successful_deployment";
+
+/// The archive folder of a deployment folder.
+pub fn archive_of(dir: &str) -> String {
+    format!("{dir}/deployment-archive")
+}
+
+/// Where a deployment's revision comes from.
+pub enum Bundle<'p> {
+    /// The action's input artifact, unpacked on this machine.
+    Local(&'p Path),
+    /// An earlier deployment's archive in the instance (a rollback).
+    Earlier(String),
+}
+
+/// Why a deployment failed, as CodeDeploy's instance diagnostics say it.
+#[derive(Debug)]
+pub struct Failure {
+    pub event: LifecycleEvent,
+    /// `ScriptMissing`, `ScriptNotExecutable`, `ScriptTimedOut`,
+    /// `ScriptFailed` or `UnknownError` (CodeDeploy API, `Diagnostics`).
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    fn unknown(event: LifecycleEvent, message: String) -> Self {
+        Failure {
+            event,
+            code: "UnknownError",
+            message,
+        }
+    }
+}
+
+/// Runs `deployment` of `bundle` in `instance`. `appspec` is the bundle's,
+/// when already read (else it is read from the instance after DownloadBundle).
+pub async fn deploy(
+    instance: &Instance,
+    deployment: &Deployment<'_>,
+    bundle: Bundle<'_>,
+    appspec: Option<AppSpec>,
+    local: &Local<'_>,
+) -> Result<(), Failure> {
+    let event = LifecycleEvent::ApplicationStop;
+    let unknown = |event| move |message: String| Failure::unknown(event, message);
+    let last_install = instructions(deployment.group_id, "_last_successful_install");
+    let previous = instance
+        .read(&last_install)
+        .await
+        .map_err(unknown(event))?
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    match previous {
+        Some(dir) => {
+            let archive = archive_of(&dir);
+            let spec = read_appspec(instance, &archive)
+                .await
+                .map_err(unknown(event))?;
+            run_event(instance, deployment, event, &spec, &archive, local).await?;
+        }
+        None => status(
+            local,
+            event,
+            "Skipped (no earlier install on this instance)",
+        ),
+    }
+
+    let event = LifecycleEvent::DownloadBundle;
+    let archive = archive_of(&deployment.dir());
+    match &bundle {
+        Bundle::Local(dir) => instance.upload_dir(&archive, dir).await,
+        Bundle::Earlier(from) => instance
+            .sh_ok(
+                "copying the earlier revision",
+                "mkdir -p \"$2\" && cp -a \"$1/.\" \"$2/\"",
+                &[from, &archive],
+            )
+            .await
+            .map(drop),
+    }
+    .map_err(unknown(event))?;
+    status(local, event, &format!("Succeeded ({archive})"));
+    let appspec = match appspec {
+        Some(a) => a,
+        None => read_appspec(instance, &archive)
+            .await
+            .map_err(unknown(event))?,
+    };
+
+    run_event(
+        instance,
+        deployment,
+        LifecycleEvent::BeforeInstall,
+        &appspec,
+        &archive,
+        local,
+    )
+    .await?;
+
+    let event = LifecycleEvent::Install;
+    let installed = install(instance, deployment, &appspec, &archive).await;
+    let files = installed.map_err(unknown(event))?;
+    status(
+        local,
+        event,
+        &format!("Succeeded ({files} paths copied or made)"),
+    );
+
+    for event in [
+        LifecycleEvent::AfterInstall,
+        LifecycleEvent::ApplicationStart,
+        LifecycleEvent::ValidateService,
+    ] {
+        run_event(instance, deployment, event, &appspec, &archive, local).await?;
+    }
+    let good = instructions(deployment.group_id, LAST_GOOD);
+    instance
+        .write(&good, &format!("{}\n", deployment.dir()), 0o644)
+        .await
+        .map_err(unknown(LifecycleEvent::ValidateService))
+}
+
+fn status(local: &Local<'_>, event: LifecycleEvent, what: &str) {
+    local.say(format!("{event}: {what}"));
+}
+
+/// The AppSpec file of an archive in the instance, as the agent looks for it.
+async fn read_appspec(instance: &Instance, archive: &str) -> Result<AppSpec, String> {
+    for name in APPSPEC_NAMES {
+        let path = format!("{archive}/{name}");
+        if let Some(text) = instance.read(&path).await? {
+            return parse_appspec(Path::new(&path), text)
+                .map(|l| l.appspec)
+                .map_err(|e| e.summary());
+        }
+    }
+    Err(format!(
+        "The deployment failed because no AppSpec file was found in {archive}"
+    ))
+}
+
+/// Install: the last install's files removed, the plan made against the
+/// instance and carried out, the cleanup list and install markers written.
+/// The number of paths it copied or made.
+async fn install(
+    instance: &Instance,
+    deployment: &Deployment<'_>,
+    appspec: &AppSpec,
+    archive: &str,
+) -> Result<usize, String> {
+    let cleanup = instructions(deployment.group_id, "-cleanup");
+    instance
+        .sh_ok(
+            "removing the last install's files",
+            &install::cleanup_script(&cleanup),
+            &[],
+        )
+        .await?;
+    let listed = instance
+        .sh_ok(
+            "listing the revision",
+            "cd \"$1\" && find . -mindepth 1 | while IFS= read -r p; do if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then echo \"d ${p#./}\"; else echo \"f ${p#./}\"; fi; done",
+            &[archive],
+        )
+        .await?;
+    let listing = kinds(&listed);
+    let mut asked: Vec<String> = Vec::new();
+    for f in &appspec.files {
+        let dest = f.destination.trim_end_matches('/');
+        let mut p = dest.to_string();
+        while !p.is_empty() {
+            asked.push(p.clone());
+            p = p
+                .rsplit_once('/')
+                .map(|(a, _)| a.to_string())
+                .unwrap_or_default();
+        }
+        let source = f.source.trim_matches('/');
+        for rel in listing.keys() {
+            let under = if source.is_empty() {
+                Some(rel.as_str())
+            } else if rel == source {
+                rel.rsplit('/').next()
+            } else {
+                rel.strip_prefix(&format!("{source}/"))
+            };
+            if let Some(under) = under {
+                asked.push(format!("{dest}/{under}"));
+            }
+        }
+    }
+    asked.extend(
+        appspec
+            .permissions
+            .iter()
+            .map(|p| p.object.trim_end_matches('/').to_string()),
+    );
+    asked.sort();
+    asked.dedup();
+    let args: Vec<&str> = asked.iter().map(String::as_str).collect();
+    let there = instance
+        .sh_ok(
+            "looking at the destinations",
+            "for p; do if [ -d \"$p\" ]; then echo \"d $p\"; elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo \"f $p\"; fi; done",
+            &args,
+        )
+        .await?;
+    let plan = install::plan(appspec, archive, &listing, &kinds(&there))?;
+    let script_path = format!("{}/pipelocal-install.sh", deployment.dir());
+    instance
+        .write(
+            &script_path,
+            &install::install_script(&plan, &appspec.permissions, &cleanup),
+            0o700,
+        )
+        .await?;
+    instance
+        .sh_ok(
+            "installing the revision's files",
+            "sh \"$1\"",
+            &[&script_path],
+        )
+        .await?;
+    // The agent marks the install, not the deployment: a revision whose
+    // later hooks fail is still the "previous" one of the next deployment.
+    for marker in ["_last_successful_install", "_most_recent_install"] {
+        instance
+            .write(
+                &instructions(deployment.group_id, marker),
+                &format!("{}\n", deployment.dir()),
+                0o644,
+            )
+            .await?;
+    }
+    Ok(plan.steps.len())
+}
+
+/// `d path` / `f path` lines into kinds by path.
+fn kinds(listed: &str) -> std::collections::BTreeMap<String, install::Kind> {
+    listed
+        .lines()
+        .filter_map(|l| match l.split_at_checked(2)? {
+            ("d ", p) => Some((p.to_string(), install::Kind::Dir)),
+            ("f ", p) => Some((p.to_string(), install::Kind::File)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the scripts of `event` from `spec`, whose revision is at `archive`.
+async fn run_event(
+    instance: &Instance,
+    deployment: &Deployment<'_>,
+    event: LifecycleEvent,
+    spec: &AppSpec,
+    archive: &str,
+    local: &Local<'_>,
+) -> Result<(), Failure> {
+    let scripts = spec.scripts(event);
+    if scripts.is_empty() {
+        status(local, event, "Skipped (no scripts)");
+        return Ok(());
+    }
+    let heading = format!("LifecycleEvent - {event}");
+    local.say(&heading);
+    let log = deployment.scripts_log();
+    instance
+        .log_lines(&log, std::slice::from_ref(&heading))
+        .await
+        .map_err(|m| Failure::unknown(event, m))?;
+    for hook in scripts {
+        if let Err(failure) = run_hook(instance, deployment, event, hook, archive, local).await {
+            status(local, event, &format!("Failed ({})", failure.code));
+            return Err(failure);
+        }
+    }
+    status(local, event, "Succeeded");
+    Ok(())
+}
+
+async fn run_hook(
+    instance: &Instance,
+    deployment: &Deployment<'_>,
+    event: LifecycleEvent,
+    hook: &Hook,
+    archive: &str,
+    local: &Local<'_>,
+) -> Result<(), Failure> {
+    let fail = |code, message| Failure {
+        event,
+        code,
+        message,
+    };
+    let unknown = |m: String| Failure::unknown(event, m);
+    let log = deployment.scripts_log();
+    let mut lines = vec![format!("Script - {}", hook.location)];
+    local.say(&lines[0]);
+    let path = format!("{archive}/{}", hook.location.trim_start_matches('/'));
+    // A script that is not executable is made so, as the agent does.
+    let ready = instance
+        .sh(
+            "[ -f \"$1\" ] || exit 3; [ -x \"$1\" ] || chmod +x \"$1\" || exit 2",
+            &[&path],
+        )
+        .await
+        .map_err(unknown)?;
+    match ready.code {
+        0 => {}
+        3 => {
+            return Err(fail(
+                "ScriptMissing",
+                format!("Script does not exist at specified location: {path}"),
+            ))
+        }
+        _ => {
+            return Err(fail(
+                "ScriptNotExecutable",
+                format!(
+                    "Script at specified location: {} is not executable",
+                    hook.location
+                ),
+            ))
+        }
+    }
+    let pid_file = format!("/tmp/.pipelocal-{}-{}.pid", deployment.id, event);
+    let plan = ExecPlan {
+        // The script runs from a shell that leaves its process id (the
+        // process group's) for a timeout or a stop to end it.
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "echo $$ > \"$1\"; \"$0\"".into(),
+            path.clone(),
+            pid_file.clone(),
+        ],
+        user: Some(hook.runas.clone().unwrap_or_else(|| "0".into())),
+        env: deployment.env(event),
+        working_dir: Some(AGENT_HOME.into()),
+        timeout: None,
+    };
+    let end = instance
+        .run_script(
+            &plan,
+            &pid_file,
+            Duration::from_secs(hook.timeout_secs),
+            local.stop.clone(),
+            |stream, line| {
+                let tag = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                let line = format!("[{tag}]{line}");
+                local.say(&line);
+                lines.push(line);
+            },
+        )
+        .await
+        .map_err(unknown)?;
+    instance.log_lines(&log, &lines).await.map_err(unknown)?;
+    let runas = hook
+        .runas
+        .as_ref()
+        .map(|u| format!(" run as user {u}"))
+        .unwrap_or_default();
+    match end {
+        ScriptEnd::Exited(0) => Ok(()),
+        ScriptEnd::Exited(code) => Err(fail(
+            "ScriptFailed",
+            format!(
+                "Script at specified location: {}{runas} failed with exit code {code}",
+                hook.location
+            ),
+        )),
+        ScriptEnd::TimedOut => Err(fail(
+            "ScriptTimedOut",
+            format!(
+                "Script at specified location: {}{runas} failed to complete in {} seconds",
+                hook.location, hook.timeout_secs
+            ),
+        )),
+        ScriptEnd::Stopped => Err(fail(
+            "UnknownError",
+            format!(
+                "Script at specified location: {} was stopped with the run",
+                hook.location
+            ),
+        )),
+    }
+}

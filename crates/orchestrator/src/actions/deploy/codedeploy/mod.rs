@@ -1,0 +1,158 @@
+//! AWS CodeDeploy (EC2/on-premises, in place): the bundle's AppSpec file
+//! checked as the agent reads it, and with `--deploy local` deployed into
+//! the deployment group's instance container (CodePipeline User Guide,
+//! "CodeDeploy deploy action reference"; CodeDeploy User Guide, "AppSpec
+//! file reference"). `lifecycle` runs the events, `install` plans Install,
+//! `rollback` redeploys the last good revision, `instance` is the container.
+
+use std::path::Path;
+
+use pipelocal_model::codedeploy::appspec::{LoadedAppSpec, Os, APPSPEC_NAMES};
+use pipelocal_model::codedeploy::parse_appspec;
+
+use super::*;
+
+mod install;
+mod instance;
+mod lifecycle;
+mod rollback;
+
+use instance::Instance;
+use lifecycle::{Bundle, Deployment, Failure};
+
+/// The deployment-level error CodeDeploy gives when the one instance of a
+/// deployment fails (CodeDeploy User Guide, "Error codes"), which the
+/// pipeline shows with its code.
+const HEALTH_CONSTRAINTS: &str = "The overall deployment failed because too many individual instances failed deployment, too few healthy instances are available for deployment, or some instances in your deployment group are experiencing problems. (Error code: HEALTH_CONSTRAINTS)";
+
+/// The AppSpec file at the root of the input, parsed: `appspec.yml`, else
+/// `appspec.yaml`, as the agent looks for it.
+fn read_appspec(input: &InputArtifact) -> Result<LoadedAppSpec, String> {
+    let (name, text) = APPSPEC_NAMES
+        .iter()
+        .find_map(|name| read_in(input, name).ok().map(|text| (*name, text)))
+        .ok_or_else(|| {
+            format!(
+                "appspec.yml does not exist at the root of input artifact {}",
+                input.name
+            )
+        })?;
+    parse_appspec(Path::new(name), text).map_err(|e| e.summary())
+}
+
+pub(super) fn codedeploy(cx: &Context) -> Result<Done, String> {
+    let app = cx.required("ApplicationName")?;
+    let group = cx.required("DeploymentGroupName")?;
+    let input = cx.sole_input()?;
+    let loaded = read_appspec(input)?;
+    let spec = &loaded.appspec;
+    let mut done = Done::default();
+    done.lines
+        .extend(loaded.warnings.iter().map(ToString::to_string));
+    for file in &spec.files {
+        let source = file.source.trim_matches('/');
+        if !source.is_empty() && !input.dir.join(source).exists() {
+            return Err(format!(
+                "appspec.yml: files source {} is not in the bundle",
+                file.source
+            ));
+        }
+    }
+    for (event, hooks) in &spec.hooks {
+        for hook in hooks {
+            let location = &hook.location;
+            if !input.dir.join(location.trim_start_matches('/')).is_file() {
+                return Err(format!(
+                    "appspec.yml: the {event} hook script {location} is not in the bundle"
+                ));
+            }
+            done.lines.push(format!("{event}: {location}"));
+        }
+    }
+    done.summary = format!("Would deploy {} to {app}/{group}", input.name);
+    Ok(done)
+}
+
+/// `--deploy local`: the appspec's lifecycle in the deployment group's
+/// instance container, and on failure the automatic rollback the template's
+/// deployment group asks for.
+pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, String> {
+    let app = cx.required("ApplicationName")?;
+    let group = cx.required("DeploymentGroupName")?;
+    let input = cx.sole_input()?;
+    let loaded = read_appspec(input)?;
+    for warning in &loaded.warnings {
+        local.say(warning.to_string());
+    }
+    if loaded.appspec.os == Os::Windows {
+        return Err(
+            "appspec.yml: os: windows: Windows instances are not deployed locally (only linux)"
+                .into(),
+        );
+    }
+    let auto_rollback = local
+        .deployment_groups
+        .iter()
+        .find(|g| g.application_name == app && g.deployment_group_name == group)
+        .map(|g| g.auto_rollback.clone())
+        .unwrap_or_default();
+    let instance = Instance::ensure(cx, local, app, group).await?;
+    let group_id = group_id(app, group);
+    let deployment = Deployment::new(app, group, &group_id);
+    local.say(format!(
+        "Deployment {} of {} to {app}/{group} (deployment group id {group_id}) in instance {}",
+        deployment.id, input.name, instance.name
+    ));
+    let bundle = Bundle::Local(&input.dir);
+    match lifecycle::deploy(&instance, &deployment, bundle, Some(loaded.appspec), local).await {
+        Ok(()) => Ok(Done {
+            summary: format!(
+                "Deployed {} to {app}/{group}: deployment {} succeeded in instance {}",
+                input.name, deployment.id, instance.name
+            ),
+            ..Done::default()
+        }),
+        Err(failure) => {
+            let rollback =
+                rollback::after_failure(&instance, &deployment, &auto_rollback, local).await?;
+            Err(failed(&deployment, &failure, &rollback))
+        }
+    }
+}
+
+/// The action's error: the instance's diagnostics (event, error code and
+/// the agent's message), then the deployment-level message the pipeline
+/// shows, then what the rollback did.
+fn failed(deployment: &Deployment<'_>, failure: &Failure, rollback: &rollback::Rollback) -> String {
+    format!(
+        "Deployment {} failed at {}: {}: {}. {HEALTH_CONSTRAINTS}{}",
+        deployment.id,
+        failure.event,
+        failure.code,
+        failure.message,
+        rollback.said()
+    )
+}
+
+/// A deployment group's id: CodeDeploy's is a UUID; this one is derived
+/// from the names, so the instance's folders stay the same from run to run.
+fn group_id(application: &str, group: &str) -> String {
+    let fnv = |seed: u64| {
+        format!("{application}/{group}").bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let hex = format!(
+        "{:016x}{:016x}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x8422_2325_cbf2_9ce4)
+    );
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
