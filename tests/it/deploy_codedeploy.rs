@@ -194,7 +194,10 @@ fn hooks_run_in_order_with_codedeploys_variables_files_permissions_and_runas() {
         "files:\n  - source: web\n    destination: {dest}\npermissions:\n  - object: {dest}\n    pattern: \"*.html\"\n    owner: codebuild-user\n    mode: \"640\"\n    type: [file]\n  - object: {dest}\n    mode: \"750\"\n    type: [directory]\nhooks:\n  BeforeInstall:\n    - location: hooks/before.sh\n  AfterInstall:\n    - location: hooks/after.sh\n  ApplicationStart:\n    - location: hooks/start.sh\n  ValidateService:\n    - location: hooks/validate.sh\n      runas: codebuild-user\n"
     ));
     let before = hook("hook");
-    let validate = format!("{}echo \"validated by $(id -un)\"\n", hook("hook"));
+    let validate = format!(
+        "{}echo \"validated by $(id -un)\"\necho \"bundle $BUNDLE_BUCKET $BUNDLE_ETAG\"\n",
+        hook("hook")
+    );
     let files = [
         ("appspec.yml", spec.as_str()),
         ("web/index.html", "<h1>hi</h1>\n"),
@@ -226,6 +229,11 @@ fn hooks_run_in_order_with_codedeploys_variables_files_permissions_and_runas() {
     assert_eq!(vars[3].len(), 36, "{vars:?}");
     assert!(hooks.iter().all(|h| h.split(' ').nth(1) == Some(vars[0])));
     assert!(said.contains(&"[stdout]validated by codebuild-user"), "{}", r.log);
+    let etag = said
+        .iter()
+        .find_map(|l| l.strip_prefix("[stdout]bundle artifacts "))
+        .unwrap_or_else(|| panic!("BUNDLE_BUCKET: {}", r.log));
+    assert!(etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit()), "{etag}");
     assert!(
         said.contains(&"ApplicationStop: Skipped (no earlier install on this instance)"),
         "{}",
@@ -309,6 +317,23 @@ fn a_second_deployment_stops_with_the_first_revision_and_replaces_its_files() {
         r.log
     );
     assert!(lines(&r.log).contains(&"[stdout]stopping revision two"), "{}", r.log);
+
+    // What the agent knew lived in the instance: `clean` forgets it.
+    let state = g.state();
+    let cleaned = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
+        .args(["clean", "--state-dir"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(cleaned.status.success(), "{cleaned:?}");
+    assert!(g.instances().is_empty());
+    let r = g.deploy(&second, &["--deploy", "local"]);
+    assert_eq!(r.code, 0, "{}", r.log);
+    assert!(
+        lines(&r.log).contains(&"ApplicationStop: Skipped (no earlier install on this instance)"),
+        "{}",
+        r.log
+    );
 }
 
 #[test]
@@ -362,7 +387,7 @@ fn a_failing_validate_service_rolls_back_to_the_last_good_revision() {
     let good = [
         ("appspec.yml", spec.as_str()),
         ("version.txt", "good\n"),
-        ("validate.sh", "echo validating $(cat /srv/*/version.txt)\n"),
+        ("validate.sh", "echo validating $(cat /srv/*/version.txt) $BUNDLE_KEY\n"),
     ];
     let r = g.deploy(&good, &["--deploy", "local"]);
     assert_eq!(r.code, 0, "{}", r.log);
@@ -372,11 +397,20 @@ fn a_failing_validate_service_rolls_back_to_the_last_good_revision() {
         .and_then(|l| l.split(' ').next())
         .unwrap()
         .to_string();
+    let good_key = lines(&r.log)
+        .iter()
+        .find_map(|l| l.strip_prefix("[stdout]validating "))
+        .unwrap()
+        .to_string();
+    assert!(good_key.starts_with("good codedeploy-test/Src/"), "{good_key}");
 
     let bad = [
         ("appspec.yml", spec.as_str()),
         ("version.txt", "bad\n"),
-        ("validate.sh", "echo validating $(cat /srv/*/version.txt)\nexit 3\n"),
+        (
+            "validate.sh",
+            "echo validating $(cat /srv/*/version.txt) $BUNDLE_KEY\nexit 3\n",
+        ),
     ];
     let r = g.deploy(&bad, &["--deploy", "local"]);
     assert_ne!(r.code, 0, "{}", r.log);
@@ -391,8 +425,17 @@ fn a_failing_validate_service_rolls_back_to_the_last_good_revision() {
         r.log
     );
     let said = lines(&r.log);
-    let validated: Vec<&&str> = said.iter().filter(|l| l.starts_with("[stdout]validating")).collect();
-    assert_eq!(validated, [&"[stdout]validating bad", &"[stdout]validating good"], "{}", r.log);
+    let validated: Vec<&str> = said
+        .iter()
+        .filter_map(|l| l.strip_prefix("[stdout]validating "))
+        .collect();
+    // The rollback redeploys the first revision: its files, its scripts,
+    // its bundle.
+    assert_eq!(validated.len(), 2, "{}", r.log);
+    let key = |v: &str| v.split(' ').nth(1).map(String::from);
+    assert!(validated[0].starts_with("bad "), "{validated:?}");
+    assert_ne!(key(validated[0]), key(&good_key));
+    assert_eq!(validated[1], good_key, "{}", r.log);
     assert!(said.iter().any(|l| l.starts_with("Automatic rollback of d-")), "{}", r.log);
     assert_eq!(g.exec(&format!("cat {dest}/version.txt")), "good\n");
 }

@@ -47,7 +47,7 @@ impl Instance {
         let docker = connect()
             .await
             .map_err(|e| format!("the instance needs Docker: {e}"))?;
-        let state_dir = absolute(cx.state_dir);
+        let state_dir = containers::state_label(cx.state_dir);
         let name = containers::deploy_name(&[application, group], &state_dir);
         let config = local.settings.instance(application, group);
         let image = config
@@ -245,13 +245,4 @@ impl Instance {
         self.sh("rm -f \"$1\"", &[pid_file]).await?;
         Ok(end)
     }
-}
-
-/// The state folder as the instance's label has it: absolute.
-fn absolute(dir: &Path) -> String {
-    std::fs::canonicalize(dir)
-        .or_else(|_| std::path::absolute(dir))
-        .unwrap_or_else(|_| dir.to_path_buf())
-        .display()
-        .to_string()
 }

@@ -29,6 +29,9 @@ pub struct Deployment<'a> {
     pub application: &'a str,
     pub group: &'a str,
     pub group_id: &'a str,
+    /// `BUNDLE_BUCKET`, `BUNDLE_KEY`, `BUNDLE_ETAG`: where the revision is
+    /// in the artifact store, as the agent says it of an S3 revision.
+    pub bundle: Vec<(String, String)>,
 }
 
 impl<'a> Deployment<'a> {
@@ -44,6 +47,7 @@ impl<'a> Deployment<'a> {
             application,
             group,
             group_id,
+            bundle: Vec::new(),
         }
     }
 
@@ -66,6 +70,7 @@ impl<'a> Deployment<'a> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(self.bundle.iter().cloned())
         .collect()
     }
 }
@@ -80,6 +85,20 @@ pub fn instructions(group_id: &str, suffix: &str) -> String {
 /// Where the last deployment that succeeded as a whole is named: the
 /// revision an automatic rollback redeploys.
 pub const LAST_GOOD: &str = "_pipelocal_last_successful_deployment";
+
+/// Where a deployment folder keeps its revision's `BUNDLE_*` variables, for
+/// a rollback that redeploys it.
+pub fn bundle_env_of(dir: &str) -> String {
+    format!("{dir}/pipelocal-bundle.env")
+}
+
+/// `NAME=value` lines.
+pub fn read_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
 
 /// The archive folder of a deployment folder.
 pub fn archive_of(dir: &str) -> String {
@@ -161,6 +180,15 @@ pub async fn deploy(
             .map(drop),
     }
     .map_err(unknown(event))?;
+    let env: String = deployment
+        .bundle
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    instance
+        .write(&bundle_env_of(&deployment.dir()), &env, 0o644)
+        .await
+        .map_err(unknown(event))?;
     status(local, event, &format!("Succeeded ({archive})"));
     let appspec = match appspec {
         Some(a) => a,

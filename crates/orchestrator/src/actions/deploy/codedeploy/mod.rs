@@ -9,6 +9,7 @@ use std::path::Path;
 
 use pipelocal_model::codedeploy::appspec::{LoadedAppSpec, Os, APPSPEC_NAMES};
 use pipelocal_model::codedeploy::parse_appspec;
+use pipelocal_runner::artifacts::archive::hashes;
 
 use super::*;
 
@@ -98,7 +99,8 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
         .unwrap_or_default();
     let instance = Instance::ensure(cx, local, app, group).await?;
     let group_id = group_id(app, group);
-    let deployment = Deployment::new(app, group, &group_id);
+    let mut deployment = Deployment::new(app, group, &group_id);
+    deployment.bundle = bundle_variables(cx, input)?;
     local.say(format!(
         "Deployment {} of {} to {app}/{group} (deployment group id {group_id}) in instance {}",
         deployment.id, input.name, instance.name
@@ -118,6 +120,23 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
             Err(failed(&deployment, &failure, &rollback))
         }
     }
+}
+
+/// The agent's variables of an S3 revision: the input artifact's place in
+/// the local artifact store, and its ETag (the zip's MD5, as S3 gives it).
+fn bundle_variables(
+    cx: &Context<'_>,
+    input: &InputArtifact,
+) -> Result<Vec<(String, String)>, String> {
+    let mut vars = vec![
+        ("BUNDLE_BUCKET".to_string(), input.location.bucket.clone()),
+        ("BUNDLE_KEY".to_string(), input.location.key.clone()),
+    ];
+    if let Some(zip) = cx.input_zips.get(&input.name) {
+        let (_, md5) = hashes(zip).map_err(|e| format!("{}: {e}", zip.display()))?;
+        vars.push(("BUNDLE_ETAG".to_string(), md5));
+    }
+    Ok(vars)
 }
 
 /// The action's error: the instance's diagnostics (event, error code and

@@ -9,7 +9,9 @@ use pipelocal_model::codedeploy::AutoRollback;
 
 use super::super::Local;
 use super::instance::Instance;
-use super::lifecycle::{self, archive_of, instructions, Bundle, Deployment, LAST_GOOD};
+use super::lifecycle::{
+    self, archive_of, bundle_env_of, instructions, read_env, Bundle, Deployment, LAST_GOOD,
+};
 
 /// What became of the rollback after a failure.
 pub enum Rollback {
@@ -68,7 +70,10 @@ pub async fn after_failure(
         return Ok(Rollback::NothingToRedeploy);
     };
     let redeployed = good.rsplit('/').next().unwrap_or(&good).to_string();
-    let rollback = Deployment::new(failed.application, failed.group, failed.group_id);
+    let mut rollback = Deployment::new(failed.application, failed.group, failed.group_id);
+    if let Some(env) = instance.read(&bundle_env_of(&good)).await? {
+        rollback.bundle = read_env(&env);
+    }
     local.say(format!(
         "Automatic rollback of {}: deployment {} redeploys the last successful revision (of {redeployed})",
         failed.id, rollback.id
