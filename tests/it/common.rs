@@ -394,19 +394,21 @@ pub fn unique_project(name: &str) -> String {
 
 /// Containers of builds of `project` (container names are `pipelocal-<project>-<uuid>`).
 pub fn containers_of(project: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "--format",
-            "{{.Names}}",
-            "--filter",
-            "label=dev.pipelocal.build-id",
-            "--filter",
-            &format!("name=pipelocal-{project}-"),
-        ])
-        .output()
-        .unwrap();
+    container_names(&[
+        "label=dev.pipelocal.build-id".to_string(),
+        format!("name=pipelocal-{project}-"),
+    ])
+}
+
+/// The names of the containers, running or not, that pass every `docker
+/// ps` filter of `filters`.
+pub fn container_names(filters: &[String]) -> Vec<String> {
+    let mut cmd = Command::new("docker");
+    cmd.args(["ps", "-a", "--format", "{{.Names}}"]);
+    for f in filters {
+        cmd.args(["--filter", f]);
+    }
+    let out = cmd.output().unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(String::from)

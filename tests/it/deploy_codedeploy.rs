@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{docker_available, fixture, git_repo, unique_project};
+use crate::common::{container_names, docker_available, fixture, git_repo, unique_project};
 
 /// The deployment group `App`/`Group` with automatic rollback `ROLLBACK`,
 /// and a pipeline deploying the `Code` source to it.
@@ -146,18 +146,10 @@ impl Drop for Group {
 /// The instance containers of deployment group `target` (`App/Group`)
 /// deployed from the state folder `state`.
 fn instances(target: &str, state: &Path) -> Vec<String> {
-    let out = Command::new("docker")
-        .args(["ps", "-a", "--format", "{{.Names}}"])
-        .arg("--filter")
-        .arg(format!("label=dev.pipelocal.deploy-target={target}"))
-        .arg("--filter")
-        .arg(format!("label=dev.pipelocal.state-dir={}", state.display()))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
+    container_names(&[
+        format!("label=dev.pipelocal.deploy-target={target}"),
+        format!("label=dev.pipelocal.state-dir={}", state.display()),
+    ])
 }
 
 fn remove_instances(target: &str, state: &Path) {

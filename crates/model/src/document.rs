@@ -98,6 +98,30 @@ impl Document {
     pub fn warning(&self, path: &DocPath, message: impl Into<String>) -> Problem {
         Problem::warning(self.place(path), message)
     }
+
+    /// A warning for each key of `map` (at `path`) that is not in
+    /// `allowed`: the tools ignore unknown keys, so a typo silently does
+    /// nothing; the closest allowed key is suggested.
+    pub(crate) fn unknown_keys(
+        &self,
+        map: &Map<String, Value>,
+        path: &DocPath,
+        allowed: &[&str],
+        what: &str,
+    ) -> Vec<Problem> {
+        map.keys()
+            .filter(|key| !allowed.contains(&key.as_str()))
+            .map(|key| {
+                let hint = crate::similar::closest(key, allowed.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                self.warning(
+                    &path.key(key),
+                    format!("unknown key `{key}` in {what} is ignored{hint}"),
+                )
+            })
+            .collect()
+    }
 }
 
 /// YAML flow mappings (`{a: b}`) also start with a brace; let YAML try them.

@@ -111,6 +111,23 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// What a reader of a definition found: the value and its warnings
+    /// when it found no error, else every problem, errors first.
+    pub(crate) fn unless_errors<T>(
+        value: Option<T>,
+        errors: Vec<Problem>,
+        warnings: Vec<Problem>,
+    ) -> Result<(T, Vec<Problem>), LoadError> {
+        match value {
+            Some(value) if errors.is_empty() => Ok((value, warnings)),
+            _ => {
+                let mut problems = errors;
+                problems.extend(warnings);
+                Err(LoadError::Invalid { problems })
+            }
+        }
+    }
+
     pub fn invalid(problem: Problem) -> Self {
         LoadError::Invalid {
             problems: vec![problem],

@@ -228,17 +228,8 @@ pub fn parse_appspec(path: &Path, text: String) -> Result<LoadedAppSpec, LoadErr
         warnings: Vec::new(),
     };
     let appspec = r.appspec();
-    match appspec {
-        Some(appspec) if r.errors.is_empty() => Ok(LoadedAppSpec {
-            appspec,
-            warnings: r.warnings,
-        }),
-        _ => {
-            let mut problems = r.errors;
-            problems.extend(r.warnings);
-            Err(LoadError::Invalid { problems })
-        }
-    }
+    let (appspec, warnings) = LoadError::unless_errors(appspec, r.errors, r.warnings)?;
+    Ok(LoadedAppSpec { appspec, warnings })
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -270,18 +261,22 @@ impl Reader<'_> {
         self.warnings.push(self.doc.warning(path, message));
     }
 
-    fn known_keys(&mut self, map: &Map<String, Value>, path: &DocPath, allowed: &[&str]) {
-        for key in map.keys() {
-            if !allowed.contains(&key.as_str()) {
-                let hint = closest(key, allowed.iter().copied())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                self.warn(
-                    &path.key(key),
-                    format!("unknown key `{key}` is ignored by the CodeDeploy agent{hint}"),
-                );
-            }
-        }
+    /// `item` as a mapping (`what` says what it must hold), its unknown keys
+    /// warned about; `None` (and an error) when it is no mapping.
+    fn entry<'v>(
+        &mut self,
+        item: &'v Value,
+        at: &DocPath,
+        what: &str,
+        keys: &[&str],
+    ) -> Option<&'v Map<String, Value>> {
+        let Some(map) = item.as_object() else {
+            self.error(at, format!("{what} must be a mapping"));
+            return None;
+        };
+        let unknown = self.doc.unknown_keys(map, at, keys, what);
+        self.warnings.extend(unknown);
+        Some(map)
     }
 
     /// A list, or nothing for an absent or null value.
@@ -318,7 +313,10 @@ impl Reader<'_> {
             );
             return None;
         };
-        self.known_keys(top, &root, TOP_KEYS);
+        let unknown = self
+            .doc
+            .unknown_keys(top, &root, TOP_KEYS, "the AppSpec file");
+        self.warnings.extend(unknown);
         self.version(top.get("version"), &root.key("version"));
         let os = self.os(top.get("os"), &root.key("os"))?;
         let files = self.files(top.get("files"), &root.key("files"));
@@ -379,14 +377,9 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (i, item) in self.list(v, path, "files").iter().enumerate() {
             let at = path.index(i);
-            let Some(map) = item.as_object() else {
-                self.error(
-                    &at,
-                    "a `files` entry must be a mapping with `source` and `destination`",
-                );
+            let Some(map) = self.entry(item, &at, "a `files` entry", FILE_KEYS) else {
                 continue;
             };
-            self.known_keys(map, &at, FILE_KEYS);
             let source = self.string(map.get("source"), &at.key("source"));
             let destination = self.string(map.get("destination"), &at.key("destination"));
             let Some(source) = source.filter(|s| !s.is_empty()) else {
@@ -433,14 +426,9 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let at = path.index(i);
-            let Some(map) = item.as_object() else {
-                self.error(
-                    &at,
-                    "a `permissions` entry must be a mapping with an `object`",
-                );
+            let Some(map) = self.entry(item, &at, "a `permissions` entry", PERMISSION_KEYS) else {
                 continue;
             };
-            self.known_keys(map, &at, PERMISSION_KEYS);
             let Some(object) = self
                 .string(map.get("object"), &at.key("object"))
                 .filter(|o| !o.is_empty())
@@ -550,11 +538,7 @@ impl Reader<'_> {
     }
 
     fn hook(&mut self, script: &Value, at: &DocPath) -> Option<Hook> {
-        let Some(map) = script.as_object() else {
-            self.error(at, "a hook script must be a mapping with a `location`");
-            return None;
-        };
-        self.known_keys(map, at, HOOK_KEYS);
+        let map = self.entry(script, at, "a hook script", HOOK_KEYS)?;
         let Some(location) = self
             .string(map.get("location"), &at.key("location"))
             .filter(|l| !l.is_empty())

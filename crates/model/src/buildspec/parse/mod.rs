@@ -38,17 +38,11 @@ fn from_document(doc: &Document) -> Result<LoadedBuildspec, LoadError> {
         warnings: Vec::new(),
     };
     let spec = r.buildspec();
-    match spec {
-        Some(buildspec) if r.errors.is_empty() => Ok(LoadedBuildspec {
-            buildspec,
-            warnings: r.warnings,
-        }),
-        _ => {
-            let mut problems = r.errors;
-            problems.extend(r.warnings);
-            Err(LoadError::Invalid { problems })
-        }
-    }
+    let (buildspec, warnings) = LoadError::unless_errors(spec, r.errors, r.warnings)?;
+    Ok(LoadedBuildspec {
+        buildspec,
+        warnings,
+    })
 }
 
 pub(super) struct Reader<'d> {
@@ -186,17 +180,8 @@ impl<'d> Reader<'d> {
         allowed: &[&str],
         what: &str,
     ) {
-        for key in map.keys() {
-            if !allowed.contains(&key.as_str()) {
-                let hint = closest(key, allowed.iter().copied())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                self.warn(
-                    &path.key(key),
-                    format!("unknown key `{key}` in {what} is ignored{hint}"),
-                );
-            }
-        }
+        let unknown = self.doc.unknown_keys(map, path, allowed, what);
+        self.warnings.extend(unknown);
     }
 
     /// A mapping, or `None` for an absent or null value.

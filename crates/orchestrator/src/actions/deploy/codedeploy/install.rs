@@ -9,6 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use pipelocal_model::codedeploy::appspec::{AppSpec, FileExistsBehavior, ObjectType, Permission};
 
+use super::instance::Instance;
+use super::lifecycle::{instructions, Deployment};
+
 /// What is at a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -315,6 +318,114 @@ pub fn install_script(plan: &Plan, permissions: &[Permission], cleanup: &str) ->
     }
     s.push_str("PIPELOCAL_CLEANUP_LIST\n");
     s
+}
+
+/// Install: the last install's files removed, the plan made against the
+/// instance and carried out, the cleanup list and install markers written.
+/// The number of paths it copied or made.
+pub async fn run(
+    instance: &Instance,
+    deployment: &Deployment<'_>,
+    appspec: &AppSpec,
+    archive: &str,
+) -> Result<usize, String> {
+    let cleanup = instructions(deployment.group_id, "-cleanup");
+    instance
+        .sh_ok(
+            "removing the last install's files",
+            &cleanup_script(&cleanup),
+            &[],
+        )
+        .await?;
+    let listed = instance
+        .sh_ok(
+            "listing the revision",
+            "cd \"$1\" && find . -mindepth 1 | while IFS= read -r p; do if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then echo \"d ${p#./}\"; else echo \"f ${p#./}\"; fi; done",
+            &[archive],
+        )
+        .await?;
+    let listing = kinds(&listed);
+    let mut asked: Vec<String> = Vec::new();
+    for f in &appspec.files {
+        let dest = f.destination.trim_end_matches('/');
+        let mut p = dest.to_string();
+        while !p.is_empty() {
+            asked.push(p.clone());
+            p = p
+                .rsplit_once('/')
+                .map(|(a, _)| a.to_string())
+                .unwrap_or_default();
+        }
+        let source = f.source.trim_matches('/');
+        for rel in listing.keys() {
+            let under = if source.is_empty() {
+                Some(rel.as_str())
+            } else if rel == source {
+                rel.rsplit('/').next()
+            } else {
+                rel.strip_prefix(&format!("{source}/"))
+            };
+            if let Some(under) = under {
+                asked.push(format!("{dest}/{under}"));
+            }
+        }
+    }
+    asked.extend(
+        appspec
+            .permissions
+            .iter()
+            .map(|p| p.object.trim_end_matches('/').to_string()),
+    );
+    asked.sort();
+    asked.dedup();
+    let args: Vec<&str> = asked.iter().map(String::as_str).collect();
+    let there = instance
+        .sh_ok(
+            "looking at the destinations",
+            "for p; do if [ -d \"$p\" ]; then echo \"d $p\"; elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo \"f $p\"; fi; done",
+            &args,
+        )
+        .await?;
+    let plan = plan(appspec, archive, &listing, &kinds(&there))?;
+    let script_path = format!("{}/pipelocal-install.sh", deployment.dir());
+    instance
+        .write(
+            &script_path,
+            &install_script(&plan, &appspec.permissions, &cleanup),
+            0o700,
+        )
+        .await?;
+    instance
+        .sh_ok(
+            "installing the revision's files",
+            "sh \"$1\"",
+            &[&script_path],
+        )
+        .await?;
+    // The agent marks the install, not the deployment: a revision whose
+    // later hooks fail is still the "previous" one of the next deployment.
+    for marker in ["_last_successful_install", "_most_recent_install"] {
+        instance
+            .write(
+                &instructions(deployment.group_id, marker),
+                &format!("{}\n", deployment.dir()),
+                0o644,
+            )
+            .await?;
+    }
+    Ok(plan.steps.len())
+}
+
+/// `d path` / `f path` lines into kinds by path.
+fn kinds(listed: &str) -> BTreeMap<String, Kind> {
+    listed
+        .lines()
+        .filter_map(|l| match l.split_at_checked(2)? {
+            ("d ", p) => Some((p.to_string(), Kind::Dir)),
+            ("f ", p) => Some((p.to_string(), Kind::File)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

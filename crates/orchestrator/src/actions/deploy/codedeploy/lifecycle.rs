@@ -142,6 +142,11 @@ pub async fn deploy(
     appspec: Option<AppSpec>,
     local: &Local<'_>,
 ) -> Result<(), Failure> {
+    let run = Deploying {
+        instance,
+        deployment,
+        local,
+    };
     let event = LifecycleEvent::ApplicationStop;
     let unknown = |event| move |message: String| Failure::unknown(event, message);
     let last_install = instructions(deployment.group_id, "_last_successful_install");
@@ -157,39 +162,17 @@ pub async fn deploy(
             let spec = read_appspec(instance, &archive)
                 .await
                 .map_err(unknown(event))?;
-            run_event(instance, deployment, event, &spec, &archive, local).await?;
+            run.event(event, &spec, &archive).await?;
         }
-        None => status(
-            local,
-            event,
-            "Skipped (no earlier install on this instance)",
-        ),
+        None => run.status(event, "Skipped (no earlier install on this instance)"),
     }
 
     let event = LifecycleEvent::DownloadBundle;
     let archive = archive_of(&deployment.dir());
-    match &bundle {
-        Bundle::Local(dir) => instance.upload_dir(&archive, dir).await,
-        Bundle::Earlier(from) => instance
-            .sh_ok(
-                "copying the earlier revision",
-                "mkdir -p \"$2\" && cp -a \"$1/.\" \"$2/\"",
-                &[from, &archive],
-            )
-            .await
-            .map(drop),
-    }
-    .map_err(unknown(event))?;
-    let env: String = deployment
-        .bundle
-        .iter()
-        .map(|(k, v)| format!("{k}={v}\n"))
-        .collect();
-    instance
-        .write(&bundle_env_of(&deployment.dir()), &env, 0o644)
+    run.download(&bundle, &archive)
         .await
         .map_err(unknown(event))?;
-    status(local, event, &format!("Succeeded ({archive})"));
+    run.status(event, &format!("Succeeded ({archive})"));
     let appspec = match appspec {
         Some(a) => a,
         None => read_appspec(instance, &archive)
@@ -197,41 +180,27 @@ pub async fn deploy(
             .map_err(unknown(event))?,
     };
 
-    run_event(
-        instance,
-        deployment,
-        LifecycleEvent::BeforeInstall,
-        &appspec,
-        &archive,
-        local,
-    )
-    .await?;
+    run.event(LifecycleEvent::BeforeInstall, &appspec, &archive)
+        .await?;
 
     let event = LifecycleEvent::Install;
-    let installed = install(instance, deployment, &appspec, &archive).await;
-    let files = installed.map_err(unknown(event))?;
-    status(
-        local,
-        event,
-        &format!("Succeeded ({files} paths copied or made)"),
-    );
+    let files = install::run(instance, deployment, &appspec, &archive)
+        .await
+        .map_err(unknown(event))?;
+    run.status(event, &format!("Succeeded ({files} paths copied or made)"));
 
     for event in [
         LifecycleEvent::AfterInstall,
         LifecycleEvent::ApplicationStart,
         LifecycleEvent::ValidateService,
     ] {
-        run_event(instance, deployment, event, &appspec, &archive, local).await?;
+        run.event(event, &appspec, &archive).await?;
     }
     let good = instructions(deployment.group_id, LAST_GOOD);
     instance
         .write(&good, &format!("{}\n", deployment.dir()), 0o644)
         .await
         .map_err(unknown(LifecycleEvent::ValidateService))
-}
-
-fn status(local: &Local<'_>, event: LifecycleEvent, what: &str) {
-    local.say(format!("{event}: {what}"));
 }
 
 /// The AppSpec file of an archive in the instance, as the agent looks for it.
@@ -249,251 +218,175 @@ async fn read_appspec(instance: &Instance, archive: &str) -> Result<AppSpec, Str
     ))
 }
 
-/// Install: the last install's files removed, the plan made against the
-/// instance and carried out, the cleanup list and install markers written.
-/// The number of paths it copied or made.
-async fn install(
-    instance: &Instance,
-    deployment: &Deployment<'_>,
-    appspec: &AppSpec,
-    archive: &str,
-) -> Result<usize, String> {
-    let cleanup = instructions(deployment.group_id, "-cleanup");
-    instance
-        .sh_ok(
-            "removing the last install's files",
-            &install::cleanup_script(&cleanup),
-            &[],
-        )
-        .await?;
-    let listed = instance
-        .sh_ok(
-            "listing the revision",
-            "cd \"$1\" && find . -mindepth 1 | while IFS= read -r p; do if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then echo \"d ${p#./}\"; else echo \"f ${p#./}\"; fi; done",
-            &[archive],
-        )
-        .await?;
-    let listing = kinds(&listed);
-    let mut asked: Vec<String> = Vec::new();
-    for f in &appspec.files {
-        let dest = f.destination.trim_end_matches('/');
-        let mut p = dest.to_string();
-        while !p.is_empty() {
-            asked.push(p.clone());
-            p = p
-                .rsplit_once('/')
-                .map(|(a, _)| a.to_string())
-                .unwrap_or_default();
-        }
-        let source = f.source.trim_matches('/');
-        for rel in listing.keys() {
-            let under = if source.is_empty() {
-                Some(rel.as_str())
-            } else if rel == source {
-                rel.rsplit('/').next()
-            } else {
-                rel.strip_prefix(&format!("{source}/"))
-            };
-            if let Some(under) = under {
-                asked.push(format!("{dest}/{under}"));
+/// A deployment under way: the instance it runs in and the log it tells.
+struct Deploying<'r> {
+    instance: &'r Instance,
+    deployment: &'r Deployment<'r>,
+    local: &'r Local<'r>,
+}
+
+impl Deploying<'_> {
+    fn status(&self, event: LifecycleEvent, what: &str) {
+        self.local.say(format!("{event}: {what}"));
+    }
+
+    /// DownloadBundle: the revision into `archive`, with its `BUNDLE_*`
+    /// variables beside it.
+    async fn download(&self, bundle: &Bundle<'_>, archive: &str) -> Result<(), String> {
+        match bundle {
+            Bundle::Local(dir) => self.instance.upload_dir(archive, dir).await?,
+            Bundle::Earlier(from) => {
+                self.instance
+                    .sh_ok(
+                        "copying the earlier revision",
+                        "mkdir -p \"$2\" && cp -a \"$1/.\" \"$2/\"",
+                        &[from, archive],
+                    )
+                    .await?;
             }
         }
-    }
-    asked.extend(
-        appspec
-            .permissions
+        let env: String = self
+            .deployment
+            .bundle
             .iter()
-            .map(|p| p.object.trim_end_matches('/').to_string()),
-    );
-    asked.sort();
-    asked.dedup();
-    let args: Vec<&str> = asked.iter().map(String::as_str).collect();
-    let there = instance
-        .sh_ok(
-            "looking at the destinations",
-            "for p; do if [ -d \"$p\" ]; then echo \"d $p\"; elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo \"f $p\"; fi; done",
-            &args,
-        )
-        .await?;
-    let plan = install::plan(appspec, archive, &listing, &kinds(&there))?;
-    let script_path = format!("{}/pipelocal-install.sh", deployment.dir());
-    instance
-        .write(
-            &script_path,
-            &install::install_script(&plan, &appspec.permissions, &cleanup),
-            0o700,
-        )
-        .await?;
-    instance
-        .sh_ok(
-            "installing the revision's files",
-            "sh \"$1\"",
-            &[&script_path],
-        )
-        .await?;
-    // The agent marks the install, not the deployment: a revision whose
-    // later hooks fail is still the "previous" one of the next deployment.
-    for marker in ["_last_successful_install", "_most_recent_install"] {
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect();
+        self.instance
+            .write(&bundle_env_of(&self.deployment.dir()), &env, 0o644)
+            .await
+    }
+
+    /// Runs the scripts of `event` from `spec`, whose revision is at `archive`.
+    async fn event(
+        &self,
+        event: LifecycleEvent,
+        spec: &AppSpec,
+        archive: &str,
+    ) -> Result<(), Failure> {
+        let (instance, deployment, local) = (self.instance, self.deployment, self.local);
+        let scripts = spec.scripts(event);
+        if scripts.is_empty() {
+            self.status(event, "Skipped (no scripts)");
+            return Ok(());
+        }
+        let heading = format!("LifecycleEvent - {event}");
+        local.say(&heading);
+        let log = deployment.scripts_log();
         instance
-            .write(
-                &instructions(deployment.group_id, marker),
-                &format!("{}\n", deployment.dir()),
-                0o644,
+            .log_lines(&log, std::slice::from_ref(&heading))
+            .await
+            .map_err(|m| Failure::unknown(event, m))?;
+        for hook in scripts {
+            if let Err(failure) = self.hook(event, hook, archive).await {
+                self.status(event, &format!("Failed ({})", failure.code));
+                return Err(failure);
+            }
+        }
+        self.status(event, "Succeeded");
+        Ok(())
+    }
+
+    async fn hook(&self, event: LifecycleEvent, hook: &Hook, archive: &str) -> Result<(), Failure> {
+        let (instance, deployment, local) = (self.instance, self.deployment, self.local);
+        let fail = |code, message| Failure {
+            event,
+            code,
+            message,
+        };
+        let unknown = |m: String| Failure::unknown(event, m);
+        let log = deployment.scripts_log();
+        let mut lines = vec![format!("Script - {}", hook.location)];
+        local.say(&lines[0]);
+        let path = format!("{archive}/{}", hook.location.trim_start_matches('/'));
+        // A script that is not executable is made so, as the agent does.
+        let ready = instance
+            .sh(
+                "[ -f \"$1\" ] || exit 3; [ -x \"$1\" ] || chmod +x \"$1\" || exit 2",
+                &[&path],
             )
-            .await?;
-    }
-    Ok(plan.steps.len())
-}
-
-/// `d path` / `f path` lines into kinds by path.
-fn kinds(listed: &str) -> std::collections::BTreeMap<String, install::Kind> {
-    listed
-        .lines()
-        .filter_map(|l| match l.split_at_checked(2)? {
-            ("d ", p) => Some((p.to_string(), install::Kind::Dir)),
-            ("f ", p) => Some((p.to_string(), install::Kind::File)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Runs the scripts of `event` from `spec`, whose revision is at `archive`.
-async fn run_event(
-    instance: &Instance,
-    deployment: &Deployment<'_>,
-    event: LifecycleEvent,
-    spec: &AppSpec,
-    archive: &str,
-    local: &Local<'_>,
-) -> Result<(), Failure> {
-    let scripts = spec.scripts(event);
-    if scripts.is_empty() {
-        status(local, event, "Skipped (no scripts)");
-        return Ok(());
-    }
-    let heading = format!("LifecycleEvent - {event}");
-    local.say(&heading);
-    let log = deployment.scripts_log();
-    instance
-        .log_lines(&log, std::slice::from_ref(&heading))
-        .await
-        .map_err(|m| Failure::unknown(event, m))?;
-    for hook in scripts {
-        if let Err(failure) = run_hook(instance, deployment, event, hook, archive, local).await {
-            status(local, event, &format!("Failed ({})", failure.code));
-            return Err(failure);
+            .await
+            .map_err(unknown)?;
+        match ready.code {
+            0 => {}
+            3 => {
+                return Err(fail(
+                    "ScriptMissing",
+                    format!("Script does not exist at specified location: {path}"),
+                ))
+            }
+            _ => {
+                return Err(fail(
+                    "ScriptNotExecutable",
+                    format!(
+                        "Script at specified location: {} is not executable",
+                        hook.location
+                    ),
+                ))
+            }
         }
-    }
-    status(local, event, "Succeeded");
-    Ok(())
-}
-
-async fn run_hook(
-    instance: &Instance,
-    deployment: &Deployment<'_>,
-    event: LifecycleEvent,
-    hook: &Hook,
-    archive: &str,
-    local: &Local<'_>,
-) -> Result<(), Failure> {
-    let fail = |code, message| Failure {
-        event,
-        code,
-        message,
-    };
-    let unknown = |m: String| Failure::unknown(event, m);
-    let log = deployment.scripts_log();
-    let mut lines = vec![format!("Script - {}", hook.location)];
-    local.say(&lines[0]);
-    let path = format!("{archive}/{}", hook.location.trim_start_matches('/'));
-    // A script that is not executable is made so, as the agent does.
-    let ready = instance
-        .sh(
-            "[ -f \"$1\" ] || exit 3; [ -x \"$1\" ] || chmod +x \"$1\" || exit 2",
-            &[&path],
-        )
-        .await
-        .map_err(unknown)?;
-    match ready.code {
-        0 => {}
-        3 => {
-            return Err(fail(
-                "ScriptMissing",
-                format!("Script does not exist at specified location: {path}"),
-            ))
-        }
-        _ => {
-            return Err(fail(
-                "ScriptNotExecutable",
+        let pid_file = format!("/tmp/.pipelocal-{}-{}.pid", deployment.id, event);
+        let plan = ExecPlan {
+            // The script runs from a shell that leaves its process id (the
+            // process group's) for a timeout or a stop to end it.
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "echo $$ > \"$1\"; \"$0\"".into(),
+                path.clone(),
+                pid_file.clone(),
+            ],
+            user: Some(hook.runas.clone().unwrap_or_else(|| "0".into())),
+            env: deployment.env(event),
+            working_dir: Some(AGENT_HOME.into()),
+            timeout: None,
+        };
+        let end = instance
+            .run_script(
+                &plan,
+                &pid_file,
+                Duration::from_secs(hook.timeout_secs),
+                local.stop.clone(),
+                |stream, line| {
+                    let tag = match stream {
+                        Stream::Stdout => "stdout",
+                        Stream::Stderr => "stderr",
+                    };
+                    let line = format!("[{tag}]{line}");
+                    local.say(&line);
+                    lines.push(line);
+                },
+            )
+            .await
+            .map_err(unknown)?;
+        instance.log_lines(&log, &lines).await.map_err(unknown)?;
+        let runas = hook
+            .runas
+            .as_ref()
+            .map(|u| format!(" run as user {u}"))
+            .unwrap_or_default();
+        match end {
+            ScriptEnd::Exited(0) => Ok(()),
+            ScriptEnd::Exited(code) => Err(fail(
+                "ScriptFailed",
                 format!(
-                    "Script at specified location: {} is not executable",
+                    "Script at specified location: {}{runas} failed with exit code {code}",
                     hook.location
                 ),
-            ))
+            )),
+            ScriptEnd::TimedOut => Err(fail(
+                "ScriptTimedOut",
+                format!(
+                    "Script at specified location: {}{runas} failed to complete in {} seconds",
+                    hook.location, hook.timeout_secs
+                ),
+            )),
+            ScriptEnd::Stopped => Err(fail(
+                "UnknownError",
+                format!(
+                    "Script at specified location: {} was stopped with the run",
+                    hook.location
+                ),
+            )),
         }
-    }
-    let pid_file = format!("/tmp/.pipelocal-{}-{}.pid", deployment.id, event);
-    let plan = ExecPlan {
-        // The script runs from a shell that leaves its process id (the
-        // process group's) for a timeout or a stop to end it.
-        argv: vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            "echo $$ > \"$1\"; \"$0\"".into(),
-            path.clone(),
-            pid_file.clone(),
-        ],
-        user: Some(hook.runas.clone().unwrap_or_else(|| "0".into())),
-        env: deployment.env(event),
-        working_dir: Some(AGENT_HOME.into()),
-        timeout: None,
-    };
-    let end = instance
-        .run_script(
-            &plan,
-            &pid_file,
-            Duration::from_secs(hook.timeout_secs),
-            local.stop.clone(),
-            |stream, line| {
-                let tag = match stream {
-                    Stream::Stdout => "stdout",
-                    Stream::Stderr => "stderr",
-                };
-                let line = format!("[{tag}]{line}");
-                local.say(&line);
-                lines.push(line);
-            },
-        )
-        .await
-        .map_err(unknown)?;
-    instance.log_lines(&log, &lines).await.map_err(unknown)?;
-    let runas = hook
-        .runas
-        .as_ref()
-        .map(|u| format!(" run as user {u}"))
-        .unwrap_or_default();
-    match end {
-        ScriptEnd::Exited(0) => Ok(()),
-        ScriptEnd::Exited(code) => Err(fail(
-            "ScriptFailed",
-            format!(
-                "Script at specified location: {}{runas} failed with exit code {code}",
-                hook.location
-            ),
-        )),
-        ScriptEnd::TimedOut => Err(fail(
-            "ScriptTimedOut",
-            format!(
-                "Script at specified location: {}{runas} failed to complete in {} seconds",
-                hook.location, hook.timeout_secs
-            ),
-        )),
-        ScriptEnd::Stopped => Err(fail(
-            "UnknownError",
-            format!(
-                "Script at specified location: {} was stopped with the run",
-                hook.location
-            ),
-        )),
     }
 }
