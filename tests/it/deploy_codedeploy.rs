@@ -98,19 +98,8 @@ impl Group {
 
     /// `pipelocal run` of a revision holding `files`.
     fn deploy(&self, files: &[(&str, &str)], extra: &[&str]) -> Run {
-        let src = git_repo(files);
-        let out = Command::new(env!("CARGO_BIN_EXE_pipelocal"))
-            .arg("run")
-            .arg(self.dir.path().join("pipeline.yaml"))
-            .arg("--source")
-            .arg(format!("Code={}", src.path().display()))
-            .arg("--state-dir")
-            .arg(self.state())
-            .args(extra)
-            .current_dir(self.dir.path())
-            .env("PIPELOCAL_CONFIG", self.dir.path().join("config.yml"))
-            .output()
-            .unwrap();
+        let (mut run, _src) = self.command(files, extra);
+        let out = run.output().unwrap();
         Run {
             code: out.status.code().unwrap_or(-1),
             log: format!(
@@ -119,6 +108,23 @@ impl Group {
                 String::from_utf8_lossy(&out.stderr)
             ),
         }
+    }
+
+    /// The `pipelocal run` command of a revision holding `files`, and the
+    /// revision's repository (kept while it runs).
+    fn command(&self, files: &[(&str, &str)], extra: &[&str]) -> (Command, tempfile::TempDir) {
+        let src = git_repo(files);
+        let mut run = Command::new(env!("CARGO_BIN_EXE_pipelocal"));
+        run.arg("run")
+            .arg(self.dir.path().join("pipeline.yaml"))
+            .arg("--source")
+            .arg(format!("Code={}", src.path().display()))
+            .arg("--state-dir")
+            .arg(self.state())
+            .args(extra)
+            .current_dir(self.dir.path())
+            .env("PIPELOCAL_CONFIG", self.dir.path().join("config.yml"));
+        (run, src)
     }
 
     /// The instance containers of this group (none or one).
@@ -444,6 +450,45 @@ fn without_deploy_local_no_instance_is_started() {
     assert!(r.log.contains(&format!("Would deploy Src to {}/fleet", g.app)), "{}", r.log);
     assert!(!r.log.contains("[stdout]started"), "{}", r.log);
     assert!(g.instances().is_empty());
+}
+
+#[test]
+fn stopping_the_run_ends_the_running_hook_and_abandons_the_action() {
+    if !docker_available() {
+        return;
+    }
+    use std::io::BufRead;
+    // Rollback on: a stopped deployment must not roll back.
+    let g = Group::new("stop", true);
+    let spec = appspec("hooks:\n  ApplicationStart:\n    - location: slow.sh\n");
+    let files = [
+        ("appspec.yml", spec.as_str()),
+        ("slow.sh", "echo started\nsleep 300\n"),
+    ];
+    let (mut run, _src) = g.command(&files, &["--deploy", "local"]);
+    let mut child = run
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if line == "[Deploy/Instance] [stdout]started" {
+            // SAFETY: signals the child this test started, by its id.
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}");
+    assert!(seen.contains("<- Deploy/Instance Abandoned"), "{seen}");
+    assert!(seen.contains("slow.sh was stopped with the run"), "{seen}");
+    assert!(!seen.contains("Automatic rollback"), "{seen}");
+    assert!(!g.exec("ps").contains("sleep 300"), "{}", g.exec("ps"));
 }
 
 /// The README's example with its CodeDeploy stage deploys from its folder.

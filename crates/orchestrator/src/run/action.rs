@@ -389,6 +389,15 @@ async fn perform(
                 deployment_groups: &opts.deployment_groups,
             };
             let result = deploy_locally(kind, &cx, &local).await;
+            // A deploy the run's stop ended is abandoned, as a stopped build is.
+            if let (true, Err(message)) = (local.stop.is_stopped(), &result) {
+                note(sink, message.clone());
+                return Finished {
+                    status: Some(ActionStatus::Abandoned),
+                    summary: Some(message.clone()),
+                    ..Finished::default()
+                };
+            }
             return finish_emulated(&cx, result, sink);
         }
         Handler::Unsupported => {
