@@ -286,6 +286,13 @@ fn a_second_deployment_stops_with_the_first_revision_and_replaces_its_files() {
     let r = g.deploy(&first, &["--deploy", "local"]);
     assert_eq!(r.code, 0, "{}", r.log);
     assert!(!r.log.contains("stopping revision"), "{}", r.log);
+    // An instance that was stopped (the engine restarted) is started again.
+    let instance = g.instances().pop().unwrap();
+    let stopped = Command::new("docker")
+        .args(["stop", "-t", "1", &instance])
+        .output()
+        .unwrap();
+    assert!(stopped.status.success(), "{stopped:?}");
 
     let second = [
         ("appspec.yml", spec.as_str()),
@@ -295,6 +302,11 @@ fn a_second_deployment_stops_with_the_first_revision_and_replaces_its_files() {
     let r = g.deploy(&second, &["--deploy", "local"]);
     assert_eq!(r.code, 0, "{}", r.log);
     assert!(lines(&r.log).contains(&"[stdout]stopping revision one"), "{}", r.log);
+    assert!(
+        lines(&r.log).contains(&format!("Instance {instance} started again").as_str()),
+        "{}",
+        r.log
+    );
     assert!(!r.log.contains("stopping revision two"), "{}", r.log);
     // The first install's files went with its cleanup list; its kept.txt
     // was no obstacle to the second (DISALLOW spares what it installed).
@@ -450,6 +462,16 @@ fn without_deploy_local_no_instance_is_started() {
     assert!(r.log.contains(&format!("Would deploy Src to {}/fleet", g.app)), "{}", r.log);
     assert!(!r.log.contains("[stdout]started"), "{}", r.log);
     assert!(g.instances().is_empty());
+
+    // The check reads the AppSpec file as the agent does, with its line.
+    let spec = appspec("hooks:\n  AfterInstal:\n    - location: start.sh\n");
+    let r = g.deploy(&[("appspec.yml", spec.as_str()), ("start.sh", "true\n")], &[]);
+    assert_eq!(r.code, 1, "{}", r.log);
+    assert!(
+        r.log.contains("appspec.yml:4: unknown lifecycle event `AfterInstal`; did you mean `AfterInstall`?"),
+        "{}",
+        r.log
+    );
 }
 
 #[test]
