@@ -183,17 +183,6 @@ impl LifecycleEvent {
         )
     }
 
-    /// ApplicationStop and the block-traffic hooks run the scripts of the
-    /// previous successful revision, not of the one being deployed.
-    pub fn uses_previous_revision(self) -> bool {
-        matches!(
-            self,
-            LifecycleEvent::ApplicationStop
-                | LifecycleEvent::BeforeBlockTraffic
-                | LifecycleEvent::AfterBlockTraffic
-        )
-    }
-
     /// Hooks that run only when the deployment group has a load balancer.
     pub fn needs_load_balancer(self) -> bool {
         !Self::IN_PLACE.contains(&self)

@@ -378,12 +378,16 @@ pub async fn run(
     );
     asked.sort();
     asked.dedup();
-    let args: Vec<&str> = asked.iter().map(String::as_str).collect();
+    // The paths go through a file: a large revision's would not fit a command line.
+    let asked_file = format!("{}/pipelocal-destinations", deployment.dir());
+    instance
+        .write(&asked_file, &format!("{}\n", asked.join("\n")), 0o600)
+        .await?;
     let there = instance
         .sh_ok(
             "looking at the destinations",
-            "for p; do if [ -d \"$p\" ]; then echo \"d $p\"; elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo \"f $p\"; fi; done",
-            &args,
+            "while IFS= read -r p; do if [ -d \"$p\" ]; then echo \"d $p\"; elif [ -e \"$p\" ] || [ -L \"$p\" ]; then echo \"f $p\"; fi; done < \"$1\"; rm -f \"$1\"",
+            &[&asked_file],
         )
         .await?;
     let plan = plan(appspec, archive, &listing, &kinds(&there))?;

@@ -190,17 +190,20 @@ impl Instance {
     }
 
     /// Appends `lines` to `path` as scripts.log has them: each after the
-    /// time, `YYYY-MM-DD HH:MM:SS`.
+    /// time, `YYYY-MM-DD HH:MM:SS`. They go through a file, not a command
+    /// line: a chatty script's output may be longer than one may be.
     pub async fn log_lines(&self, path: &str, lines: &[String]) -> Result<(), String> {
         if lines.is_empty() {
             return Ok(());
         }
-        let mut args = vec![path];
-        args.extend(lines.iter().map(String::as_str));
+        let pending = format!("{path}.pending");
+        let mut text = lines.join("\n");
+        text.push('\n');
+        self.write(&pending, &text, 0o600).await?;
         self.sh_ok(
             "writing scripts.log",
-            "f=$1; shift; mkdir -p \"${f%/*}\"; d=$(date '+%Y-%m-%d %H:%M:%S'); for l; do printf '%s %s\\n' \"$d\" \"$l\"; done >> \"$f\"",
-            &args,
+            "d=$(date '+%Y-%m-%d %H:%M:%S'); sed \"s|^|$d |\" \"$2\" >> \"$1\" && rm -f \"$2\"",
+            &[path, &pending],
         )
         .await
         .map(drop)
