@@ -105,6 +105,21 @@ pub fn archive_of(dir: &str) -> String {
     format!("{dir}/deployment-archive")
 }
 
+/// How many revisions of a deployment group the agent keeps
+/// (`:max_revisions` in its configuration), besides the protected ones.
+const KEPT_REVISIONS: usize = 5;
+
+/// Of a group's deployment folders, newest first, those to remove: all but
+/// the `keep` newest that are not `protected`.
+fn prunable<'l>(newest_first: &[&'l str], keep: usize, protected: &[String]) -> Vec<&'l str> {
+    newest_first
+        .iter()
+        .filter(|d| !protected.iter().any(|p| p == *d))
+        .skip(keep)
+        .copied()
+        .collect()
+}
+
 /// Where a deployment's revision comes from.
 pub enum Bundle<'p> {
     /// The action's input artifact, unpacked on this machine.
@@ -253,7 +268,38 @@ impl Deploying<'_> {
             .collect();
         self.instance
             .write(&bundle_env_of(&self.deployment.dir()), &env, 0o644)
+            .await?;
+        self.prune().await
+    }
+
+    /// Removes the group's oldest revisions as the agent does after a
+    /// download, keeping [`KEPT_REVISIONS`] besides the last successful
+    /// install's and the last successful deployment's (a rollback's).
+    async fn prune(&self) -> Result<(), String> {
+        let group_id = self.deployment.group_id;
+        let listed = self
+            .instance
+            .sh_ok(
+                "listing the revisions",
+                "ls -1dtc \"$1\"/d-* 2>/dev/null; true",
+                &[&format!("{DEPLOYMENT_ROOT}/{group_id}")],
+            )
+            .await?;
+        let mut protected = Vec::new();
+        for marker in ["_last_successful_install", LAST_GOOD] {
+            if let Some(dir) = self.instance.read(&instructions(group_id, marker)).await? {
+                protected.push(dir.trim().to_string());
+            }
+        }
+        let newest_first: Vec<&str> = listed.lines().collect();
+        let gone = prunable(&newest_first, KEPT_REVISIONS, &protected);
+        if gone.is_empty() {
+            return Ok(());
+        }
+        self.instance
+            .sh_ok("removing old revisions", "rm -rf -- \"$@\"", &gone)
             .await
+            .map(drop)
     }
 
     /// Runs the scripts of `event` from `spec`, whose revision is at `archive`.
@@ -388,5 +434,20 @@ impl Deploying<'_> {
                 ),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_revisions_go_but_never_the_protected_ones() {
+        let dirs = ["d-6", "d-5", "d-4", "d-3", "d-2", "d-1", "d-0"];
+        let protected = vec!["d-1".to_string(), "d-6".to_string()];
+        assert!(prunable(&dirs, 5, &protected).is_empty());
+        assert_eq!(prunable(&dirs, 4, &protected), vec!["d-0"]);
+        assert_eq!(prunable(&dirs, 2, &protected), vec!["d-3", "d-2", "d-0"]);
+        assert!(prunable(&dirs[..3], 5, &[]).is_empty());
     }
 }
