@@ -21,9 +21,10 @@ mod rollback;
 use instance::Instance;
 use lifecycle::{Bundle, Deployment, Failure};
 
-/// The deployment-level error CodeDeploy gives when the one instance of a
-/// deployment fails (CodeDeploy User Guide, "Error codes"), which the
-/// pipeline shows with its code.
+/// The deployment-level error of a deployment whose one instance failed:
+/// the code from the CodeDeploy User Guide ("Error codes for AWS
+/// CodeDeploy"), the words as CodeDeploy reports them, and the form the
+/// pipeline shows them in (message, then the code).
 const HEALTH_CONSTRAINTS: &str = "The overall deployment failed because too many individual instances failed deployment, too few healthy instances are available for deployment, or some instances in your deployment group are experiencing problems. (Error code: HEALTH_CONSTRAINTS)";
 
 /// The AppSpec file at the root of the input, parsed: `appspec.yml`, else
