@@ -15,6 +15,8 @@ fn every_valid_fixture_validates() {
             "example/pipeline.yaml",
             "example/projects.json",
             "example/app/buildspec.yml",
+            "example/pipeline-deploy.json",
+            "example/app/appspec.yml",
         ]
         .iter()
         .map(|f| fixture(f)),

@@ -36,6 +36,7 @@ fn check_one(file: &Path, name: Option<&str>, parameters: &ParameterValues) -> u
         Some(DefinitionKind::Pipeline | DefinitionKind::Template) => "pipeline definition",
         Some(DefinitionKind::Buildspec) => "buildspec",
         Some(DefinitionKind::Projects) => "CodeBuild project definition",
+        Some(DefinitionKind::AppSpec) => "CodeDeploy AppSpec file",
         None => "file",
     };
     let mut problems: Vec<&Problem> = checked.problems.iter().collect();

@@ -7,7 +7,8 @@
 //! - definitions: `pipeline` (declarations, `Provider`, validation,
 //!   variables), `cfn` (templates, parameters, intrinsics), `project`
 //!   (CodeBuild projects), `buildspec`, `runtimes`, `ecs` (task definitions,
-//!   services, blue/green AppSpecs);
+//!   services, blue/green AppSpecs), `codedeploy` (EC2/on-premises AppSpec
+//!   files, deployment groups);
 //! - settings: `config` (`.pipelocal.yml`), `secrets` (the secrets file),
 //!   `image_map` (`--image-map`, with globs);
 //! - `cloud`: what AWS gives about runs in the cloud, to reproduce them: a
@@ -51,6 +52,8 @@ pub enum DefinitionKind {
     Template,
     Buildspec,
     Projects,
+    /// A CodeDeploy EC2/on-premises AppSpec file.
+    AppSpec,
 }
 
 /// Decides what a parsed document is; `None` when it is none of the kinds.
@@ -61,6 +64,12 @@ pub fn detect(doc: &Document) -> Option<DefinitionKind> {
     }
     if v.get("pipeline").is_some() || v.get("stages").is_some() {
         return Some(DefinitionKind::Pipeline);
+    }
+    // An AppSpec file names its `os`, or has `hooks` or `files` at the top,
+    // which no buildspec has.
+    let top = |k: &str| v.get(k).is_some();
+    if v.get("phases").is_none() && (top("os") || top("hooks") || top("files")) {
+        return Some(DefinitionKind::AppSpec);
     }
     if v.get("phases").is_some()
         || v.get("batch").is_some()
@@ -152,6 +161,9 @@ pub fn check_file_with(
             buildspec::parse_buildspec(path, doc.text.clone()).map(|b| b.warnings)
         }
         DefinitionKind::Projects => Ok(project_problems(&doc)),
+        DefinitionKind::AppSpec => {
+            codedeploy::parse_appspec(path, doc.text.clone()).map(|a| a.warnings)
+        }
     };
     Ok(Checked {
         kind: Some(kind),
