@@ -77,14 +77,15 @@ impl Group {
         Group { app, group, dir }
     }
 
-    /// Publishes the instance's port 8080 on a free port of 127.0.0.1: which.
+    /// Publishes the instance's port 8080 on a free port of 127.0.0.1
+    /// (which it returns), the instance's image named through `image-map`.
     fn publish_8080(&self) -> u16 {
         let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = free.local_addr().unwrap().port();
         std::fs::write(
             self.dir.path().join("config.yml"),
             format!(
-                "instances:\n  {}/{}:\n    image: pipelocal/busybox\n    ports: ['{port}:8080']\n",
+                "image-map:\n  example/instance: pipelocal/busybox\ninstances:\n  {}/{}:\n    image: example/instance\n    ports: ['{port}:8080']\n",
                 self.app, self.group
             ),
         )

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use pipelocal_model::image_map::ImageMap;
 use pipelocal_runner::build::StopSignal;
 use pipelocal_runner::executor::deploy_containers::{
     self as containers, ContainerPlan, DeployKind, ExecEnd, ExecPlan, PublishedPort, Stream,
@@ -50,10 +51,14 @@ impl Instance {
         let state_dir = containers::state_label(cx.state_dir);
         let name = containers::deploy_name(&[application, group], &state_dir);
         let config = local.settings.instance(application, group);
-        let image = config
-            .image
-            .clone()
-            .unwrap_or_else(|| local.default_image.clone());
+        // A configured image goes through `image-map` as a project's does
+        // (the default image already has).
+        let image = match &config.image {
+            Some(image) => ImageMap::new(local.settings.image_map.clone())
+                .map_err(|e| format!("image-map: {e}"))?
+                .apply(image),
+            None => local.default_image.clone(),
+        };
         let err = |e: pipelocal_runner::executor::ExecError| format!("instance {name}: {e}");
         if let Some(found) = containers::find(&docker, &name).await.map_err(err)? {
             if found.image != image {
