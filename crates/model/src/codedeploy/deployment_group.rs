@@ -63,10 +63,12 @@ pub fn deployment_groups_from_template(
                 .filter(|v| v.is_string() || v.is_number())
                 .map(stringify)
         };
+        // What no deployment of this run may use must not stop the run:
+        // problems here are warnings, and the group is left out.
         let Some(application_name) = name("ApplicationName") else {
-            problems.push(template.doc.error(
+            problems.push(template.doc.warning(
                 &path,
-                format!("deployment group {id}: ApplicationName is required"),
+                format!("deployment group {id}: ApplicationName is required; it is left out"),
             ));
             continue;
         };
@@ -79,7 +81,7 @@ pub fn deployment_groups_from_template(
             .map(stringify)
             .collect();
         for e in events.iter().filter(|e| !EVENTS.contains(&e.as_str())) {
-            problems.push(template.doc.error(
+            problems.push(template.doc.warning(
                 &path.key("AutoRollbackConfiguration").key("Events"),
                 format!(
                     "deployment group {id}: unknown rollback event {e} (events: {})",
@@ -113,14 +115,21 @@ mod tests {
     fn groups_resolve_names_and_read_rollback() {
         let doc = Document::parse(
             Path::new("t.yml"),
-            "Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n  App:\n    Type: AWS::CodeDeploy::Application\n    Properties: {ApplicationName: !Sub 'web-${Env}'}\n  Group:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties:\n      ApplicationName: !Ref App\n      DeploymentGroupName: fleet\n      AutoRollbackConfiguration:\n        Enabled: true\n        Events: [DEPLOYMENT_FAILURE]\n  Bare:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other}\n".into(),
+            "Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n  App:\n    Type: AWS::CodeDeploy::Application\n    Properties: {ApplicationName: !Sub 'web-${Env}'}\n  Group:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties:\n      ApplicationName: !Ref App\n      DeploymentGroupName: fleet\n      AutoRollbackConfiguration:\n        Enabled: true\n        Events: [DEPLOYMENT_FAILURE]\n  Bare:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other}\n  Typo:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other, AutoRollbackConfiguration: {Enabled: true, Events: [DEPLOYMENT_FAILED]}}\n".into(),
         )
         .unwrap();
         let template = Template::from_document(&doc).unwrap();
         let mut resolver = Resolver::new(&template);
         let mut problems = Vec::new();
         let groups = deployment_groups_from_template(&template, &mut resolver, &mut problems);
-        assert!(problems.is_empty(), "{problems:?}");
+        // A misspelt event warns (the run goes on) and rolls nothing back.
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(!problems[0].is_error());
+        assert!(problems[0]
+            .message
+            .contains("unknown rollback event DEPLOYMENT_FAILED"));
+        let typo = groups.iter().find(|g| g.logical_id == "Typo").unwrap();
+        assert!(!typo.auto_rollback.on_failure());
         let g = groups.iter().find(|g| g.logical_id == "Group").unwrap();
         assert_eq!(g.application_name, "web-dev");
         assert_eq!(g.deployment_group_name, "fleet");

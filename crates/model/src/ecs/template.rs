@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::task_definition::{read, under, TaskDefinition};
 use crate::cfn::{ParameterValues, Resolver, Template};
+use crate::codedeploy::deployment_group::DEPLOYMENT_GROUP_TYPE;
 use crate::document::Document;
 use crate::locate::DocPath;
 use crate::pipeline::api_case;
@@ -17,7 +18,6 @@ use crate::problem::{LoadError, Problem};
 
 pub const SERVICE_TYPE: &str = "AWS::ECS::Service";
 pub const TASK_DEFINITION_TYPE: &str = "AWS::ECS::TaskDefinition";
-pub const DEPLOYMENT_GROUP_TYPE: &str = "AWS::CodeDeploy::DeploymentGroup";
 
 /// An ECS service a template defines.
 #[derive(Debug, Clone, PartialEq, Eq)]
