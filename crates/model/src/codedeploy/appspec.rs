@@ -138,17 +138,6 @@ impl LifecycleEvent {
         LifecycleEvent::AfterAllowTraffic,
     ];
 
-    /// What an in-place deployment without a load balancer runs, in order.
-    pub const IN_PLACE: [LifecycleEvent; 7] = [
-        LifecycleEvent::ApplicationStop,
-        LifecycleEvent::DownloadBundle,
-        LifecycleEvent::BeforeInstall,
-        LifecycleEvent::Install,
-        LifecycleEvent::AfterInstall,
-        LifecycleEvent::ApplicationStart,
-        LifecycleEvent::ValidateService,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             LifecycleEvent::BeforeBlockTraffic => "BeforeBlockTraffic",
@@ -185,7 +174,15 @@ impl LifecycleEvent {
 
     /// Hooks that run only when the deployment group has a load balancer.
     pub fn needs_load_balancer(self) -> bool {
-        !Self::IN_PLACE.contains(&self)
+        matches!(
+            self,
+            LifecycleEvent::BeforeBlockTraffic
+                | LifecycleEvent::BlockTraffic
+                | LifecycleEvent::AfterBlockTraffic
+                | LifecycleEvent::BeforeAllowTraffic
+                | LifecycleEvent::AllowTraffic
+                | LifecycleEvent::AfterAllowTraffic
+        )
     }
 }
 
