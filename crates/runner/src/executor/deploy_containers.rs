@@ -44,13 +44,24 @@ pub fn state_label(state_dir: &std::path::Path) -> String {
         .into_owned()
 }
 
-/// The name of a deploy container or network: `pipelocal-<parts>-<hash>`,
-/// the hash that of the state folder (see [`STATE_LABEL`]).
-pub fn deploy_name(parts: &[&str], state_dir: &str) -> String {
-    // FNV-1a: stable across Rust versions, unlike the std hasher.
-    let hash = state_dir.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+/// FNV-1a of `text` from `seed`: stable across Rust versions and machines,
+/// unlike the std hasher, so names and ids made from it stay the same from
+/// run to run.
+pub fn stable_hash(seed: u64, text: &str) -> u64 {
+    text.bytes().fold(seed, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    })
+}
+
+/// FNV-1a's offset basis, the usual seed of [`stable_hash`].
+pub const HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The name of a deploy container or network: `pipelocal-<parts>-<hash>`.
+/// The parts are made fit for a name (so `web-api`+`prod` and `web`+`api-prod`
+/// read alike); the hash, of the state folder (see [`STATE_LABEL`]) and of the
+/// parts as given, keeps them apart.
+pub fn deploy_name(parts: &[&str], state_dir: &str) -> String {
+    let hash = stable_hash(HASH_SEED, &format!("{state_dir}\0{}", parts.join("\0")));
     let parts: Vec<String> = parts
         .iter()
         .map(|p| super::container_name_part(p))
@@ -742,4 +753,21 @@ pub async fn upload_file(
     };
     let tar = pack().map_err(|e| ExecError::io("packing a file", e))?;
     upload_tar(docker, container, "/", tar).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_that_read_alike_get_different_names_and_one_target_always_the_same() {
+        let a = deploy_name(&["web-api", "prod"], "/s");
+        let b = deploy_name(&["web", "api-prod"], "/s");
+        assert!(
+            a.starts_with("pipelocal-web-api-prod-") && b.starts_with("pipelocal-web-api-prod-")
+        );
+        assert_ne!(a, b);
+        assert_eq!(a, deploy_name(&["web-api", "prod"], "/s"));
+        assert_ne!(a, deploy_name(&["web-api", "prod"], "/other"));
+    }
 }

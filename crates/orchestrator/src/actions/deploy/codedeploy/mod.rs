@@ -157,15 +157,12 @@ fn failed(deployment: &Deployment<'_>, failure: &Failure, rollback: &rollback::R
 /// A deployment group's id: CodeDeploy's is a UUID; this one is derived
 /// from the names, so the instance's folders stay the same from run to run.
 fn group_id(application: &str, group: &str) -> String {
-    let fnv = |seed: u64| {
-        format!("{application}/{group}").bytes().fold(seed, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
+    use pipelocal_runner::executor::deploy_containers::{stable_hash, HASH_SEED};
+    let names = format!("{application}/{group}");
     let hex = format!(
         "{:016x}{:016x}",
-        fnv(0xcbf2_9ce4_8422_2325),
-        fnv(0x8422_2325_cbf2_9ce4)
+        stable_hash(HASH_SEED, &names),
+        stable_hash(HASH_SEED.rotate_left(32), &names)
     );
     format!(
         "{}-{}-{}-{}-{}",
