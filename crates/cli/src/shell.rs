@@ -141,16 +141,17 @@ pub(crate) async fn open(target: &ShellTarget) {
     }
 }
 
-/// The deploy containers (instances, tasks) of `state_dir`; none when no
-/// engine answers, since builds on the host have no use for one.
-async fn deploy_containers_of(state_dir: &Path) -> Vec<Found> {
+/// The deploy containers (instances, tasks) of `state_dir`: none when no
+/// engine answers (builds on the host have no use for one, so that is not
+/// worth a word), an error when one answers but cannot list them.
+async fn deploy_containers_of(state_dir: &Path) -> Result<Vec<Found>, String> {
     let Ok(docker) = pipelocal_runner::executor::connect().await else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let label = deploy_containers::state_label(state_dir);
     deploy_containers::list(&docker, None, &label)
         .await
-        .unwrap_or_default()
+        .map_err(|e| e.to_string())
 }
 
 /// `pipelocal shell [ID]`: ID a paused or kept build, or a deploy
@@ -161,7 +162,14 @@ pub fn run(build_id: Option<&str>, state_dir: &Path) -> ExitCode {
         Ok(r) => r,
         Err(e) => return unusable(format!("cannot start the async runtime: {e}")),
     };
-    let deployed = runtime.block_on(deploy_containers_of(state_dir));
+    let deployed = match runtime.block_on(deploy_containers_of(state_dir)) {
+        Ok(found) => found,
+        // Builds can still be listed and opened without them.
+        Err(e) => {
+            eprintln!("pipelocal: deploy containers are not listed: {e}");
+            Vec::new()
+        }
+    };
     let Some(id) = build_id else {
         let targets = ShellTarget::list(state_dir);
         if targets.is_empty() && deployed.is_empty() {

@@ -163,10 +163,18 @@ impl From<PortMapping> for String {
     }
 }
 
-/// The entry of `map` for `outer/inner` if there is one, else for `outer`.
-fn longest_key<'m, V>(map: &'m BTreeMap<String, V>, outer: &str, inner: &str) -> Option<&'m V> {
+/// The entry of `map` for `outer/inner` if there is one, else for
+/// `shorter`, else the default.
+fn longest_key<V: Clone + Default>(
+    map: &BTreeMap<String, V>,
+    outer: &str,
+    inner: &str,
+    shorter: &str,
+) -> V {
     map.get(&format!("{outer}/{inner}"))
-        .or_else(|| map.get(outer))
+        .or_else(|| map.get(shorter))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// A local command standing in for an action or a function.
@@ -274,20 +282,16 @@ impl Config {
         }
     }
 
-    /// The configuration of CodeDeploy `application`'s `group` instance.
+    /// The configuration of CodeDeploy `application`'s `group` instance:
+    /// `Application/DeploymentGroup`, else `Application`.
     pub fn instance(&self, application: &str, group: &str) -> InstanceConfig {
-        longest_key(&self.instances, application, group)
-            .cloned()
-            .unwrap_or_default()
+        longest_key(&self.instances, application, group, application)
     }
 
-    /// The configuration of ECS `service` in `cluster`.
+    /// The configuration of ECS `service` in `cluster`: `cluster/service`,
+    /// else `service`.
     pub fn service(&self, cluster: &str, service: &str) -> ServiceConfig {
-        self.services
-            .get(&format!("{cluster}/{service}"))
-            .or_else(|| self.services.get(service))
-            .cloned()
-            .unwrap_or_default()
+        longest_key(&self.services, cluster, service, service)
     }
 }
 
