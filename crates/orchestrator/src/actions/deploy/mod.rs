@@ -20,6 +20,7 @@ use pipelocal_runner::events::{BuildEventKind, EventSink};
 use crate::actions::build::{BuildSettings, InputArtifact};
 use crate::store::s3_path;
 
+mod active_deployment;
 mod cloudformation;
 mod codedeploy;
 mod ecs;
@@ -150,11 +151,46 @@ impl Local<'_> {
 }
 
 /// Runs a local deploy: its work is done (or failed) when this returns.
+/// One deployment at a time per deployment group or service
+/// (`active_deployment.rs`), across the runs of this state folder.
 pub async fn deploy_locally(
     kind: LocalDeploy,
     cx: &Context<'_>,
     local: &Local<'_>,
 ) -> Result<Done, String> {
+    let who = format!(
+        "of execution {} of pipeline {}, action {}",
+        local.execution_id, local.pipeline, cx.action.name
+    );
+    let _active = match kind {
+        LocalDeploy::CodeDeploy | LocalDeploy::CodeDeployToEcs => {
+            active_deployment::begin_codedeploy(
+                cx.state_dir,
+                cx.required("ApplicationName")?,
+                cx.required("DeploymentGroupName")?,
+                &who,
+            )?
+        }
+        LocalDeploy::Ecs => {
+            let waiting = |holder: &str| {
+                local.say(format!(
+                    "waiting for the deploy {holder} to end: a service's task is replaced by one deploy at a time"
+                ))
+            };
+            let cluster = cx.required("ClusterName")?;
+            let service = cx.required("ServiceName")?;
+            let begun = active_deployment::begin_ecs(
+                cx.state_dir,
+                cluster,
+                service,
+                &who,
+                local.stop.clone(),
+                waiting,
+            )
+            .await?;
+            begun.ok_or("the run was stopped while the deploy waited for another")?
+        }
+    };
     match kind {
         LocalDeploy::CodeDeploy => codedeploy::deploy_locally(cx, local).await,
         LocalDeploy::Ecs => ecs::deploy_locally(cx, local).await,
