@@ -221,21 +221,35 @@ fn applies(p: &Permission, object: &str, path: &str) -> bool {
     matched && !p.except.iter().any(|e| simple_glob(rel, e))
 }
 
-/// `*` for any run of characters, within one path component.
+/// `*` for any run of characters, within one path component. Iterative
+/// (two pointers, back to the last `*` on a mismatch): the pattern is the
+/// user's, and a recursive matcher takes exponential time on `*a*a*a*b`.
 fn simple_glob(name: &str, pattern: &str) -> bool {
     if name.contains('/') {
         return false;
     }
-    fn go(n: &[char], p: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(&n[i..], rest)),
-            Some((c, rest)) => n.first() == Some(c) && go(&n[1..], rest),
-        }
-    }
     let n: Vec<char> = name.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
-    go(&n, &p)
+    let (mut i, mut j) = (0, 0);
+    // The last `*` seen, and where in the name its run ends for now.
+    let mut star: Option<(usize, usize)> = None;
+    while i < n.len() {
+        if j < p.len() && p[j] == '*' {
+            star = Some((j, i));
+            j += 1;
+        } else if j < p.len() && p[j] == n[i] {
+            i += 1;
+            j += 1;
+        } else if let Some((sj, si)) = star {
+            // The `*` takes one character more.
+            star = Some((sj, si + 1));
+            i = si + 1;
+            j = sj + 1;
+        } else {
+            return false;
+        }
+    }
+    p[j..].iter().all(|c| *c == '*')
 }
 
 fn normalize(path: &str) -> String {
@@ -555,6 +569,19 @@ mod tests {
         assert!(simple_glob("a", "*"));
         assert!(!simple_glob("bin/run.sh", "*.sh"));
         assert!(!simple_glob("run.shx", "*.sh"));
+        assert!(simple_glob("", "*"));
+        assert!(!simple_glob("", "a"));
+        assert!(simple_glob("abc", "a*c"));
+        assert!(simple_glob("aXbXc", "a*b*c"));
+        assert!(!simple_glob("ab", "a*b*c"));
+        assert!(simple_glob("mississippi", "m*ss*pi"));
+        // Exponential for a backtracking matcher; one pass here.
+        let name = "a".repeat(200);
+        assert!(!simple_glob(&name, &format!("{}b", "*a".repeat(30))));
+        assert!(simple_glob(
+            &format!("{name}b"),
+            &format!("{}b", "*a".repeat(30))
+        ));
         assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }

@@ -128,13 +128,33 @@ pub enum Bundle<'p> {
     Earlier(String),
 }
 
+/// An instance's error code (CodeDeploy API, `Diagnostics.errorCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    ScriptMissing,
+    ScriptNotExecutable,
+    ScriptTimedOut,
+    ScriptFailed,
+    UnknownError,
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ErrorCode::ScriptMissing => "ScriptMissing",
+            ErrorCode::ScriptNotExecutable => "ScriptNotExecutable",
+            ErrorCode::ScriptTimedOut => "ScriptTimedOut",
+            ErrorCode::ScriptFailed => "ScriptFailed",
+            ErrorCode::UnknownError => "UnknownError",
+        })
+    }
+}
+
 /// Why a deployment failed, as CodeDeploy's instance diagnostics say it.
 #[derive(Debug)]
 pub struct Failure {
     pub event: LifecycleEvent,
-    /// `ScriptMissing`, `ScriptNotExecutable`, `ScriptTimedOut`,
-    /// `ScriptFailed` or `UnknownError` (CodeDeploy API, `Diagnostics`).
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -142,7 +162,7 @@ impl Failure {
     fn unknown(event: LifecycleEvent, message: String) -> Self {
         Failure {
             event,
-            code: "UnknownError",
+            code: ErrorCode::UnknownError,
             message,
         }
     }
@@ -356,13 +376,13 @@ impl Deploying<'_> {
             0 => {}
             3 => {
                 return Err(fail(
-                    "ScriptMissing",
+                    ErrorCode::ScriptMissing,
                     format!("Script does not exist at specified location: {path}"),
                 ))
             }
             _ => {
                 return Err(fail(
-                    "ScriptNotExecutable",
+                    ErrorCode::ScriptNotExecutable,
                     format!(
                         "Script at specified location: {} is not executable",
                         hook.location
@@ -413,21 +433,21 @@ impl Deploying<'_> {
         match end {
             ScriptEnd::Exited(0) => Ok(()),
             ScriptEnd::Exited(code) => Err(fail(
-                "ScriptFailed",
+                ErrorCode::ScriptFailed,
                 format!(
                     "Script at specified location: {}{runas} failed with exit code {code}",
                     hook.location
                 ),
             )),
             ScriptEnd::TimedOut => Err(fail(
-                "ScriptTimedOut",
+                ErrorCode::ScriptTimedOut,
                 format!(
                     "Script at specified location: {}{runas} failed to complete in {} seconds",
                     hook.location, hook.timeout_secs
                 ),
             )),
             ScriptEnd::Stopped => Err(fail(
-                "UnknownError",
+                ErrorCode::UnknownError,
                 format!(
                     "Script at specified location: {} was stopped with the run",
                     hook.location
