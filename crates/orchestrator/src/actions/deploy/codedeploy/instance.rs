@@ -4,7 +4,6 @@
 //! few things the lifecycle asks of it.
 
 use std::path::Path;
-use std::time::Duration;
 
 use pipelocal_model::image_map::ImageMap;
 use pipelocal_runner::build::StopSignal;
@@ -27,13 +26,6 @@ pub struct Said {
     pub code: i64,
     pub stdout: String,
     pub stderr: String,
-}
-
-/// How a hook script ended.
-pub enum ScriptEnd {
-    Exited(i64),
-    TimedOut,
-    Stopped,
 }
 
 impl Instance {
@@ -151,9 +143,10 @@ impl Instance {
         })
         .await
         .map_err(|e| format!("instance {}: {e}", self.name))?;
+        // Neither a timeout nor a stop is armed, so it can only have exited.
         said.code = match end {
             ExecEnd::Exited(code) => code,
-            ExecEnd::TimedOut => -1,
+            ExecEnd::TimedOut | ExecEnd::Stopped => -1,
         };
         Ok(said)
     }
@@ -221,36 +214,17 @@ impl Instance {
             .map_err(|e| format!("instance {}: {e}", self.name))
     }
 
-    /// Runs a hook script: `plan` with its lines handed to `on_line`, ended
-    /// by SIGTERM to its process group after `timeout` (as the agent ends
-    /// it) or when the run is stopped. `pid_file` is where the script's
-    /// shell leaves its process id for that.
+    /// Runs a hook script: `plan` (its `timeout` armed) with its lines
+    /// handed to `on_line`, ended as the agent ends it after its timeout or
+    /// when the run is stopped (see [`containers::exec_until`]).
     pub async fn run_script(
         &self,
         plan: &ExecPlan,
-        pid_file: &str,
-        timeout: Duration,
         mut stop: StopSignal,
         on_line: impl FnMut(Stream, &str),
-    ) -> Result<ScriptEnd, String> {
-        let run = containers::exec(&self.docker, &self.id, plan, on_line);
-        let end = tokio::select! {
-            end = run => match end.map_err(|e| format!("instance {}: {e}", self.name))? {
-                ExecEnd::Exited(code) => ScriptEnd::Exited(code),
-                ExecEnd::TimedOut => ScriptEnd::TimedOut,
-            },
-            () = tokio::time::sleep(timeout) => ScriptEnd::TimedOut,
-            () = stop.stopped() => ScriptEnd::Stopped,
-        };
-        if !matches!(end, ScriptEnd::Exited(_)) {
-            // SIGTERM to the group, then SIGKILL to what did not end.
-            self.sh(
-                "p=$(cat \"$1\" 2>/dev/null) || exit 0; kill -TERM -\"$p\" 2>/dev/null || kill -TERM \"$p\" 2>/dev/null; sleep 1; kill -KILL -\"$p\" 2>/dev/null; true",
-                &[pid_file],
-            )
-            .await?;
-        }
-        self.sh("rm -f \"$1\"", &[pid_file]).await?;
-        Ok(end)
+    ) -> Result<ExecEnd, String> {
+        containers::exec_until(&self.docker, &self.id, plan, Some(stop.stopped()), on_line)
+            .await
+            .map_err(|e| format!("instance {}: {e}", self.name))
     }
 }
