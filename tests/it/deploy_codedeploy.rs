@@ -348,6 +348,46 @@ fn a_second_deployment_stops_with_the_first_revision_and_replaces_its_files() {
 }
 
 #[test]
+fn an_install_that_fails_part_way_leaves_its_files_listed_for_the_next_install() {
+    if !docker_available() {
+        return;
+    }
+    let g = Group::new("partial", false);
+    let dest = format!("/srv/{}", g.app);
+    let files = format!("files:\n  - source: app\n    destination: {dest}\n");
+    // The owner does not exist in the image: chown fails after every copy.
+    let broken = appspec(&format!(
+        "{files}permissions:\n  - object: {dest}\n    owner: no-such-user\n"
+    ));
+    let revision = |spec: &str| -> Vec<(&str, String)> {
+        vec![
+            ("appspec.yml", spec.to_string()),
+            ("app/a.txt", "a\n".to_string()),
+            ("app/sub/b.txt", "b\n".to_string()),
+        ]
+    };
+    let first = revision(&broken);
+    let first: Vec<(&str, &str)> = first.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let r = g.deploy(&first, &["--deploy", "local"]);
+    assert_ne!(r.code, 0, "{}", r.log);
+    assert!(r.log.contains("failed at Install: UnknownError"), "{}", r.log);
+    // The copies were made, and listed as they were.
+    assert_eq!(g.exec(&format!("cat {dest}/sub/b.txt")), "b\n");
+
+    // The same files again: the failed install's are removed first, so
+    // DISALLOW finds nothing in the way.
+    let good = appspec(&files);
+    let second = revision(&good);
+    let second: Vec<(&str, &str)> = second.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let r = g.deploy(&second, &["--deploy", "local"]);
+    assert_eq!(r.code, 0, "{}", r.log);
+    assert_eq!(
+        g.exec(&format!("cd {dest} && find . | sort")),
+        ".\n./a.txt\n./sub\n./sub/b.txt\n"
+    );
+}
+
+#[test]
 fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     if !docker_available() {
         return;
@@ -372,8 +412,9 @@ fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     let said = lines(&r.log);
     assert!(said.contains(&"[stdout]started"), "{}", r.log);
     assert!(!r.log.contains("never"), "{}", r.log);
-    // The script's process group was ended with it.
+    // The script's process group was ended with it, and its marker removed.
     assert!(!g.exec("ps").contains("sleep 300"), "{}", g.exec("ps"));
+    assert!(!g.exec("ls -a /tmp").contains(".pipelocal-exec-"), "{}", g.exec("ls -a /tmp"));
 
     let spec = appspec("hooks:\n  BeforeInstall:\n    - location: scripts/gone.sh\n");
     let r = g.deploy(&[("appspec.yml", spec.as_str())], &["--deploy", "local"]);
@@ -512,6 +553,7 @@ fn stopping_the_run_ends_the_running_hook_and_abandons_the_action() {
     assert!(seen.contains("slow.sh was stopped with the run"), "{seen}");
     assert!(!seen.contains("Automatic rollback"), "{seen}");
     assert!(!g.exec("ps").contains("sleep 300"), "{}", g.exec("ps"));
+    assert!(!g.exec("ls -a /tmp").contains(".pipelocal-exec-"), "{}", g.exec("ls -a /tmp"));
 }
 
 /// The README's example with its CodeDeploy stage deploys from its folder.

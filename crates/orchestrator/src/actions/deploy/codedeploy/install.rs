@@ -296,14 +296,23 @@ pub fn cleanup_script(cleanup: &str) -> String {
     )
 }
 
-/// The shell script that carries out `plan` and writes the new cleanup list.
+/// The shell script that carries out `plan`, recording each path in the
+/// cleanup list as soon as it is made or copied, as the agent does: when a
+/// step fails, what came before it is listed still, and the next Install
+/// removes it (else it would be in that Install's way). The list is emptied
+/// first; permissions come after every copy.
 pub fn install_script(plan: &Plan, permissions: &[Permission], cleanup: &str) -> String {
-    let mut s = String::from("set -e\n");
-    for step in &plan.steps {
+    let mut s = format!(
+        "set -e\nlist={}\nmkdir -p {}\n: > \"$list\"\n",
+        quote(cleanup),
+        quote(parent(cleanup))
+    );
+    for (step, made) in plan.steps.iter().zip(plan.cleanup_list()) {
         match step {
             Step::Mkdir(dir) => s.push_str(&format!("mkdir {}\n", quote(dir))),
             Step::Copy { from, to } => s.push_str(&format!("cp {} {}\n", quote(from), quote(to))),
         }
+        s.push_str(&format!("printf '%s\\n' {} >> \"$list\"\n", quote(made)));
     }
     for (path, i) in &plan.permissions {
         let p = &permissions[*i];
@@ -321,16 +330,6 @@ pub fn install_script(plan: &Plan, permissions: &[Permission], cleanup: &str) ->
             s.push_str(&format!("chmod {} {}\n", quote(mode), quote(path)));
         }
     }
-    s.push_str(&format!(
-        "mkdir -p {}\ncat > {} <<'PIPELOCAL_CLEANUP_LIST'\n",
-        quote(parent(cleanup)),
-        quote(cleanup)
-    ));
-    for path in plan.cleanup_list() {
-        s.push_str(path);
-        s.push('\n');
-    }
-    s.push_str("PIPELOCAL_CLEANUP_LIST\n");
     s
 }
 
@@ -560,7 +559,13 @@ mod tests {
             script.contains("chown 'nobody' '/srv/site/css'\n"),
             "{script}"
         );
-        assert!(script.ends_with("/srv/site\n/srv/site/css\n/srv/site/css/site.css\n/srv/site/index.html\nPIPELOCAL_CLEANUP_LIST\n"), "{script}");
+        // Each path is listed right after it is made, before the next step.
+        assert!(
+            script.starts_with("set -e\nlist='/c/dg-cleanup'\nmkdir -p '/c'\n: > \"$list\"\nmkdir '/srv/site'\nprintf '%s\\n' '/srv/site' >> \"$list\"\nmkdir '/srv/site/css'\nprintf '%s\\n' '/srv/site/css' >> \"$list\"\ncp '/a/web/css/site.css' '/srv/site/css/site.css'\nprintf '%s\\n' '/srv/site/css/site.css' >> \"$list\"\n"),
+            "{script}"
+        );
+        let listed = script.rfind(">> \"$list\"").unwrap();
+        assert!(listed < script.find("chown").unwrap(), "{script}");
     }
 
     #[test]
