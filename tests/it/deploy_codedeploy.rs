@@ -388,6 +388,56 @@ fn an_install_that_fails_part_way_leaves_its_files_listed_for_the_next_install()
 }
 
 #[test]
+fn changed_ports_are_said_and_another_targets_container_is_refused() {
+    if !docker_available() {
+        return;
+    }
+    let g = Group::new("ports", false);
+    let first = g.publish_8080();
+    let spec = appspec("");
+    let files = [("appspec.yml", spec.as_str())];
+    let r = g.deploy(&files, &["--deploy", "local"]);
+    assert_eq!(r.code, 0, "{}", r.log);
+    let mut second = g.publish_8080();
+    while second == first {
+        second = g.publish_8080();
+    }
+    let r = g.deploy(&files, &["--deploy", "local"]);
+    assert_eq!(r.code, 0, "{}", r.log);
+    let instance = g.instances().pop().unwrap();
+    assert!(
+        r.log.contains(&format!("Instance {instance} publishes 127.0.0.1:{first}->8080 (made before); the configuration now gives 127.0.0.1:{second}->8080: `pipelocal clean` or `docker rm -f {instance}` starts a new one with them")),
+        "{}",
+        r.log
+    );
+
+    // A container of that name that is not this group's instance.
+    let removed = Command::new("docker").args(["rm", "-f", &instance]).output().unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    struct Foreign(String);
+    impl Drop for Foreign {
+        fn drop(&mut self) {
+            let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+        }
+    }
+    let _foreign = Foreign(instance.clone());
+    let made = Command::new("docker")
+        .args(["run", "-d", "--name", &instance, "--label"])
+        .arg("dev.pipelocal.deploy-target=Other/group")
+        .args(["pipelocal/busybox", "sleep", "3600"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let r = g.deploy(&files, &["--deploy", "local"]);
+    assert_ne!(r.code, 0, "{}", r.log);
+    assert!(
+        r.log.contains(&format!("container {instance} exists but is Other/group's (label dev.pipelocal.deploy-target), not the instance of {}/{}: remove it with `docker rm -f {instance}`", g.app, g.group)),
+        "{}",
+        r.log
+    );
+}
+
+#[test]
 fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     if !docker_available() {
         return;

@@ -213,6 +213,36 @@ pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, ExecErro
     }
 }
 
+/// The ports `container` was made to publish (running or not), sorted.
+pub async fn published_ports(
+    docker: &Docker,
+    container: &str,
+) -> Result<Vec<PublishedPort>, ExecError> {
+    let c = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(docker_error("inspecting a deploy container"))?;
+    let bindings = c
+        .host_config
+        .and_then(|h| h.port_bindings)
+        .unwrap_or_default();
+    let mut ports: Vec<PublishedPort> = bindings
+        .iter()
+        .filter_map(|(exposed, hosts)| {
+            let container = exposed.split('/').next()?.parse().ok()?;
+            Some((container, hosts.as_deref().unwrap_or_default()))
+        })
+        .flat_map(|(container, hosts)| {
+            hosts.iter().filter_map(move |b| {
+                let host = b.host_port.as_deref()?.parse().ok()?;
+                Some(PublishedPort { host, container })
+            })
+        })
+        .collect();
+    ports.sort_by_key(|p| (p.host, p.container));
+    Ok(ports)
+}
+
 /// Every deploy container of `kind` (all kinds with `None`) deployed from
 /// `state_dir`, running or not.
 pub async fn list(

@@ -52,9 +52,36 @@ impl Instance {
             None => local.default_image.clone(),
         };
         let err = |e: pipelocal_runner::executor::ExecError| format!("instance {name}: {e}");
+        let target = format!("{application}/{group}");
+        let mut ports: Vec<PublishedPort> = config
+            .ports
+            .iter()
+            .map(|p| PublishedPort {
+                host: p.host,
+                container: p.container,
+            })
+            .collect();
+        ports.sort_by_key(|p| (p.host, p.container));
         if let Some(found) = containers::find(&docker, &name).await.map_err(err)? {
+            // The name's hash tells targets apart, so another target here is
+            // a container made by hand (or a hash collision): never deploy into it.
+            let owner = found.labels.get(containers::TARGET_LABEL);
+            if owner != Some(&target) {
+                let whose = match owner {
+                    Some(other) => format!("is {other}'s (label {})", containers::TARGET_LABEL),
+                    None => format!("has no label {}", containers::TARGET_LABEL),
+                };
+                return Err(format!("container {name} exists but {whose}, not the instance of {target}: remove it with `docker rm -f {name}`"));
+            }
             if found.image != image {
-                local.say(format!("Instance {name} runs {} (made before); the configuration now gives {image}: `docker rm -f {name}` starts a new one", found.image));
+                local.say(format!("Instance {name} runs {} (made before); the configuration now gives {image}: `pipelocal clean` or `docker rm -f {name}` starts a new one", found.image));
+            }
+            // Ports are fixed when a container is made.
+            let published = containers::published_ports(&docker, &found.id)
+                .await
+                .map_err(err)?;
+            if published != ports {
+                local.say(format!("Instance {name} publishes {} (made before); the configuration now gives {}: `pipelocal clean` or `docker rm -f {name}` starts a new one with them", shown(&published), shown(&ports)));
             }
             if !found.running {
                 containers::restart(&docker, &found.id).await.map_err(err)?;
@@ -72,7 +99,7 @@ impl Instance {
         let plan = ContainerPlan {
             kind: DeployKind::Instance,
             name: name.clone(),
-            target: format!("{application}/{group}"),
+            target,
             state_dir,
             image: image.clone(),
             entrypoint: None,
@@ -80,30 +107,18 @@ impl Instance {
             env: Vec::new(),
             user: None,
             working_dir: None,
-            ports: config
-                .ports
-                .iter()
-                .map(|p| PublishedPort {
-                    host: p.host,
-                    container: p.container,
-                })
-                .collect(),
+            ports: ports.clone(),
             health: None,
             network: None,
             labels: Vec::new(),
         };
         let found = containers::start(&docker, &plan, true).await.map_err(err)?;
-        let ports: Vec<String> = config
-            .ports
-            .iter()
-            .map(|p| format!("127.0.0.1:{}->{}", p.host, p.container))
-            .collect();
         local.say(format!(
             "Instance {name} made from {image}{}",
             if ports.is_empty() {
                 String::new()
             } else {
-                format!(", ports {}", ports.join(", "))
+                format!(", ports {}", shown(&ports))
             }
         ));
         Ok(Instance {
@@ -227,4 +242,16 @@ impl Instance {
             .await
             .map_err(|e| format!("instance {}: {e}", self.name))
     }
+}
+
+/// Published ports as the log shows them: `127.0.0.1:HOST->CONTAINER`, or `no ports`.
+fn shown(ports: &[PublishedPort]) -> String {
+    if ports.is_empty() {
+        return "no ports".into();
+    }
+    ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{}->{}", p.host, p.container))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
