@@ -564,6 +564,16 @@ fn without_deploy_local_no_instance_is_started() {
         "{}",
         r.log
     );
+
+    // Errors found after parsing name the file as it is called, and the line.
+    let spec = appspec("hooks:\n  AfterInstall:\n    - location: start.sh\n    - location: gone.sh\n");
+    let r = g.deploy(&[("appspec.yaml", spec.as_str()), ("start.sh", "true\n")], &[]);
+    assert_eq!(r.code, 1, "{}", r.log);
+    assert!(
+        r.log.contains("appspec.yaml:6: the AfterInstall hook script gone.sh is not in the bundle"),
+        "{}",
+        r.log
+    );
 }
 
 #[test]

@@ -177,3 +177,37 @@ fn group_id(application: &str, group: &str) -> String {
         &hex[20..]
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(dir: &Path) -> InputArtifact {
+        InputArtifact {
+            name: "Src".into(),
+            dir: dir.to_path_buf(),
+            location: crate::store::S3Location {
+                bucket: String::new(),
+                key: String::new(),
+            },
+            revision: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_appspec_and_an_unreadable_one_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = read_appspec(&input(dir.path())).unwrap_err();
+        assert_eq!(
+            missing,
+            "appspec.yml does not exist at the root of input artifact Src (nor appspec.yaml)"
+        );
+        std::fs::write(dir.path().join("appspec.yaml"), b"version: 0.0\nos: \xff\n").unwrap();
+        let unreadable = read_appspec(&input(dir.path())).unwrap_err();
+        assert!(
+            unreadable.starts_with("appspec.yaml in input artifact Src: ")
+                && unreadable.contains("UTF-8"),
+            "{unreadable}"
+        );
+    }
+}
