@@ -297,7 +297,9 @@ pub fn cleanup_script(cleanup: &str) -> String {
 }
 
 /// The shell script that carries out `plan`, recording each path in the
-/// cleanup list as soon as it is made or copied, as the agent does: when a
+/// cleanup list as it goes, as the agent's CopyCommand and
+/// MakeDirectoryCommand do: a file just before it is copied (a copy that
+/// fails half-way is listed too), a directory just after it is made. When a
 /// step fails, what came before it is listed still, and the next Install
 /// removes it (else it would be in that Install's way). The list is emptied
 /// first; permissions come after every copy.
@@ -308,11 +310,17 @@ pub fn install_script(plan: &Plan, permissions: &[Permission], cleanup: &str) ->
         quote(parent(cleanup))
     );
     for (step, made) in plan.steps.iter().zip(plan.cleanup_list()) {
+        let listed = format!("printf '%s\\n' {} >> \"$list\"\n", quote(made));
         match step {
-            Step::Mkdir(dir) => s.push_str(&format!("mkdir {}\n", quote(dir))),
-            Step::Copy { from, to } => s.push_str(&format!("cp {} {}\n", quote(from), quote(to))),
+            Step::Mkdir(dir) => {
+                s.push_str(&format!("mkdir {}\n", quote(dir)));
+                s.push_str(&listed);
+            }
+            Step::Copy { from, to } => {
+                s.push_str(&listed);
+                s.push_str(&format!("cp {} {}\n", quote(from), quote(to)));
+            }
         }
-        s.push_str(&format!("printf '%s\\n' {} >> \"$list\"\n", quote(made)));
     }
     for (path, i) in &plan.permissions {
         let p = &permissions[*i];
@@ -559,13 +567,13 @@ mod tests {
             script.contains("chown 'nobody' '/srv/site/css'\n"),
             "{script}"
         );
-        // Each path is listed right after it is made, before the next step.
+        // A directory is listed after it is made, a file before it is copied.
         assert!(
-            script.starts_with("set -e\nlist='/c/dg-cleanup'\nmkdir -p '/c'\n: > \"$list\"\nmkdir '/srv/site'\nprintf '%s\\n' '/srv/site' >> \"$list\"\nmkdir '/srv/site/css'\nprintf '%s\\n' '/srv/site/css' >> \"$list\"\ncp '/a/web/css/site.css' '/srv/site/css/site.css'\nprintf '%s\\n' '/srv/site/css/site.css' >> \"$list\"\n"),
+            script.starts_with("set -e\nlist='/c/dg-cleanup'\nmkdir -p '/c'\n: > \"$list\"\nmkdir '/srv/site'\nprintf '%s\\n' '/srv/site' >> \"$list\"\nmkdir '/srv/site/css'\nprintf '%s\\n' '/srv/site/css' >> \"$list\"\nprintf '%s\\n' '/srv/site/css/site.css' >> \"$list\"\ncp '/a/web/css/site.css' '/srv/site/css/site.css'\n"),
             "{script}"
         );
-        let listed = script.rfind(">> \"$list\"").unwrap();
-        assert!(listed < script.find("chown").unwrap(), "{script}");
+        let copied = script.rfind("cp '").unwrap();
+        assert!(copied < script.find("chown").unwrap(), "{script}");
     }
 
     #[test]
