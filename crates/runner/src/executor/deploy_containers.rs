@@ -600,9 +600,17 @@ async fn end_group(
     let term = format!(
         "[ -s {marker} ] || exit 3; p=$(cat {marker}); kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null; true"
     );
-    loop {
+    // Bounded: an exec the engine says neither runs nor ended would
+    // otherwise be waited for without end.
+    for waited in 0.. {
         if run_root(docker, container, &term).await? != 3 {
             break;
+        }
+        if waited == 500 {
+            return Err(ExecError::io(
+                "ending a script",
+                std::io::Error::other(format!("it never wrote {marker}")),
+            ));
         }
         let e = docker
             .inspect_exec(exec_id)
