@@ -359,16 +359,11 @@ fn an_install_that_fails_part_way_leaves_its_files_listed_for_the_next_install()
     let broken = appspec(&format!(
         "{files}permissions:\n  - object: {dest}\n    owner: no-such-user\n"
     ));
-    let revision = |spec: &str| -> Vec<(&str, String)> {
-        vec![
-            ("appspec.yml", spec.to_string()),
-            ("app/a.txt", "a\n".to_string()),
-            ("app/sub/b.txt", "b\n".to_string()),
-        ]
-    };
-    let first = revision(&broken);
-    let first: Vec<(&str, &str)> = first.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let r = g.deploy(&first, &["--deploy", "local"]);
+    let app = [("app/a.txt", "a\n"), ("app/sub/b.txt", "b\n")];
+    let r = g.deploy(
+        &[("appspec.yml", broken.as_str()), app[0], app[1]],
+        &["--deploy", "local"],
+    );
     assert_ne!(r.code, 0, "{}", r.log);
     assert!(r.log.contains("failed at Install: UnknownError"), "{}", r.log);
     // The copies were made, and listed as they were.
@@ -377,9 +372,10 @@ fn an_install_that_fails_part_way_leaves_its_files_listed_for_the_next_install()
     // The same files again: the failed install's are removed first, so
     // DISALLOW finds nothing in the way.
     let good = appspec(&files);
-    let second = revision(&good);
-    let second: Vec<(&str, &str)> = second.iter().map(|(p, t)| (*p, t.as_str())).collect();
-    let r = g.deploy(&second, &["--deploy", "local"]);
+    let r = g.deploy(
+        &[("appspec.yml", good.as_str()), app[0], app[1]],
+        &["--deploy", "local"],
+    );
     assert_eq!(r.code, 0, "{}", r.log);
     assert_eq!(
         g.exec(&format!("cd {dest} && find . | sort")),
