@@ -348,6 +348,92 @@ fn a_second_deployment_stops_with_the_first_revision_and_replaces_its_files() {
 }
 
 #[test]
+fn an_install_that_fails_part_way_leaves_its_files_listed_for_the_next_install() {
+    if !docker_available() {
+        return;
+    }
+    let g = Group::new("partial", false);
+    let dest = format!("/srv/{}", g.app);
+    let files = format!("files:\n  - source: app\n    destination: {dest}\n");
+    // The owner does not exist in the image: chown fails after every copy.
+    let broken = appspec(&format!(
+        "{files}permissions:\n  - object: {dest}\n    owner: no-such-user\n"
+    ));
+    let app = [("app/a.txt", "a\n"), ("app/sub/b.txt", "b\n")];
+    let r = g.deploy(
+        &[("appspec.yml", broken.as_str()), app[0], app[1]],
+        &["--deploy", "local"],
+    );
+    assert_ne!(r.code, 0, "{}", r.log);
+    assert!(r.log.contains("failed at Install: UnknownError"), "{}", r.log);
+    // The copies were made, and listed as they were.
+    assert_eq!(g.exec(&format!("cat {dest}/sub/b.txt")), "b\n");
+
+    // The same files again: the failed install's are removed first, so
+    // DISALLOW finds nothing in the way.
+    let good = appspec(&files);
+    let r = g.deploy(
+        &[("appspec.yml", good.as_str()), app[0], app[1]],
+        &["--deploy", "local"],
+    );
+    assert_eq!(r.code, 0, "{}", r.log);
+    assert_eq!(
+        g.exec(&format!("cd {dest} && find . | sort")),
+        ".\n./a.txt\n./sub\n./sub/b.txt\n"
+    );
+}
+
+#[test]
+fn changed_ports_are_said_and_another_targets_container_is_refused() {
+    if !docker_available() {
+        return;
+    }
+    let g = Group::new("ports", false);
+    let first = g.publish_8080();
+    let spec = appspec("");
+    let files = [("appspec.yml", spec.as_str())];
+    let r = g.deploy(&files, &["--deploy", "local"]);
+    assert_eq!(r.code, 0, "{}", r.log);
+    let mut second = g.publish_8080();
+    while second == first {
+        second = g.publish_8080();
+    }
+    let r = g.deploy(&files, &["--deploy", "local"]);
+    assert_eq!(r.code, 0, "{}", r.log);
+    let instance = g.instances().pop().unwrap();
+    assert!(
+        r.log.contains(&format!("Instance {instance} publishes 127.0.0.1:{first}->8080 (made before); the configuration now gives 127.0.0.1:{second}->8080: `pipelocal clean` or `docker rm -f {instance}` starts a new one with them")),
+        "{}",
+        r.log
+    );
+
+    // A container of that name that is not this group's instance.
+    let removed = Command::new("docker").args(["rm", "-f", &instance]).output().unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    struct Foreign(String);
+    impl Drop for Foreign {
+        fn drop(&mut self) {
+            let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+        }
+    }
+    let _foreign = Foreign(instance.clone());
+    let made = Command::new("docker")
+        .args(["run", "-d", "--name", &instance, "--label"])
+        .arg("dev.pipelocal.deploy-target=Other/group")
+        .args(["pipelocal/busybox", "sleep", "3600"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let r = g.deploy(&files, &["--deploy", "local"]);
+    assert_ne!(r.code, 0, "{}", r.log);
+    assert!(
+        r.log.contains(&format!("container {instance} exists but is Other/group's (label dev.pipelocal.deploy-target), not the instance of {}/{}: remove it with `docker rm -f {instance}`", g.app, g.group)),
+        "{}",
+        r.log
+    );
+}
+
+#[test]
 fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     if !docker_available() {
         return;
@@ -372,8 +458,9 @@ fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     let said = lines(&r.log);
     assert!(said.contains(&"[stdout]started"), "{}", r.log);
     assert!(!r.log.contains("never"), "{}", r.log);
-    // The script's process group was ended with it.
+    // The script's process group was ended with it, and its marker removed.
     assert!(!g.exec("ps").contains("sleep 300"), "{}", g.exec("ps"));
+    assert!(!g.exec("ls -a /tmp").contains(".pipelocal-exec-"), "{}", g.exec("ls -a /tmp"));
 
     let spec = appspec("hooks:\n  BeforeInstall:\n    - location: scripts/gone.sh\n");
     let r = g.deploy(&[("appspec.yml", spec.as_str())], &["--deploy", "local"]);
@@ -473,6 +560,16 @@ fn without_deploy_local_no_instance_is_started() {
         "{}",
         r.log
     );
+
+    // Errors found after parsing name the file as it is called, and the line.
+    let spec = appspec("hooks:\n  AfterInstall:\n    - location: start.sh\n    - location: gone.sh\n");
+    let r = g.deploy(&[("appspec.yaml", spec.as_str()), ("start.sh", "true\n")], &[]);
+    assert_eq!(r.code, 1, "{}", r.log);
+    assert!(
+        r.log.contains("appspec.yaml:6: the AfterInstall hook script gone.sh is not in the bundle"),
+        "{}",
+        r.log
+    );
 }
 
 #[test]
@@ -512,6 +609,7 @@ fn stopping_the_run_ends_the_running_hook_and_abandons_the_action() {
     assert!(seen.contains("slow.sh was stopped with the run"), "{seen}");
     assert!(!seen.contains("Automatic rollback"), "{seen}");
     assert!(!g.exec("ps").contains("sleep 300"), "{}", g.exec("ps"));
+    assert!(!g.exec("ls -a /tmp").contains(".pipelocal-exec-"), "{}", g.exec("ls -a /tmp"));
 }
 
 /// The README's example with its CodeDeploy stage deploys from its folder.

@@ -25,6 +25,8 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 3600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppSpec {
     pub os: Os,
+    /// Where `os` is (the file and its line), for errors about it.
+    pub os_place: Place,
     pub files: Vec<FileMapping>,
     pub file_exists_behavior: FileExistsBehavior,
     pub permissions: Vec<Permission>,
@@ -51,6 +53,9 @@ pub enum Os {
 pub struct FileMapping {
     pub source: String,
     pub destination: String,
+    /// Where the entry is, for errors about it found later (a source not
+    /// in the bundle).
+    pub place: Place,
 }
 
 /// What Install does with a file that is at a destination but was not
@@ -80,9 +85,10 @@ pub struct Permission {
     pub mode: Option<String>,
     /// Which installed paths it applies to; both when the file says neither.
     pub types: Vec<ObjectType>,
-    /// setfacl entries and SELinux context, read but not applied locally.
+    /// setfacl entries, read (so a malformed list is an error) but not
+    /// applied locally. `context` (SELinux) is accepted and not kept: nothing
+    /// uses it.
     pub acls: Vec<String>,
-    pub context: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +105,9 @@ pub struct Hook {
     pub timeout_secs: u64,
     /// The user it runs as; the agent's (root) when `None`.
     pub runas: Option<String>,
+    /// Where the entry is, for errors about it found later (a script not
+    /// in the bundle).
+    pub place: Place,
 }
 
 /// The lifecycle events of an EC2/on-premises deployment (AppSpec 'hooks'
@@ -305,6 +314,7 @@ impl Reader<'_> {
         self.warnings.extend(unknown);
         self.version(top.get("version"), &root.key("version"));
         let os = self.os(top.get("os"), &root.key("os"))?;
+        let os_place = self.doc.place(&root.key("os"));
         let files = self.files(top.get("files"), &root.key("files"));
         let file_exists_behavior = self.file_exists_behavior(
             top.get("file_exists_behavior"),
@@ -314,6 +324,7 @@ impl Reader<'_> {
         let hooks = self.hooks(top.get("hooks"), &root.key("hooks"));
         Some(AppSpec {
             os,
+            os_place,
             files,
             file_exists_behavior,
             permissions,
@@ -385,6 +396,7 @@ impl Reader<'_> {
             out.push(FileMapping {
                 source,
                 destination,
+                place: self.doc.place(&at),
             });
         }
         out
@@ -457,7 +469,6 @@ impl Reader<'_> {
                 mode,
                 types,
                 acls: self.strings(map.get("acls"), &at.key("acls")),
-                context: map.get("context").filter(|c| !c.is_null()).cloned(),
             });
         }
         out
@@ -511,7 +522,10 @@ impl Reader<'_> {
                     hooks.push(hook);
                 }
             }
-            let total: u64 = hooks.iter().map(|h| h.timeout_secs).sum();
+            // Saturating: timeouts are the file's, and may be as large as a u64 holds.
+            let total = hooks
+                .iter()
+                .fold(0u64, |sum, h| sum.saturating_add(h.timeout_secs));
             if total > DEFAULT_TIMEOUT_SECS {
                 self.warn(&at, format!("the {name} scripts' timeouts add up to {total} seconds: CodeDeploy fails an event whose scripts run longer than {DEFAULT_TIMEOUT_SECS} seconds together"));
             }
@@ -534,10 +548,13 @@ impl Reader<'_> {
         };
         let timeout_secs = match map.get("timeout") {
             None | Some(Value::Null) => DEFAULT_TIMEOUT_SECS,
+            // The agent reads the number with Ruby's `to_i`: `inf` or `nan`
+            // is 0 there, so refused. Past u64's range it saturates (`as`),
+            // as it would not end before anyway.
             Some(t) => match stringify(t).trim().parse::<f64>() {
-                Ok(n) if n > 0.0 && n.fract() == 0.0 => n as u64,
+                Ok(n) if n.is_finite() && n > 0.0 && n.fract() == 0.0 => n as u64,
                 // The agent takes whole seconds; a fraction is rounded up so it never cuts a script short.
-                Ok(n) if n > 0.0 => n.ceil() as u64,
+                Ok(n) if n.is_finite() && n > 0.0 => n.ceil() as u64,
                 _ => {
                     self.error(&at.key("timeout"), format!("The deployment failed because an invalid timeout value ({}) was provided for a script in the application specification file. Make corrections in the hooks section of the AppSpec file, and then try again.", stringify(t)));
                     return None;
@@ -545,6 +562,7 @@ impl Reader<'_> {
             },
         };
         Some(Hook {
+            place: self.doc.place(at),
             location,
             timeout_secs,
             runas: self
@@ -685,6 +703,43 @@ mod tests {
         assert!(
             windows.contains("targeting one or more Windows Server instances"),
             "{windows}"
+        );
+    }
+
+    #[test]
+    fn huge_timeouts_add_up_without_overflow_and_infinite_ones_are_refused() {
+        let loaded = parse(
+            "version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: 18446744073709551615\n    - location: b.sh\n      timeout: 1e300\n",
+        )
+        .unwrap();
+        let hooks = loaded.appspec.scripts(LifecycleEvent::AfterInstall);
+        assert_eq!(hooks[0].timeout_secs, u64::MAX);
+        assert_eq!(hooks[1].timeout_secs, u64::MAX);
+        let said: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            said.iter()
+                .any(|w| w.contains(&format!("add up to {} seconds", u64::MAX))),
+            "{said:?}"
+        );
+        let err = parse("version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: a.sh\n      timeout: inf\n")
+            .unwrap_err()
+            .summary();
+        assert!(err.contains("invalid timeout value"), "{err}");
+    }
+
+    #[test]
+    fn entries_keep_their_file_and_line() {
+        let a = parse_appspec(
+            Path::new("appspec.yaml"),
+            "version: 0.0\nos: linux\nfiles:\n  - source: app\n    destination: /srv\nhooks:\n  AfterInstall:\n    - location: a.sh\n".to_string(),
+        )
+        .unwrap()
+        .appspec;
+        assert_eq!(a.os_place.to_string(), "appspec.yaml:2");
+        assert_eq!(a.files[0].place.to_string(), "appspec.yaml:4");
+        assert_eq!(
+            a.scripts(LifecycleEvent::AfterInstall)[0].place.to_string(),
+            "appspec.yaml:8"
         );
     }
 

@@ -168,9 +168,15 @@ pub enum Stream {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecEnd {
     Exited(i64),
-    /// It ran past its timeout and was sent SIGTERM (then SIGKILL).
+    /// It ran past its timeout; its process group was ended (see [`KILL_GRACE`]).
     TimedOut,
+    /// The stop future resolved first; its process group was ended likewise.
+    Stopped,
 }
+
+/// How long a timed-out or stopped script's process group has between
+/// SIGTERM and SIGKILL. docs/deploying-locally.md promises this second.
+pub const KILL_GRACE: Duration = Duration::from_secs(1);
 
 fn docker_error(doing: &'static str) -> impl Fn(bollard::errors::Error) -> ExecError {
     move |source| ExecError::Docker { doing, source }
@@ -205,6 +211,36 @@ pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, ExecErro
             source,
         }),
     }
+}
+
+/// The ports `container` was made to publish (running or not), sorted.
+pub async fn published_ports(
+    docker: &Docker,
+    container: &str,
+) -> Result<Vec<PublishedPort>, ExecError> {
+    let c = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(docker_error("inspecting a deploy container"))?;
+    let bindings = c
+        .host_config
+        .and_then(|h| h.port_bindings)
+        .unwrap_or_default();
+    let mut ports: Vec<PublishedPort> = bindings
+        .iter()
+        .filter_map(|(exposed, hosts)| {
+            let container = exposed.split('/').next()?.parse().ok()?;
+            Some((container, hosts.as_deref().unwrap_or_default()))
+        })
+        .flat_map(|(container, hosts)| {
+            hosts.iter().filter_map(move |b| {
+                let host = b.host_port.as_deref()?.parse().ok()?;
+                Some(PublishedPort { host, container })
+            })
+        })
+        .collect();
+    ports.sort_by_key(|p| (p.host, p.container));
+    Ok(ports)
 }
 
 /// Every deploy container of `kind` (all kinds with `None`) deployed from
@@ -415,28 +451,63 @@ pub struct ExecPlan {
     pub user: Option<String>,
     pub env: Vec<(String, String)>,
     pub working_dir: Option<String>,
-    /// SIGTERM to the process group after this long, SIGKILL 10 s later.
+    /// SIGTERM to the process group after this long, SIGKILL [`KILL_GRACE`] later.
     pub timeout: Option<Duration>,
 }
 
 /// Runs `plan` in `container` with stdin closed, handing each line of its
-/// output to `on_line` as it comes. A timed-out process gets SIGTERM to its
-/// process group (as the CodeDeploy agent sends it), and the wait ends.
+/// output to `on_line` as it comes: [`exec_until`] without a stop.
 pub async fn exec(
     docker: &Docker,
     container: &str,
     plan: &ExecPlan,
+    on_line: impl FnMut(Stream, &str),
+) -> Result<ExecEnd, ExecError> {
+    exec_until(
+        docker,
+        container,
+        plan,
+        None::<std::future::Pending<()>>,
+        on_line,
+    )
+    .await
+}
+
+/// Runs `plan` in `container` with stdin closed, handing each line of its
+/// output to `on_line` as it comes. When `plan.timeout` passes or `stop`
+/// resolves first, its process group gets SIGTERM (as the CodeDeploy agent
+/// sends it), SIGKILL [`KILL_GRACE`] later, and the wait ends.
+///
+/// Only then is its process id needed: a shell wrapper, which leads the
+/// exec's process group, writes it to a marker file *before* it runs the
+/// command, so a kill finds it once the exec has started, and removes the
+/// marker when the command ends. Without a timeout or stop the command runs
+/// as it is.
+pub async fn exec_until(
+    docker: &Docker,
+    container: &str,
+    plan: &ExecPlan,
+    stop: Option<impl std::future::Future<Output = ()>>,
     mut on_line: impl FnMut(Stream, &str),
 ) -> Result<ExecEnd, ExecError> {
-    // The script leads a process group of its own, so a timeout reaches what it started.
+    let armed = plan.timeout.is_some() || stop.is_some();
     let marker = format!("/tmp/.pipelocal-exec-{}", super::random_digits());
-    let mut argv = vec![
-        "/bin/sh".to_string(),
-        "-c".to_string(),
-        format!("echo $$ > {marker}; exec \"$@\""),
-        "sh".to_string(),
-    ];
-    argv.extend(plan.argv.iter().cloned());
+    let argv = if armed {
+        // Not `exec "$@"`: the wrapper stays to remove the marker, and as the
+        // group's leader its id is the group's.
+        let mut argv = vec![
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            format!(
+                "{{ echo $$ > {marker}; }} 2>/dev/null || {{ echo \"pipelocal: cannot write {marker}\" >&2; exit 126; }}; \"$@\"; s=$?; rm -f {marker}; exit $s"
+            ),
+            "sh".to_string(),
+        ];
+        argv.extend(plan.argv.iter().cloned());
+        argv
+    } else {
+        plan.argv.clone()
+    };
     let env: Vec<String> = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let created = docker
         .create_exec(
@@ -482,21 +553,32 @@ pub async fn exec(
         }
         Ok::<(), ExecError>(())
     };
-    let timed_out = match plan.timeout {
-        Some(limit) => tokio::time::timeout(limit, reading).await.is_err(),
-        None => {
-            reading.await?;
-            false
+    let deadline = async {
+        match plan.timeout {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
         }
     };
+    let stopped = async {
+        match stop {
+            Some(stop) => stop.await,
+            None => std::future::pending().await,
+        }
+    };
+    // A read error is the exec's error, whether or not a timeout is armed.
+    let cut_short = tokio::select! {
+        read = reading => {
+            read?;
+            None
+        }
+        () = deadline => Some(ExecEnd::TimedOut),
+        () = stopped => Some(ExecEnd::Stopped),
+    };
     lines.finish(&mut on_line);
-    if timed_out {
-        signal_group(docker, container, &marker, "TERM").await;
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        signal_group(docker, container, &marker, "KILL").await;
-        return Ok(ExecEnd::TimedOut);
+    if let Some(end) = cut_short {
+        end_group(docker, container, &created.id, &marker).await?;
+        return Ok(end);
     }
-    remove_marker(docker, container, &marker).await;
     let inspect = docker
         .inspect_exec(&created.id)
         .await
@@ -504,50 +586,80 @@ pub async fn exec(
     Ok(ExecEnd::Exited(inspect.exit_code.unwrap_or(-1)))
 }
 
-async fn signal_group(docker: &Docker, container: &str, marker: &str, signal: &str) {
-    let script = format!(
-        "p=$(cat {marker} 2>/dev/null) && {{ kill -{signal} -$p 2>/dev/null || kill -{signal} $p 2>/dev/null; }}; [ {signal} = KILL ] && rm -f {marker}; true"
+/// SIGTERM to the process group whose leader's id is in `marker`, SIGKILL
+/// [`KILL_GRACE`] later, the marker removed. The exec `exec_id` may not
+/// have written the marker yet: it is waited for while the exec has not
+/// ended (one that ended has nothing left to end).
+async fn end_group(
+    docker: &Docker,
+    container: &str,
+    exec_id: &str,
+    marker: &str,
+) -> Result<(), ExecError> {
+    // Exit 3: no marker yet.
+    let term = format!(
+        "[ -s {marker} ] || exit 3; p=$(cat {marker}); kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null; true"
     );
-    let plan = ExecPlan {
-        argv: vec!["/bin/sh".into(), "-c".into(), script],
-        user: Some("0".into()),
-        ..Default::default()
-    };
-    let _ = exec_quiet(docker, container, &plan).await;
+    // Bounded: an exec the engine says neither runs nor ended would
+    // otherwise be waited for without end.
+    for waited in 0.. {
+        if run_root(docker, container, &term).await? != 3 {
+            break;
+        }
+        if waited == 500 {
+            return Err(ExecError::io(
+                "ending a script",
+                std::io::Error::other(format!("it never wrote {marker}")),
+            ));
+        }
+        let e = docker
+            .inspect_exec(exec_id)
+            .await
+            .map_err(docker_error("looking at a script to end"))?;
+        // Not running with an exit code: it ended. Not running without one:
+        // not started yet, so its marker is still to come.
+        if e.running != Some(true) && e.exit_code.is_some() {
+            return run_root(docker, container, &format!("rm -f {marker}"))
+                .await
+                .map(drop);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(KILL_GRACE).await;
+    let kill = format!(
+        "p=$(cat {marker} 2>/dev/null) && {{ kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null; }}; rm -f {marker}; true"
+    );
+    run_root(docker, container, &kill).await.map(drop)
 }
 
-async fn remove_marker(docker: &Docker, container: &str, marker: &str) {
-    let plan = ExecPlan {
-        argv: vec!["rm".into(), "-f".into(), marker.to_string()],
-        user: Some("0".into()),
-        ..Default::default()
-    };
-    let _ = exec_quiet(docker, container, &plan).await;
-}
-
-/// Runs a short command of pipelocal's own, output dropped.
-async fn exec_quiet(docker: &Docker, container: &str, plan: &ExecPlan) -> Result<(), ExecError> {
+/// Runs a short `sh -c` script of pipelocal's own as root, output dropped:
+/// its exit status.
+async fn run_root(docker: &Docker, container: &str, script: &str) -> Result<i64, ExecError> {
     let created = docker
         .create_exec(
             container,
             CreateExecOptions {
-                cmd: Some(plan.argv.clone()),
+                cmd: Some(vec!["/bin/sh".into(), "-c".into(), script.to_string()]),
                 attach_stdout: Some(true),
                 attach_stderr: Some(true),
-                user: plan.user.clone(),
+                user: Some("0".into()),
                 ..Default::default()
             },
         )
         .await
-        .map_err(docker_error("running a command in a deploy container"))?;
+        .map_err(docker_error("ending a script"))?;
     if let StartExecResults::Attached { mut output, .. } = docker
         .start_exec(&created.id, None)
         .await
-        .map_err(docker_error("running a command in a deploy container"))?
+        .map_err(docker_error("ending a script"))?
     {
         while output.next().await.is_some() {}
     }
-    Ok(())
+    let inspect = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(docker_error("ending a script"))?;
+    Ok(inspect.exit_code.unwrap_or(-1))
 }
 
 /// Output split into lines per stream; a last line without a newline is

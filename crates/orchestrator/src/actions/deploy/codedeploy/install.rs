@@ -221,21 +221,35 @@ fn applies(p: &Permission, object: &str, path: &str) -> bool {
     matched && !p.except.iter().any(|e| simple_glob(rel, e))
 }
 
-/// `*` for any run of characters, within one path component.
+/// `*` for any run of characters, within one path component. Iterative
+/// (two pointers, back to the last `*` on a mismatch): the pattern is the
+/// user's, and a recursive matcher takes exponential time on `*a*a*a*b`.
 fn simple_glob(name: &str, pattern: &str) -> bool {
     if name.contains('/') {
         return false;
     }
-    fn go(n: &[char], p: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(&n[i..], rest)),
-            Some((c, rest)) => n.first() == Some(c) && go(&n[1..], rest),
-        }
-    }
     let n: Vec<char> = name.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
-    go(&n, &p)
+    let (mut i, mut j) = (0, 0);
+    // The last `*` seen, and where in the name its run ends for now.
+    let mut star: Option<(usize, usize)> = None;
+    while i < n.len() {
+        if j < p.len() && p[j] == '*' {
+            star = Some((j, i));
+            j += 1;
+        } else if j < p.len() && p[j] == n[i] {
+            i += 1;
+            j += 1;
+        } else if let Some((sj, si)) = star {
+            // The `*` takes one character more.
+            star = Some((sj, si + 1));
+            i = si + 1;
+            j = sj + 1;
+        } else {
+            return false;
+        }
+    }
+    p[j..].iter().all(|c| *c == '*')
 }
 
 fn normalize(path: &str) -> String {
@@ -282,13 +296,30 @@ pub fn cleanup_script(cleanup: &str) -> String {
     )
 }
 
-/// The shell script that carries out `plan` and writes the new cleanup list.
+/// The shell script that carries out `plan`, recording each path in the
+/// cleanup list as it goes, as the agent's CopyCommand and
+/// MakeDirectoryCommand do: a file just before it is copied (a copy that
+/// fails half-way is listed too), a directory just after it is made. When a
+/// step fails, what came before it is listed still, and the next Install
+/// removes it (else it would be in that Install's way). The list is emptied
+/// first; permissions come after every copy.
 pub fn install_script(plan: &Plan, permissions: &[Permission], cleanup: &str) -> String {
-    let mut s = String::from("set -e\n");
-    for step in &plan.steps {
+    let mut s = format!(
+        "set -e\nlist={}\nmkdir -p {}\n: > \"$list\"\n",
+        quote(cleanup),
+        quote(parent(cleanup))
+    );
+    for (step, made) in plan.steps.iter().zip(plan.cleanup_list()) {
+        let listed = format!("printf '%s\\n' {} >> \"$list\"\n", quote(made));
         match step {
-            Step::Mkdir(dir) => s.push_str(&format!("mkdir {}\n", quote(dir))),
-            Step::Copy { from, to } => s.push_str(&format!("cp {} {}\n", quote(from), quote(to))),
+            Step::Mkdir(dir) => {
+                s.push_str(&format!("mkdir {}\n", quote(dir)));
+                s.push_str(&listed);
+            }
+            Step::Copy { from, to } => {
+                s.push_str(&listed);
+                s.push_str(&format!("cp {} {}\n", quote(from), quote(to)));
+            }
         }
     }
     for (path, i) in &plan.permissions {
@@ -307,16 +338,6 @@ pub fn install_script(plan: &Plan, permissions: &[Permission], cleanup: &str) ->
             s.push_str(&format!("chmod {} {}\n", quote(mode), quote(path)));
         }
     }
-    s.push_str(&format!(
-        "mkdir -p {}\ncat > {} <<'PIPELOCAL_CLEANUP_LIST'\n",
-        quote(parent(cleanup)),
-        quote(cleanup)
-    ));
-    for path in plan.cleanup_list() {
-        s.push_str(path);
-        s.push('\n');
-    }
-    s.push_str("PIPELOCAL_CLEANUP_LIST\n");
     s
 }
 
@@ -546,7 +567,13 @@ mod tests {
             script.contains("chown 'nobody' '/srv/site/css'\n"),
             "{script}"
         );
-        assert!(script.ends_with("/srv/site\n/srv/site/css\n/srv/site/css/site.css\n/srv/site/index.html\nPIPELOCAL_CLEANUP_LIST\n"), "{script}");
+        // A directory is listed after it is made, a file before it is copied.
+        assert!(
+            script.starts_with("set -e\nlist='/c/dg-cleanup'\nmkdir -p '/c'\n: > \"$list\"\nmkdir '/srv/site'\nprintf '%s\\n' '/srv/site' >> \"$list\"\nmkdir '/srv/site/css'\nprintf '%s\\n' '/srv/site/css' >> \"$list\"\nprintf '%s\\n' '/srv/site/css/site.css' >> \"$list\"\ncp '/a/web/css/site.css' '/srv/site/css/site.css'\n"),
+            "{script}"
+        );
+        let copied = script.rfind("cp '").unwrap();
+        assert!(copied < script.find("chown").unwrap(), "{script}");
     }
 
     #[test]
@@ -555,6 +582,19 @@ mod tests {
         assert!(simple_glob("a", "*"));
         assert!(!simple_glob("bin/run.sh", "*.sh"));
         assert!(!simple_glob("run.shx", "*.sh"));
+        assert!(simple_glob("", "*"));
+        assert!(!simple_glob("", "a"));
+        assert!(simple_glob("abc", "a*c"));
+        assert!(simple_glob("aXbXc", "a*b*c"));
+        assert!(!simple_glob("ab", "a*b*c"));
+        assert!(simple_glob("mississippi", "m*ss*pi"));
+        // Exponential for a backtracking matcher; one pass here.
+        let name = "a".repeat(200);
+        assert!(!simple_glob(&name, &format!("{}b", "*a".repeat(30))));
+        assert!(simple_glob(
+            &format!("{name}b"),
+            &format!("{}b", "*a".repeat(30))
+        ));
         assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }

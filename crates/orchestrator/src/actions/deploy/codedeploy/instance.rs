@@ -4,7 +4,6 @@
 //! few things the lifecycle asks of it.
 
 use std::path::Path;
-use std::time::Duration;
 
 use pipelocal_model::image_map::ImageMap;
 use pipelocal_runner::build::StopSignal;
@@ -27,13 +26,6 @@ pub struct Said {
     pub code: i64,
     pub stdout: String,
     pub stderr: String,
-}
-
-/// How a hook script ended.
-pub enum ScriptEnd {
-    Exited(i64),
-    TimedOut,
-    Stopped,
 }
 
 impl Instance {
@@ -60,9 +52,36 @@ impl Instance {
             None => local.default_image.clone(),
         };
         let err = |e: pipelocal_runner::executor::ExecError| format!("instance {name}: {e}");
+        let target = format!("{application}/{group}");
+        let mut ports: Vec<PublishedPort> = config
+            .ports
+            .iter()
+            .map(|p| PublishedPort {
+                host: p.host,
+                container: p.container,
+            })
+            .collect();
+        ports.sort_by_key(|p| (p.host, p.container));
         if let Some(found) = containers::find(&docker, &name).await.map_err(err)? {
+            // The name's hash tells targets apart, so another target here is
+            // a container made by hand (or a hash collision): never deploy into it.
+            let owner = found.labels.get(containers::TARGET_LABEL);
+            if owner != Some(&target) {
+                let whose = match owner {
+                    Some(other) => format!("is {other}'s (label {})", containers::TARGET_LABEL),
+                    None => format!("has no label {}", containers::TARGET_LABEL),
+                };
+                return Err(format!("container {name} exists but {whose}, not the instance of {target}: remove it with `docker rm -f {name}`"));
+            }
             if found.image != image {
-                local.say(format!("Instance {name} runs {} (made before); the configuration now gives {image}: `docker rm -f {name}` starts a new one", found.image));
+                local.say(format!("Instance {name} runs {} (made before); the configuration now gives {image}: `pipelocal clean` or `docker rm -f {name}` starts a new one", found.image));
+            }
+            // Ports are fixed when a container is made.
+            let published = containers::published_ports(&docker, &found.id)
+                .await
+                .map_err(err)?;
+            if published != ports {
+                local.say(format!("Instance {name} publishes {} (made before); the configuration now gives {}: `pipelocal clean` or `docker rm -f {name}` starts a new one with them", shown(&published), shown(&ports)));
             }
             if !found.running {
                 containers::restart(&docker, &found.id).await.map_err(err)?;
@@ -80,7 +99,7 @@ impl Instance {
         let plan = ContainerPlan {
             kind: DeployKind::Instance,
             name: name.clone(),
-            target: format!("{application}/{group}"),
+            target,
             state_dir,
             image: image.clone(),
             entrypoint: None,
@@ -88,30 +107,18 @@ impl Instance {
             env: Vec::new(),
             user: None,
             working_dir: None,
-            ports: config
-                .ports
-                .iter()
-                .map(|p| PublishedPort {
-                    host: p.host,
-                    container: p.container,
-                })
-                .collect(),
+            ports: ports.clone(),
             health: None,
             network: None,
             labels: Vec::new(),
         };
         let found = containers::start(&docker, &plan, true).await.map_err(err)?;
-        let ports: Vec<String> = config
-            .ports
-            .iter()
-            .map(|p| format!("127.0.0.1:{}->{}", p.host, p.container))
-            .collect();
         local.say(format!(
             "Instance {name} made from {image}{}",
             if ports.is_empty() {
                 String::new()
             } else {
-                format!(", ports {}", ports.join(", "))
+                format!(", ports {}", shown(&ports))
             }
         ));
         Ok(Instance {
@@ -151,9 +158,10 @@ impl Instance {
         })
         .await
         .map_err(|e| format!("instance {}: {e}", self.name))?;
+        // Neither a timeout nor a stop is armed, so it can only have exited.
         said.code = match end {
             ExecEnd::Exited(code) => code,
-            ExecEnd::TimedOut => -1,
+            ExecEnd::TimedOut | ExecEnd::Stopped => -1,
         };
         Ok(said)
     }
@@ -221,36 +229,29 @@ impl Instance {
             .map_err(|e| format!("instance {}: {e}", self.name))
     }
 
-    /// Runs a hook script: `plan` with its lines handed to `on_line`, ended
-    /// by SIGTERM to its process group after `timeout` (as the agent ends
-    /// it) or when the run is stopped. `pid_file` is where the script's
-    /// shell leaves its process id for that.
+    /// Runs a hook script: `plan` (its `timeout` armed) with its lines
+    /// handed to `on_line`, ended as the agent ends it after its timeout or
+    /// when the run is stopped (see [`containers::exec_until`]).
     pub async fn run_script(
         &self,
         plan: &ExecPlan,
-        pid_file: &str,
-        timeout: Duration,
         mut stop: StopSignal,
         on_line: impl FnMut(Stream, &str),
-    ) -> Result<ScriptEnd, String> {
-        let run = containers::exec(&self.docker, &self.id, plan, on_line);
-        let end = tokio::select! {
-            end = run => match end.map_err(|e| format!("instance {}: {e}", self.name))? {
-                ExecEnd::Exited(code) => ScriptEnd::Exited(code),
-                ExecEnd::TimedOut => ScriptEnd::TimedOut,
-            },
-            () = tokio::time::sleep(timeout) => ScriptEnd::TimedOut,
-            () = stop.stopped() => ScriptEnd::Stopped,
-        };
-        if !matches!(end, ScriptEnd::Exited(_)) {
-            // SIGTERM to the group, then SIGKILL to what did not end.
-            self.sh(
-                "p=$(cat \"$1\" 2>/dev/null) || exit 0; kill -TERM -\"$p\" 2>/dev/null || kill -TERM \"$p\" 2>/dev/null; sleep 1; kill -KILL -\"$p\" 2>/dev/null; true",
-                &[pid_file],
-            )
-            .await?;
-        }
-        self.sh("rm -f \"$1\"", &[pid_file]).await?;
-        Ok(end)
+    ) -> Result<ExecEnd, String> {
+        containers::exec_until(&self.docker, &self.id, plan, Some(stop.stopped()), on_line)
+            .await
+            .map_err(|e| format!("instance {}: {e}", self.name))
     }
+}
+
+/// Published ports as the log shows them: `127.0.0.1:HOST->CONTAINER`, or `no ports`.
+fn shown(ports: &[PublishedPort]) -> String {
+    if ports.is_empty() {
+        return "no ports".into();
+    }
+    ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{}->{}", p.host, p.container))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

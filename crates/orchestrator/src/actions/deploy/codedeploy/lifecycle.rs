@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use pipelocal_model::codedeploy::appspec::{AppSpec, Hook, LifecycleEvent, APPSPEC_NAMES};
 use pipelocal_model::codedeploy::parse_appspec;
-use pipelocal_runner::executor::deploy_containers::{ExecPlan, Stream};
+use pipelocal_runner::executor::deploy_containers::{ExecEnd, ExecPlan, Stream};
 
 use super::super::Local;
 use super::install;
-use super::instance::{Instance, ScriptEnd};
+use super::instance::Instance;
 
 /// Where the agent keeps deployments on an instance.
 pub const DEPLOYMENT_ROOT: &str = "/opt/codedeploy-agent/deployment-root";
@@ -128,13 +128,33 @@ pub enum Bundle<'p> {
     Earlier(String),
 }
 
+/// An instance's error code (CodeDeploy API, `Diagnostics.errorCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    ScriptMissing,
+    ScriptNotExecutable,
+    ScriptTimedOut,
+    ScriptFailed,
+    UnknownError,
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ErrorCode::ScriptMissing => "ScriptMissing",
+            ErrorCode::ScriptNotExecutable => "ScriptNotExecutable",
+            ErrorCode::ScriptTimedOut => "ScriptTimedOut",
+            ErrorCode::ScriptFailed => "ScriptFailed",
+            ErrorCode::UnknownError => "UnknownError",
+        })
+    }
+}
+
 /// Why a deployment failed, as CodeDeploy's instance diagnostics say it.
 #[derive(Debug)]
 pub struct Failure {
     pub event: LifecycleEvent,
-    /// `ScriptMissing`, `ScriptNotExecutable`, `ScriptTimedOut`,
-    /// `ScriptFailed` or `UnknownError` (CodeDeploy API, `Diagnostics`).
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -142,7 +162,7 @@ impl Failure {
     fn unknown(event: LifecycleEvent, message: String) -> Self {
         Failure {
             event,
-            code: "UnknownError",
+            code: ErrorCode::UnknownError,
             message,
         }
     }
@@ -183,6 +203,7 @@ pub async fn deploy(
     }
 
     let event = LifecycleEvent::DownloadBundle;
+    run.go_on(event)?;
     let archive = archive_of(&deployment.dir());
     run.download(&bundle, &archive)
         .await
@@ -199,6 +220,7 @@ pub async fn deploy(
         .await?;
 
     let event = LifecycleEvent::Install;
+    run.go_on(event)?;
     let files = install::run(instance, deployment, &appspec, &archive)
         .await
         .map_err(unknown(event))?;
@@ -243,6 +265,19 @@ struct Deploying<'r> {
 impl Deploying<'_> {
     fn status(&self, event: LifecycleEvent, what: &str) {
         self.local.say(format!("{event}: {what}"));
+    }
+
+    /// An error when the run was stopped: checked before each event and
+    /// each script, so a stop between two scripts starts no more of them
+    /// (a running script is ended by its exec).
+    fn go_on(&self, event: LifecycleEvent) -> Result<(), Failure> {
+        if self.local.stop.is_stopped() {
+            return Err(Failure::unknown(
+                event,
+                format!("The deployment was stopped with the run before {event}"),
+            ));
+        }
+        Ok(())
     }
 
     /// DownloadBundle: the revision into `archive`, with its `BUNDLE_*`
@@ -309,6 +344,7 @@ impl Deploying<'_> {
         spec: &AppSpec,
         archive: &str,
     ) -> Result<(), Failure> {
+        self.go_on(event)?;
         let (instance, deployment, local) = (self.instance, self.deployment, self.local);
         let scripts = spec.scripts(event);
         if scripts.is_empty() {
@@ -340,6 +376,7 @@ impl Deploying<'_> {
             message,
         };
         let unknown = |m: String| Failure::unknown(event, m);
+        self.go_on(event)?;
         let log = deployment.scripts_log();
         let mut lines = vec![format!("Script - {}", hook.location)];
         local.say(&lines[0]);
@@ -356,13 +393,13 @@ impl Deploying<'_> {
             0 => {}
             3 => {
                 return Err(fail(
-                    "ScriptMissing",
+                    ErrorCode::ScriptMissing,
                     format!("Script does not exist at specified location: {path}"),
                 ))
             }
             _ => {
                 return Err(fail(
-                    "ScriptNotExecutable",
+                    ErrorCode::ScriptNotExecutable,
                     format!(
                         "Script at specified location: {} is not executable",
                         hook.location
@@ -370,38 +407,23 @@ impl Deploying<'_> {
                 ))
             }
         }
-        let pid_file = format!("/tmp/.pipelocal-{}-{}.pid", deployment.id, event);
         let plan = ExecPlan {
-            // The script runs from a shell that leaves its process id (the
-            // process group's) for a timeout or a stop to end it.
-            argv: vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                "echo $$ > \"$1\"; \"$0\"".into(),
-                path.clone(),
-                pid_file.clone(),
-            ],
+            argv: vec![path.clone()],
             user: Some(hook.runas.clone().unwrap_or_else(|| "0".into())),
             env: deployment.env(event),
             working_dir: Some(AGENT_HOME.into()),
-            timeout: None,
+            timeout: Some(Duration::from_secs(hook.timeout_secs)),
         };
         let end = instance
-            .run_script(
-                &plan,
-                &pid_file,
-                Duration::from_secs(hook.timeout_secs),
-                local.stop.clone(),
-                |stream, line| {
-                    let tag = match stream {
-                        Stream::Stdout => "stdout",
-                        Stream::Stderr => "stderr",
-                    };
-                    let line = format!("[{tag}]{line}");
-                    local.say(&line);
-                    lines.push(line);
-                },
-            )
+            .run_script(&plan, local.stop.clone(), |stream, line| {
+                let tag = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                let line = format!("[{tag}]{line}");
+                local.say(&line);
+                lines.push(line);
+            })
             .await
             .map_err(unknown)?;
         instance.log_lines(&log, &lines).await.map_err(unknown)?;
@@ -411,23 +433,23 @@ impl Deploying<'_> {
             .map(|u| format!(" run as user {u}"))
             .unwrap_or_default();
         match end {
-            ScriptEnd::Exited(0) => Ok(()),
-            ScriptEnd::Exited(code) => Err(fail(
-                "ScriptFailed",
+            ExecEnd::Exited(0) => Ok(()),
+            ExecEnd::Exited(code) => Err(fail(
+                ErrorCode::ScriptFailed,
                 format!(
                     "Script at specified location: {}{runas} failed with exit code {code}",
                     hook.location
                 ),
             )),
-            ScriptEnd::TimedOut => Err(fail(
-                "ScriptTimedOut",
+            ExecEnd::TimedOut => Err(fail(
+                ErrorCode::ScriptTimedOut,
                 format!(
                     "Script at specified location: {}{runas} failed to complete in {} seconds",
                     hook.location, hook.timeout_secs
                 ),
             )),
-            ScriptEnd::Stopped => Err(fail(
-                "UnknownError",
+            ExecEnd::Stopped => Err(fail(
+                ErrorCode::UnknownError,
                 format!(
                     "Script at specified location: {} was stopped with the run",
                     hook.location

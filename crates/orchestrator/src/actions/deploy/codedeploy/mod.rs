@@ -28,17 +28,20 @@ use lifecycle::{Bundle, Deployment, Failure};
 const HEALTH_CONSTRAINTS: &str = "The overall deployment failed because too many individual instances failed deployment, too few healthy instances are available for deployment, or some instances in your deployment group are experiencing problems. (Error code: HEALTH_CONSTRAINTS)";
 
 /// The AppSpec file at the root of the input, parsed: `appspec.yml`, else
-/// `appspec.yaml`, as the agent looks for it.
+/// `appspec.yaml`, as the agent looks for it. One that is there but cannot
+/// be read (not UTF-8, not readable) is that error, not a missing file.
 fn read_appspec(input: &InputArtifact) -> Result<LoadedAppSpec, String> {
-    let (name, text) = APPSPEC_NAMES
+    let name = APPSPEC_NAMES
         .iter()
-        .find_map(|name| read_in(input, name).ok().map(|text| (*name, text)))
+        .find(|name| input.dir.join(name).is_file())
         .ok_or_else(|| {
             format!(
-                "appspec.yml does not exist at the root of input artifact {}",
+                "appspec.yml does not exist at the root of input artifact {} (nor appspec.yaml)",
                 input.name
             )
         })?;
+    let text = std::fs::read_to_string(input.dir.join(name))
+        .map_err(|e| format!("{name} in input artifact {}: {e}", input.name))?;
     parse_appspec(Path::new(name), text).map_err(|e| e.summary())
 }
 
@@ -55,8 +58,8 @@ pub(super) fn codedeploy(cx: &Context) -> Result<Done, String> {
         let source = file.source.trim_matches('/');
         if !source.is_empty() && !input.dir.join(source).exists() {
             return Err(format!(
-                "appspec.yml: files source {} is not in the bundle",
-                file.source
+                "{}: files source {} is not in the bundle",
+                file.place, file.source
             ));
         }
     }
@@ -65,7 +68,8 @@ pub(super) fn codedeploy(cx: &Context) -> Result<Done, String> {
             let location = &hook.location;
             if !input.dir.join(location.trim_start_matches('/')).is_file() {
                 return Err(format!(
-                    "appspec.yml: the {event} hook script {location} is not in the bundle"
+                    "{}: the {event} hook script {location} is not in the bundle",
+                    hook.place
                 ));
             }
             done.lines.push(format!("{event}: {location}"));
@@ -87,10 +91,10 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
         local.say(warning.to_string());
     }
     if loaded.appspec.os == Os::Windows {
-        return Err(
-            "appspec.yml: os: windows: Windows instances are not deployed locally (only linux)"
-                .into(),
-        );
+        return Err(format!(
+            "{}: os: windows: Windows instances are not deployed locally (only linux)",
+            loaded.appspec.os_place
+        ));
     }
     let auto_rollback = local
         .deployment_groups
@@ -172,4 +176,38 @@ fn group_id(application: &str, group: &str) -> String {
         &hex[16..20],
         &hex[20..]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(dir: &Path) -> InputArtifact {
+        InputArtifact {
+            name: "Src".into(),
+            dir: dir.to_path_buf(),
+            location: crate::store::S3Location {
+                bucket: String::new(),
+                key: String::new(),
+            },
+            revision: None,
+        }
+    }
+
+    #[test]
+    fn a_missing_appspec_and_an_unreadable_one_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = read_appspec(&input(dir.path())).unwrap_err();
+        assert_eq!(
+            missing,
+            "appspec.yml does not exist at the root of input artifact Src (nor appspec.yaml)"
+        );
+        std::fs::write(dir.path().join("appspec.yaml"), b"version: 0.0\nos: \xff\n").unwrap();
+        let unreadable = read_appspec(&input(dir.path())).unwrap_err();
+        assert!(
+            unreadable.starts_with("appspec.yaml in input artifact Src: ")
+                && unreadable.contains("UTF-8"),
+            "{unreadable}"
+        );
+    }
 }
