@@ -204,16 +204,20 @@ mod tests {
     use crate::document::Document;
     use std::path::Path;
 
-    #[test]
-    fn groups_resolve_names_and_read_rollback() {
-        let doc = Document::parse(
-            Path::new("t.yml"),
-            "Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n  App:\n    Type: AWS::CodeDeploy::Application\n    Properties: {ApplicationName: !Sub 'web-${Env}'}\n  Group:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties:\n      ApplicationName: !Ref App\n      DeploymentGroupName: fleet\n      AutoRollbackConfiguration:\n        Enabled: true\n        Events: [DEPLOYMENT_FAILURE]\n  Bare:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other}\n  Typo:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other, AutoRollbackConfiguration: {Enabled: true, Events: [DEPLOYMENT_FAILED]}}\n".into(),
-        )
-        .unwrap();
+    /// The groups of the template `text`, and the problems found reading them.
+    fn groups_of(text: &str) -> (Vec<DeploymentGroup>, Vec<Problem>) {
+        let doc = Document::parse(Path::new("t.yml"), text.into()).unwrap();
         let template = Template::from_document(&doc).unwrap();
         let mut problems = Vec::new();
         let groups = deployment_groups_from_template(&template, &mut problems);
+        (groups, problems)
+    }
+
+    #[test]
+    fn groups_resolve_names_and_read_rollback() {
+        let (groups, problems) = groups_of(
+            "Parameters:\n  Env: {Type: String, Default: dev}\nResources:\n  App:\n    Type: AWS::CodeDeploy::Application\n    Properties: {ApplicationName: !Sub 'web-${Env}'}\n  Group:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties:\n      ApplicationName: !Ref App\n      DeploymentGroupName: fleet\n      AutoRollbackConfiguration:\n        Enabled: true\n        Events: [DEPLOYMENT_FAILURE]\n  Bare:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other}\n  Typo:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: other, AutoRollbackConfiguration: {Enabled: true, Events: [DEPLOYMENT_FAILED]}}\n",
+        );
         // A misspelt event warns (the run goes on) and rolls nothing back.
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(!problems[0].is_error());
@@ -233,14 +237,9 @@ mod tests {
 
     #[test]
     fn only_what_a_local_deployment_reads_is_resolved() {
-        let doc = Document::parse(
-            Path::new("t.yml"),
-            "Parameters:\n  Role: {Type: String}\nResources:\n  Web:\n    Type: AWS::ECS::Service\n    Properties: {Cluster: prod, ServiceName: !Sub '${AWS::StackName}-web'}\n  Group:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties:\n      ApplicationName: 7\n      DeploymentGroupName: blue-green\n      ServiceRoleArn: !Ref Role\n      AlarmConfiguration: {Alarms: [{Name: !GetAtt Missing.Arn}]}\n      ECSServices: [{ClusterName: prod, ServiceName: !GetAtt Web.Name}]\n  Broken:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: !GetAtt Nowhere.Name}\n".into(),
-        )
-        .unwrap();
-        let template = Template::from_document(&doc).unwrap();
-        let mut problems = Vec::new();
-        let groups = deployment_groups_from_template(&template, &mut problems);
+        let (groups, problems) = groups_of(
+            "Parameters:\n  Role: {Type: String}\nResources:\n  Web:\n    Type: AWS::ECS::Service\n    Properties: {Cluster: prod, ServiceName: !Sub '${AWS::StackName}-web'}\n  Group:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties:\n      ApplicationName: 7\n      DeploymentGroupName: blue-green\n      ServiceRoleArn: !Ref Role\n      AlarmConfiguration: {Alarms: [{Name: !GetAtt Missing.Arn}]}\n      ECSServices: [{ClusterName: prod, ServiceName: !GetAtt Web.Name}]\n  Broken:\n    Type: AWS::CodeDeploy::DeploymentGroup\n    Properties: {ApplicationName: !GetAtt Nowhere.Name}\n",
+        );
         // The alarm and the role mean nothing locally: no word of them.
         assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
         assert!(
