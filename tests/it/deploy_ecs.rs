@@ -349,15 +349,56 @@ fn a_new_image_replaces_the_running_task_and_serves_on_the_published_port() {
         "only revision 2 is left: {left:?}"
     );
 
+    // A task a stopped run left behind (revision 3, no port) beside
+    // revision 2, which holds the port: both stop before the new one starts.
+    leave_task(&left[0].0, "3");
+    let third = deploy_images(&p, &v1, &config, &state);
+    let text = log(&third);
+    assert_eq!(third.code, 0, "{text}");
+    assert!(text.contains("the running tasks (revisions 2, 3) stop"), "{text}");
+    assert_eq!(fetch(port), "version one\n");
+    let left = task_containers(&target);
+    assert!(
+        left.len() == 1 && left[0].1 == "4" && left[0].2,
+        "only revision 4 is left: {left:?}"
+    );
+
     // The published port is the old task's until the new one fails: then
     // the old one is started again and serves on it.
-    let third = deploy_images(&p, &crash, &config, &state);
-    assert_ne!(third.code, 0, "{}", log(&third));
-    let text = log(&third);
+    let fourth = deploy_images(&p, &crash, &config, &state);
+    assert_ne!(fourth.code, 0, "{}", log(&fourth));
+    let text = log(&fourth);
     assert!(text.contains("essential container web exited with code 3"), "{text}");
     assert!(text.contains("fatal: DATABASE_URL is not set"), "{text}");
-    assert!(text.contains("starting the previous task (revision 2) again"), "{text}");
-    assert_eq!(fetch(port), "version two\n");
+    assert!(text.contains("starting the previous task (revision 4) again"), "{text}");
+    assert_eq!(fetch(port), "version one\n");
+}
+
+/// A task container of `revision` beside the task container `like` (its
+/// labels, so the service finds it), publishing no port: what a run
+/// stopped in the middle of a deploy may leave.
+fn leave_task(like: &str, revision: &str) {
+    let labels = docker_lines(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}\n{{end}}",
+        like,
+    ]);
+    let mut args = vec!["run".to_string(), "-d".to_string()];
+    for label in labels.into_iter().filter(|l| !l.is_empty()) {
+        let label = match label.split_once('=') {
+            Some(("dev.pipelocal.ecs-revision", _)) => {
+                format!("dev.pipelocal.ecs-revision={revision}")
+            }
+            _ => label,
+        };
+        args.extend(["--label".to_string(), label]);
+    }
+    args.extend(
+        [BUSYBOX, "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"].map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(docker_lines(&args).len(), 1, "the container's id");
 }
 
 #[test]
@@ -723,4 +764,90 @@ fn blue_green_to_the_templates_service_gives_its_published_port_back_to_blue_whe
     let left = task_containers(&target);
     assert!(left.len() == 1 && left[0].1 == "1" && left[0].2, "blue alone: {left:?}");
     assert_eq!(fetch(port), "blue\n");
+}
+
+#[test]
+fn what_no_action_deploys_stops_no_run_the_broken_service_fails_when_deployed() {
+    if !docker_available() {
+        return;
+    }
+    let mut f = Fixture::new("ecs-apart", |name| format!("apart/{name}"));
+    let v1 = f.image("v1", Some("apart\n"));
+    let (service, target) = (f.name.clone(), f.target.clone());
+    let broken = format!("{service}-broken");
+    f.cleanup.targets.push(format!("apart/{broken}"));
+    let dir = tempfile::tempdir().unwrap();
+    // Beside the deployed service: a service whose task definition ECS
+    // would refuse, and a deployment group whose alarm's name does not
+    // resolve locally and whose role is known only once deployed.
+    let resources = format!(
+        "  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: web
+          Image: {BUSYBOX}
+          PortMappings: [{{ContainerPort: 80}}]
+  Service:
+    Type: AWS::ECS::Service
+    Properties: {{ServiceName: {service}, Cluster: apart, TaskDefinition: !Ref Task}}
+  BrokenTask:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: web
+          Image: {BUSYBOX}
+          HealthCheck: {{Command: [CMD, x], Retries: 11}}
+  Broken:
+    Type: AWS::ECS::Service
+    Properties: {{ServiceName: {broken}, Cluster: apart, TaskDefinition: !Ref BrokenTask}}
+  RoleMaker:
+    Type: Custom::RoleMaker
+    Properties: {{ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:make'}}
+  Group:
+    Type: AWS::CodeDeploy::DeploymentGroup
+    Properties:
+      ApplicationName: {service}
+      ServiceRoleArn: !GetAtt RoleMaker.Arn
+      AlarmConfiguration:
+        Enabled: true
+        Alarms: [{{Name: !Select [0, !Cidr [10.0.0.0/16, 2, 8]]}}]
+      ECSServices: [{{ClusterName: apart, ServiceName: !GetAtt Broken.Name}}]
+"
+    );
+    let action = |name: &str| {
+        format!(
+            "ActionTypeId: {{Category: Deploy, Owner: AWS, Provider: ECS, Version: '1'}}
+              Configuration: {{ClusterName: apart, ServiceName: {name}}}"
+        )
+    };
+    let p = template_pipeline(dir.path(), &service, &resources, &action(&service));
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "{}\n").unwrap();
+    let state = dir.path().join("state");
+    let unread = |text: &str| {
+        !text.contains("AlarmConfiguration")
+            && !text.contains("RoleMaker")
+            && !text.contains("retries 11")
+            && !text.contains("deployment group")
+    };
+
+    let checked = crate::common::pipelocal(&["validate", p.to_str().unwrap()]);
+    let text = log(&checked);
+    assert_eq!(checked.code, 0, "{text}");
+    assert!(unread(&text), "{text}");
+
+    let out = deploy_images(&p, &v1, &config, &state);
+    let text = log(&out);
+    assert_eq!(out.code, 0, "{text}");
+    assert!(unread(&text), "{text}");
+    assert_eq!(served_inside(&target, "1"), "apart");
+
+    // Deploying the broken service fails, at its task definition's line.
+    let p = template_pipeline(dir.path(), &service, &resources, &action(&broken));
+    let out = deploy_images(&p, &v1, &config, &state);
+    let text = log(&out);
+    assert_ne!(out.code, 0, "{text}");
+    assert!(text.contains("template.yml:18:"), "{text}");
+    assert!(text.contains("retries 11"), "{text}");
 }

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use clap::builder::TypedValueParser;
 use clap::Args;
 use pipelocal_model::config::{Config, DeployMode, ExecutorKind};
-use pipelocal_model::ecs::EcsServices;
 use pipelocal_model::image_map::ImageMap;
 use pipelocal_model::pipeline::load_pipeline_with;
 use pipelocal_model::pipeline::Pipeline;
@@ -240,14 +239,6 @@ fn options_named(
     for file in &config.projects {
         projects.extend(load_projects(file).map_err(|e| e.summary())?);
     }
-    // The template's ECS services, read only when deploys run locally: a
-    // dry run must not fail on what it does not use.
-    let ecs = match config.deploy {
-        Some(DeployMode::Local) => {
-            EcsServices::load(pipeline, &parameters).map_err(|e| e.summary())?
-        }
-        _ => EcsServices::default(),
-    };
     let workdir = cwd;
     let mut variables: Vec<(String, String)> = config.variables.clone().into_iter().collect();
     variables.extend(args.variables.iter().cloned());
@@ -287,7 +278,7 @@ fn options_named(
             functions: config.functions,
             deploy: config.deploy.unwrap_or_default(),
         },
-        ecs,
+        ecs: loaded.ecs,
         config: kept,
         from_execution: None,
         pins: Default::default(),

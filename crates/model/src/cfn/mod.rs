@@ -10,6 +10,7 @@ pub use parameters::{ParameterValues, Placeholder};
 use serde_json::{Map, Value};
 
 use crate::document::Document;
+use crate::locate::DocPath;
 
 /// The values pseudo parameters take locally. Documented in docs/compatibility.md.
 pub const LOCAL_REGION: &str = "us-east-1";
@@ -69,6 +70,22 @@ impl<'d> Template<'d> {
 
     pub fn resource_type(&self, logical_id: &str) -> Option<&str> {
         self.resources().get(logical_id)?.get("Type")?.as_str()
+    }
+
+    /// The raw (unresolved) `Properties` of resource `logical_id`, `Null`
+    /// when it has none, and where they are in the document.
+    pub fn properties(&self, logical_id: &str) -> (Value, DocPath) {
+        let path = DocPath::root()
+            .key("Resources")
+            .key(logical_id)
+            .key("Properties");
+        let raw = self
+            .resources()
+            .get(logical_id)
+            .and_then(|r| r.get("Properties"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        (raw, path)
     }
 
     /// Logical ids of the resources of one type, in template order.

@@ -6,4 +6,6 @@ pub mod appspec;
 pub mod deployment_group;
 
 pub use appspec::{parse_appspec, AppSpec, LifecycleEvent};
-pub use deployment_group::{deployment_groups_from_template, AutoRollback, DeploymentGroup};
+pub use deployment_group::{
+    deployment_groups_from_template, AutoRollback, DeploymentGroup, RollbackEvent,
+};

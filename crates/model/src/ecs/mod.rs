@@ -1,6 +1,6 @@
 //! Amazon ECS definitions a local deploy reads: task definitions
 //! (`register-task-definition` JSON, `AWS::ECS::TaskDefinition`), the
-//! services and blue/green deployment groups of a template, and the AppSpec
+//! services of a template, and the AppSpec
 //! of a blue/green deployment.
 
 pub mod appspec;
@@ -9,4 +9,4 @@ pub mod template;
 
 pub use appspec::{EcsAppSpec, EcsEvent};
 pub use task_definition::{ContainerDefinition, HealthCheck, TaskDefinition};
-pub use template::{BlueGreenGroup, EcsServices, TemplateService};
+pub use template::{EcsServices, TemplateService};

@@ -13,6 +13,7 @@ use crate::cfn::parameters::check_given;
 use crate::cfn::{ParameterValues, Placeholder, Resolver, Template, PIPELINE_TYPE};
 use crate::codedeploy::{deployment_groups_from_template, DeploymentGroup};
 use crate::document::Document;
+use crate::ecs::EcsServices;
 use crate::locate::DocPath;
 use crate::problem::{LoadError, Place, Problem};
 use crate::project::{projects_from_template, Project};
@@ -25,6 +26,8 @@ pub struct LoadedPipeline {
     pub projects: Vec<Project>,
     /// The CodeDeploy deployment groups its template defines.
     pub deployment_groups: Vec<DeploymentGroup>,
+    /// The ECS services its template defines.
+    pub ecs: EcsServices,
     pub problems: Vec<Problem>,
     /// What stands in for values nobody gave (see [`crate::cfn::parameters`]).
     pub placeholders: Vec<Placeholder>,
@@ -135,7 +138,7 @@ pub fn pipeline_from_document_with(
     name: Option<&str>,
     parameters: &ParameterValues,
 ) -> Result<LoadedPipeline, LoadError> {
-    let (mut pipeline, projects, mut problems, placeholders, deployment_groups) =
+    let (mut pipeline, projects, mut problems, placeholders, deployment_groups, ecs) =
         match Template::from_document(doc) {
             Some(template) => {
                 let template = template.with_parameters(parameters);
@@ -145,7 +148,8 @@ pub fn pipeline_from_document_with(
             }
             None => {
                 let (pipeline, unknown) = from_api_json(doc)?;
-                (pipeline, Vec::new(), unknown, Vec::new(), Vec::new())
+                let none = EcsServices::default();
+                (pipeline, Vec::new(), unknown, Vec::new(), Vec::new(), none)
             }
         };
     pipeline.origin.file = doc.path.clone();
@@ -155,6 +159,7 @@ pub fn pipeline_from_document_with(
         pipeline,
         projects,
         deployment_groups,
+        ecs,
         problems,
         placeholders,
     })
@@ -239,6 +244,7 @@ type FromTemplate = (
     Vec<Problem>,
     Vec<Placeholder>,
     Vec<DeploymentGroup>,
+    EcsServices,
 );
 
 /// Each pipeline of a template by logical id, with the name it is shown by.
@@ -354,14 +360,11 @@ fn from_template(
 ) -> Result<FromTemplate, LoadError> {
     let doc = template.doc;
     let mut resolver = Resolver::new(template);
-    let props_path = DocPath::root()
-        .key("Resources")
-        .key(logical_id)
-        .key("Properties");
-    let raw = doc.value["Resources"][logical_id]
-        .get("Properties")
-        .cloned()
-        .unwrap_or(Value::Object(Map::new()));
+    let (raw, props_path) = template.properties(logical_id);
+    let raw = match raw {
+        Value::Null => Value::Object(Map::new()),
+        raw => raw,
+    };
     let resolved = resolver.resolve(&raw, &props_path).unwrap_or(Value::Null);
     let mut api = api_case(resolved);
     if let Value::Object(map) = &mut api {
@@ -379,7 +382,7 @@ fn from_template(
     };
     let mut problems = own(std::mem::take(&mut resolver.problems));
     let projects = projects_from_template(template, &mut resolver, &mut problems);
-    let groups = deployment_groups_from_template(template, &mut resolver, &mut problems);
+    let groups = deployment_groups_from_template(template, &mut problems);
     problems.append(&mut resolver.problems);
     problems.extend(check_given(doc, template.parameters(), &template.given));
     problems.extend(resolver.placeholder_warnings());
@@ -397,7 +400,8 @@ fn from_template(
         problems: problems.iter().cloned().chain(own(e.problems())).collect(),
     })?;
     problems.extend(own(unknown));
-    Ok((pipeline, projects, problems, placeholders, groups))
+    let ecs = EcsServices::from_template(template);
+    Ok((pipeline, projects, problems, placeholders, groups, ecs))
 }
 
 /// Turns CloudFormation's PascalCase property tree into the API's camelCase.

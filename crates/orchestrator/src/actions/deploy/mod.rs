@@ -129,7 +129,7 @@ pub struct Local<'a> {
     pub settings: &'a Config,
     /// How local commands run: the `functions:` standing in for hook Lambdas.
     pub build: &'a BuildSettings,
-    /// The template's ECS services and blue/green deployment groups.
+    /// The template's ECS services.
     pub ecs: &'a EcsServices,
     /// The image of instances no configuration gives one (after `image-map`).
     pub default_image: String,
@@ -138,7 +138,8 @@ pub struct Local<'a> {
     /// The action's log: lifecycle events and script output go here as they come.
     pub sink: &'a EventSink,
     pub stop: StopSignal,
-    /// The CodeDeploy deployment groups the template defines (rollback).
+    /// The CodeDeploy deployment groups the template defines (rollback,
+    /// the service of a blue/green deployment).
     pub deployment_groups: &'a [DeploymentGroup],
 }
 

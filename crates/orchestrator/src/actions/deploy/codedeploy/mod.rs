@@ -96,12 +96,10 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
             loaded.appspec.os_place
         ));
     }
-    let auto_rollback = local
-        .deployment_groups
-        .iter()
-        .find(|g| g.application_name == app && g.deployment_group_name == group)
-        .map(|g| g.auto_rollback.clone())
-        .unwrap_or_default();
+    let auto_rollback =
+        pipelocal_model::codedeploy::deployment_group::find(local.deployment_groups, app, group)
+            .map(|g| g.auto_rollback.clone())
+            .unwrap_or_default();
     let instance = Instance::ensure(cx, local, app, group).await?;
     let group_id = group_id(app, group);
     let mut deployment = Deployment::new(app, group, &group_id);

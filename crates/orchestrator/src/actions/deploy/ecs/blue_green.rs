@@ -8,8 +8,7 @@
 //! and every hook passed. A failing hook or an unhealthy green task fails
 //! the deployment: green is removed and blue keeps running.
 
-use std::path::PathBuf;
-
+use pipelocal_model::codedeploy::deployment_group;
 use pipelocal_model::ecs::{EcsAppSpec, EcsEvent};
 use pipelocal_runner::executor::Docker;
 
@@ -21,11 +20,13 @@ use crate::actions::mapped::{run_mapped, Invocation};
 /// a replacement task set is not documented; an hour, like a hook's limit.
 const GREEN_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
-pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, String> {
-    let log = Log { sink: local.sink };
+pub(super) async fn deploy(
+    cx: &Context<'_>,
+    local: &Local<'_>,
+    td: TaskDefinition,
+) -> Result<Done, String> {
     let application = cx.required("ApplicationName")?;
     let group = cx.required("DeploymentGroupName")?;
-    let td = task_definition(cx)?;
     let appspec = appspec(cx)?;
     if let Some(name) = &appspec.container_name {
         let container = td.container(name).ok_or_else(|| {
@@ -45,16 +46,14 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
     }
     // The service the deployment group deploys to: the template's
     // ECSServices, else one named after the application and group.
-    let (cluster, name) = local
-        .ecs
-        .blue_green_service(application, group)
-        .cloned()
+    let (cluster, name) = deployment_group::find(local.deployment_groups, application, group)
+        .and_then(|g| g.ecs_service.clone())
         .unwrap_or_else(|| (application.to_string(), group.to_string()));
     let service = Service {
         ports: local.settings.service(&cluster, &name).ports,
         cluster,
         name,
-        state_dir: state_label(cx),
+        state_dir: state_label(cx.state_dir),
     };
     let docker = docker().await?;
     let existing = task::tasks(&docker, &service).await?;
@@ -70,7 +69,7 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
         application,
         group,
     };
-    log.line(format!(
+    local.say(format!(
         "deployment {} of {application}/{group}: service {} gets task definition {}:{revision}{}",
         deployment.id,
         service.target(),
@@ -88,35 +87,35 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
             _ if stop.is_stopped() => Err("the run was stopped".to_string()),
             EcsEvent::Install => task::start_replacement(
                 &docker,
-                &log,
+                local,
                 &service,
                 &td,
                 revision,
-                blue,
+                &existing,
                 GREEN_TIMEOUT,
                 &mut stop,
             )
             .await
             .map(|r| green = Some(r)),
             EcsEvent::AllowTestTraffic => {
-                log.line(
+                local.say(
                     "no test listener locally: the replacement task is reached on its own network",
                 );
                 Ok(())
             }
             EcsEvent::AllowTraffic => {
-                log.line(format!(
+                local.say(format!(
                     "traffic goes to the replacement task (revision {revision})"
                 ));
                 Ok(())
             }
-            hook => run_hook(cx, local, &log, &deployment, &appspec, hook).await,
+            hook => run_hook(cx, local, &deployment, &appspec, hook).await,
         };
         match step {
-            Ok(()) => log.line(format!("{}: Succeeded", event.name())),
+            Ok(()) => local.say(format!("{}: Succeeded", event.name())),
             Err(e) => {
-                log.line(format!("{}: Failed", event.name()));
-                roll_back(&docker, &log, green.as_ref(), blue).await?;
+                local.say(format!("{}: Failed", event.name()));
+                roll_back(&docker, local, green.as_ref(), &existing).await?;
                 return Err(format!(
                     "deployment {} failed at {}: {e}",
                     deployment.id,
@@ -125,7 +124,7 @@ pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, 
             }
         }
     }
-    task::retire(&docker, &log, &existing).await?;
+    task::retire(&docker, local, &existing).await?;
     let mut done = Done::default();
     if let Some(g) = &green {
         for (container, image) in g.task.images() {
@@ -147,20 +146,6 @@ struct Deployment<'a> {
     group: &'a str,
 }
 
-/// `taskdef.json` with the image placeholders filled.
-fn task_definition(cx: &Context<'_>) -> Result<TaskDefinition, String> {
-    let artifact = cx.required("TaskDefinitionTemplateArtifact")?;
-    let path = cx
-        .get("TaskDefinitionTemplatePath")
-        .unwrap_or("taskdef.json");
-    let mut text = read_in(cx.input(artifact)?, path)?;
-    for (placeholder, uri) in image_placeholders(cx, path, &text)? {
-        text = text.replace(&format!("<{placeholder}>"), &uri);
-    }
-    let doc = Document::parse(&shown(artifact, path), text).map_err(|e| e.summary())?;
-    TaskDefinition::from_document(&doc).map_err(|e| e.summary())
-}
-
 fn appspec(cx: &Context<'_>) -> Result<EcsAppSpec, String> {
     let artifact = cx.required("AppSpecTemplateArtifact")?;
     let path = cx.get("AppSpecTemplatePath").unwrap_or("appspec.yaml");
@@ -169,18 +154,12 @@ fn appspec(cx: &Context<'_>) -> Result<EcsAppSpec, String> {
     EcsAppSpec::from_document(&doc).map_err(|e| e.summary())
 }
 
-/// A file of an input artifact as errors name it: `Artifact/path`.
-fn shown(artifact: &str, path: &str) -> PathBuf {
-    PathBuf::from(artifact).join(path.trim_start_matches("./"))
-}
-
 /// Runs the function hooked to `event`: its local command from
 /// `functions:` when mapped (exit status 0 is `Succeeded`, any other
 /// `Failed`), else recorded as CodeDeploy would have invoked it.
 async fn run_hook(
     cx: &Context<'_>,
     local: &Local<'_>,
-    log: &Log<'_>,
     deployment: &Deployment<'_>,
     appspec: &EcsAppSpec,
     event: EcsEvent,
@@ -189,13 +168,13 @@ async fn run_hook(
         return Ok(());
     };
     let Some(command) = local.settings.functions.get(function) else {
-        log.line(format!(
+        local.say(format!(
             "{}: would invoke Lambda function {function} (not mapped in functions: of .pipelocal.yml; counted as Succeeded)",
             event.name()
         ));
         return Ok(());
     };
-    log.line(format!(
+    local.say(format!(
         "{}: invoking {function} (local command)",
         event.name()
     ));
@@ -240,21 +219,24 @@ async fn run_hook(
 /// when it was stopped to free its ports).
 async fn roll_back(
     docker: &Docker,
-    log: &Log<'_>,
+    local: &Local<'_>,
     green: Option<&Replacement>,
-    blue: Option<&task::Task>,
+    existing: &[task::Task],
 ) -> Result<(), String> {
     let Some(green) = green else {
         return Ok(());
     };
     task::remove(docker, &green.task).await;
-    log.line(format!(
+    local.say(format!(
         "removed the replacement task (revision {})",
         green.task.revision
     ));
-    if let (true, Some(blue)) = (green.previous_stopped, blue) {
+    for blue in existing
+        .iter()
+        .filter(|t| green.stopped.contains(&t.revision))
+    {
         task::restart(docker, blue).await?;
-        log.line(format!(
+        local.say(format!(
             "started the original task (revision {}) again",
             blue.revision
         ));

@@ -12,12 +12,12 @@ mod image_definitions;
 mod standard;
 mod task;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pipelocal_model::ecs::TaskDefinition;
 use pipelocal_model::Document;
-use pipelocal_runner::events::{BuildEventKind, EventSink};
+use pipelocal_runner::executor::deploy_containers::state_label;
 use serde_json::Value;
 
 pub use image_definitions::check_image_definitions;
@@ -25,18 +25,32 @@ pub use image_definitions::check_image_definitions;
 use super::*;
 
 pub(super) fn ecs_deploy(cx: &Context) -> Result<Done, String> {
+    check_standard(cx).map(|checked| checked.done)
+}
+
+/// A standard deploy's configuration and `imagedefinitions.json`, checked
+/// once for both check mode and a local deploy.
+struct Standard {
+    done: Done,
+    images: Vec<(String, String)>,
+    /// How long the new task may take to turn healthy (`DeploymentTimeout`).
+    timeout: Duration,
+}
+
+fn check_standard(cx: &Context) -> Result<Standard, String> {
     let cluster = cx.required("ClusterName")?;
     let service = cx.required("ServiceName")?;
-    if let Some(t) = cx.get("DeploymentTimeout") {
-        match t.parse::<u32>() {
-            Ok(m) if (1..=60).contains(&m) => {}
+    let timeout = match cx.get("DeploymentTimeout") {
+        None => Duration::from_secs(60 * 60),
+        Some(t) => match t.parse::<u64>() {
+            Ok(m) if (1..=60).contains(&m) => Duration::from_secs(m * 60),
             _ => {
                 return Err(format!(
                     "DeploymentTimeout must be 1 to 60 minutes, not {t}"
                 ))
             }
-        }
-    }
+        },
+    };
     let file = cx.get("FileName").unwrap_or("imagedefinitions.json");
     let input = cx.sole_input()?;
     let text = read_in(input, file)?;
@@ -54,27 +68,37 @@ pub(super) fn ecs_deploy(cx: &Context) -> Result<Done, String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    Ok(done)
+    Ok(Standard {
+        done,
+        images,
+        timeout,
+    })
 }
 
 pub(super) fn codedeploy_to_ecs(cx: &Context) -> Result<Done, String> {
+    check_blue_green(cx).map(|(done, _)| done)
+}
+
+/// A blue/green deploy's inputs checked, the same way for check mode and a
+/// local deploy: `taskdef.json` with its image placeholders filled, read as
+/// ECS's RegisterTaskDefinition would, and `appspec.yaml`'s placeholder.
+fn check_blue_green(cx: &Context) -> Result<(Done, TaskDefinition), String> {
     cx.required("ApplicationName")?;
     cx.required("DeploymentGroupName")?;
-    let taskdef_art = cx.input(cx.required("TaskDefinitionTemplateArtifact")?)?;
+    let taskdef_art = cx.required("TaskDefinitionTemplateArtifact")?;
     let taskdef_path = cx
         .get("TaskDefinitionTemplatePath")
         .unwrap_or("taskdef.json");
     let appspec_art = cx.input(cx.required("AppSpecTemplateArtifact")?)?;
     let appspec_path = cx.get("AppSpecTemplatePath").unwrap_or("appspec.yaml");
-    let taskdef_text = read_in(taskdef_art, taskdef_path)?;
-    let taskdef: Value = serde_json::from_str(&taskdef_text)
-        .map_err(|e| format!("{taskdef_path} is not valid JSON: {e}"))?;
-    if !taskdef
-        .get("containerDefinitions")
-        .is_some_and(Value::is_array)
-    {
-        return Err(format!("{taskdef_path} has no containerDefinitions list"));
+    let mut taskdef_text = read_in(cx.input(taskdef_art)?, taskdef_path)?;
+    let placeholders = image_placeholders(cx, taskdef_path, &taskdef_text)?;
+    for (placeholder, uri) in &placeholders {
+        taskdef_text = taskdef_text.replace(&format!("<{placeholder}>"), uri);
     }
+    let doc = Document::parse(&shown(taskdef_art, taskdef_path), taskdef_text)
+        .map_err(|e| e.summary())?;
+    let td = TaskDefinition::from_document(&doc).map_err(|e| e.summary())?;
     let appspec_text = read_in(appspec_art, appspec_path)?;
     if !appspec_text.contains("<TASK_DEFINITION>") {
         return Err(format!(
@@ -82,14 +106,19 @@ pub(super) fn codedeploy_to_ecs(cx: &Context) -> Result<Done, String> {
         ));
     }
     let mut done = Done::default();
-    for (placeholder, uri) in image_placeholders(cx, taskdef_path, &taskdef_text)? {
+    for (placeholder, uri) in placeholders {
         done.lines.push(format!("<{placeholder}> -> {uri}"));
     }
     done.summary = format!(
         "Would start a blue/green deployment of {} to {}",
         cx.config["ApplicationName"], cx.config["DeploymentGroupName"]
     );
-    Ok(done)
+    Ok((done, td))
+}
+
+/// A file of an input artifact as errors name it: `Artifact/path`.
+fn shown(artifact: &str, path: &str) -> PathBuf {
+    PathBuf::from(artifact).join(path.trim_start_matches("./"))
 }
 
 /// Each `Image<N>ArtifactName` input's placeholder (`Image<N>ContainerName`,
@@ -127,8 +156,8 @@ fn image_placeholders(
 
 /// `--deploy local`: the service's task replaced by one with the new images.
 pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, String> {
-    ecs_deploy(cx)?;
-    standard::deploy(cx, local).await
+    let checked = check_standard(cx)?;
+    standard::deploy(cx, local, &checked.images, checked.timeout).await
 }
 
 /// `--deploy local`: a green task beside the blue one, blue stopped once green is healthy.
@@ -136,20 +165,8 @@ pub(super) async fn blue_green_locally(
     cx: &Context<'_>,
     local: &Local<'_>,
 ) -> Result<Done, String> {
-    codedeploy_to_ecs(cx)?;
-    blue_green::deploy(cx, local).await
-}
-
-/// The action's log, lines masked as every action's are.
-pub(super) struct Log<'a> {
-    pub sink: &'a EventSink,
-}
-
-impl Log<'_> {
-    pub fn line(&self, text: impl Into<String>) {
-        let text = self.sink.masker().mask(&text.into());
-        self.sink.send(BuildEventKind::Output(format!("{text}\n")));
-    }
+    let (_, td) = check_blue_green(cx)?;
+    blue_green::deploy(cx, local, td).await
 }
 
 /// The service's task definition: the template's (behind its
@@ -164,7 +181,9 @@ fn service_task_definition(
         .service(cluster, service)
         .and_then(|s| s.task_definition.clone())
     {
-        return Ok(td);
+        // A broken task definition fails here, where its service is
+        // deployed, not when the template is read.
+        return td;
     }
     match local.settings.service(cluster, service).task_definition {
         Some(file) => read_task_definition(&file),
@@ -180,27 +199,9 @@ fn read_task_definition(file: &Path) -> Result<TaskDefinition, String> {
     TaskDefinition::from_document(&doc).map_err(|e| e.summary())
 }
 
-/// The state folder as the deploy containers' labels hold it: absolute.
-fn state_label(cx: &Context<'_>) -> String {
-    std::fs::canonicalize(cx.state_dir)
-        .or_else(|_| std::path::absolute(cx.state_dir))
-        .unwrap_or_else(|_| cx.state_dir.to_path_buf())
-        .display()
-        .to_string()
-}
-
 /// The engine, or why there is none.
 async fn docker() -> Result<pipelocal_runner::executor::Docker, String> {
     pipelocal_runner::executor::connect()
         .await
         .map_err(|e| e.to_string())
-}
-
-/// How long a new task may take to turn healthy.
-fn deployment_timeout(cx: &Context<'_>) -> Duration {
-    let minutes = cx
-        .get("DeploymentTimeout")
-        .and_then(|t| t.parse::<u64>().ok())
-        .unwrap_or(60);
-    Duration::from_secs(minutes * 60)
 }

@@ -8,44 +8,39 @@ use super::image_definitions::apply_image_definitions;
 use super::task::{self, Service};
 use super::*;
 
-pub(super) async fn deploy(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, String> {
-    let log = Log { sink: local.sink };
+pub(super) async fn deploy(
+    cx: &Context<'_>,
+    local: &Local<'_>,
+    images: &[(String, String)],
+    timeout: Duration,
+) -> Result<Done, String> {
     let cluster = cx.required("ClusterName")?;
     let name = cx.required("ServiceName")?;
-    let file = cx.get("FileName").unwrap_or("imagedefinitions.json");
-    let images = check_image_definitions(&read_in(cx.sole_input()?, file)?, file)?;
     let base = service_task_definition(local, cluster, name)?;
     let service = Service {
         cluster: cluster.to_string(),
         name: name.to_string(),
-        state_dir: state_label(cx),
+        state_dir: state_label(cx.state_dir),
         ports: local.settings.service(cluster, name).ports,
     };
     let docker = docker().await?;
     let existing = task::tasks(&docker, &service).await?;
     let previous = existing.last();
     let kept = previous.map(task::Task::images).unwrap_or_default();
-    let td = apply_image_definitions(base, &images, &kept)?;
+    let td = apply_image_definitions(base, images, &kept)?;
     // A port no container maps fails before the running task is touched.
     task::published(&td, &service)?;
     let revision = previous.map_or(1, |p| p.revision + 1);
     let family = td.family.clone().unwrap_or_else(|| name.to_string());
-    log.line(format!(
+    local.say(format!(
         "registered task definition {family}:{revision}; updating service {name} in cluster {cluster}"
     ));
     let mut stop = local.stop.clone();
     let replacement = task::start_replacement(
-        &docker,
-        &log,
-        &service,
-        &td,
-        revision,
-        previous,
-        deployment_timeout(cx),
-        &mut stop,
+        &docker, local, &service, &td, revision, &existing, timeout, &mut stop,
     )
     .await?;
-    task::retire(&docker, &log, &existing).await?;
+    task::retire(&docker, local, &existing).await?;
     let mut done = Done::default();
     for (container, image) in replacement.task.images() {
         done.lines.push(format!("container {container}: {image}"));

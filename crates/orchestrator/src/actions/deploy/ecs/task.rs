@@ -16,7 +16,7 @@ use pipelocal_runner::executor::deploy_containers::{
 };
 use pipelocal_runner::executor::{Docker, DockerExecutor};
 
-use super::Log;
+use super::Local;
 
 /// The revision of the task definition a task container runs.
 const REVISION_LABEL: &str = "dev.pipelocal.ecs-revision";
@@ -71,6 +71,10 @@ impl Task {
             .iter()
             .filter_map(|c| Some((c.labels.get(CONTAINER_LABEL)?.clone(), c.image.clone())))
             .collect()
+    }
+
+    fn running(&self) -> bool {
+        self.containers.iter().any(|c| c.running)
     }
 }
 
@@ -185,14 +189,14 @@ fn plan(
 /// order. What started is removed again when a container cannot start.
 pub(super) async fn start(
     docker: &Docker,
-    log: &Log<'_>,
+    local: &Local<'_>,
     service: &Service,
     td: &TaskDefinition,
     revision: u32,
 ) -> Result<Task, String> {
     let mut ports = published(td, service)?;
     for c in &td.container_definitions {
-        DockerExecutor::ensure_image(docker, &c.image, log.sink)
+        DockerExecutor::ensure_image(docker, &c.image, local.sink)
             .await
             .map_err(|e| format!("container {}: {e}", c.name))?;
     }
@@ -214,7 +218,7 @@ pub(super) async fn start(
         );
         match containers::start(docker, &plan, false).await {
             Ok(found) => {
-                log.line(format!("started container {} ({})", c.name, c.image));
+                local.say(format!("started container {} ({})", c.name, c.image));
                 task.containers.push(found);
             }
             Err(e) => {
@@ -361,43 +365,57 @@ pub(super) async fn remove(docker: &Docker, task: &Task) {
     let _ = containers::remove_network(docker, &task.network).await;
 }
 
-/// A new task running and healthy, and whether the previous one was
-/// stopped to make way for it.
+/// A new task running and healthy, and the revisions of the tasks stopped
+/// to make way for it.
 pub(super) struct Replacement {
     pub task: Task,
-    pub previous_stopped: bool,
+    pub stopped: Vec<u32>,
 }
 
-/// Starts the new revision beside the previous task and waits until it is
-/// healthy. A published host port cannot be held by both: then the
-/// previous task stops first and starts again if the new one fails.
-/// On failure the new task is gone and the previous one runs.
+/// Starts the new revision beside the service's `existing` tasks and waits
+/// until it is healthy. A published host port cannot be held by two: then
+/// every running task stops first, not only the newest (a task a stopped
+/// run left behind may hold the port), and they start again if the new
+/// one fails. On failure the new task is gone and the previous ones run.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn start_replacement(
     docker: &Docker,
-    log: &Log<'_>,
+    local: &Local<'_>,
     service: &Service,
     td: &TaskDefinition,
     revision: u32,
-    previous: Option<&Task>,
+    existing: &[Task],
     limit: Duration,
     stop: &mut StopSignal,
 ) -> Result<Replacement, String> {
-    let stop_first = previous.filter(|_| !service.ports.is_empty());
-    if let Some(old) = stop_first {
-        log.line(format!(
-            "the service publishes host ports ({}): the running task (revision {}) stops before the new one starts, and starts again if the new one fails",
+    let stop_first: Vec<&Task> = if service.ports.is_empty() {
+        Vec::new()
+    } else {
+        existing.iter().filter(|t| t.running()).collect()
+    };
+    if !stop_first.is_empty() {
+        local.say(format!(
+            "the service publishes host ports ({}): {} before the new one starts, and {} again if the new one fails",
             service
                 .ports
                 .iter()
                 .map(|p| format!("127.0.0.1:{}", p.host))
                 .collect::<Vec<_>>()
                 .join(", "),
-            old.revision
+            match stop_first.as_slice() {
+                [one] => format!("the running task (revision {}) stops", one.revision),
+                many => format!(
+                    "the running tasks (revisions {}) stop",
+                    revisions(many.iter().copied())
+                ),
+            },
+            if stop_first.len() == 1 { "starts" } else { "start" }
         ));
-        self::stop(docker, old).await?;
+        for task in &stop_first {
+            self::stop(docker, task).await?;
+        }
     }
-    let outcome = match start(docker, log, service, td, revision).await {
+    let outcome = match start(docker, local, service, td, revision).await {
         Ok(task) => match wait_healthy(docker, td, &task, limit, stop).await {
             Ok(()) => Ok(task),
             Err(e) => {
@@ -409,17 +427,17 @@ pub(super) async fn start_replacement(
     };
     match outcome {
         Ok(task) => {
-            log.line(format!(
+            local.say(format!(
                 "task of revision {revision} is running and healthy"
             ));
             Ok(Replacement {
                 task,
-                previous_stopped: stop_first.is_some(),
+                stopped: stop_first.iter().map(|t| t.revision).collect(),
             })
         }
         Err(e) => {
-            if let Some(old) = stop_first {
-                log.line(format!(
+            for old in stop_first {
+                local.say(format!(
                     "starting the previous task (revision {}) again",
                     old.revision
                 ));
@@ -430,12 +448,20 @@ pub(super) async fn start_replacement(
     }
 }
 
+/// `1, 2`: the revisions of `tasks`.
+fn revisions<'t>(tasks: impl Iterator<Item = &'t Task>) -> String {
+    tasks
+        .map(|t| t.revision.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Stops and removes tasks the service no longer runs.
-pub(super) async fn retire(docker: &Docker, log: &Log<'_>, old: &[Task]) -> Result<(), String> {
+pub(super) async fn retire(docker: &Docker, local: &Local<'_>, old: &[Task]) -> Result<(), String> {
     for task in old {
         stop(docker, task).await?;
         remove(docker, task).await;
-        log.line(format!(
+        local.say(format!(
             "stopped and removed the task of revision {}",
             task.revision
         ));
