@@ -640,4 +640,15 @@ fn the_example_pipeline_deploys_to_its_instance() {
     assert!(said.contains(&"[stdout]validating as codebuild-user"), "{log}");
     assert!(said.contains(&"ValidateService: Succeeded"), "{log}");
     assert_eq!(instances("greeter/local", &state_dir).len(), 1);
+    // The action execution's externalExecutionId is the deployment's id.
+    let record = crate::common::newest_record(&state_dir);
+    let deploy = crate::common::action(&record, "Instance");
+    let id = deploy["output"]["executionResult"]["externalExecutionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        id.starts_with("d-") && id.len() == 11 && log.contains(&format!("Deployment {id} of BuildOutput")),
+        "{id}: {log}"
+    );
 }

@@ -624,6 +624,20 @@ fn blue_green_replaces_blue_only_once_green_is_healthy_and_the_hooks_pass() {
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "in CodeDeploy's order: {text}");
     assert!(text.contains("gate for BeforeAllowTraffic of d-"), "{text}");
+    // The action execution's externalExecutionId is the deployment's id.
+    let record = crate::common::newest_record(&state);
+    let action = &record["actionExecutions"]
+        .as_array()
+        .and_then(|all| all.iter().rev().find(|a| a["stageName"] == "Deploy"))
+        .cloned()
+        .unwrap_or_default();
+    let id = action["output"]["executionResult"]["externalExecutionId"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        id.starts_with("d-") && text.contains(&format!("Deployment {id} succeeded")),
+        "{id}: {text}"
+    );
     let left = task_containers(&target);
     assert!(left.len() == 1 && left[0].1 == "2", "green alone: {left:?}");
     assert_eq!(served_inside(&target, "2"), "v2");

@@ -515,6 +515,7 @@ fn finish_emulated(cx: &Context<'_>, result: Result<Done, String>, sink: &EventS
                     .map(|(n, z)| (n, z, None))
                     .collect(),
                 variables: done.variables,
+                external_id: done.external_id,
                 ..Finished::succeeded(Some(done.summary))
             }
         }

@@ -46,6 +46,21 @@ pub struct Done {
     pub variables: BTreeMap<String, String>,
     /// Images the deploy would run: each must be local or pullable.
     pub images: Vec<String>,
+    /// The service's id of what it did (a CodeDeploy deployment's `d-...`),
+    /// the action execution's `externalExecutionId`.
+    pub external_id: Option<String>,
+}
+
+/// A new CodeDeploy deployment id: `d-` and nine upper-case letters and
+/// digits, as CodeDeploy's look.
+pub(crate) fn deployment_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let id: String = bytes[..9]
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    format!("d-{id}")
 }
 
 /// Everything an emulated action may read.

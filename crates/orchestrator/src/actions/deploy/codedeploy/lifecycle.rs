@@ -36,14 +36,8 @@ pub struct Deployment<'a> {
 
 impl<'a> Deployment<'a> {
     pub fn new(application: &'a str, group: &'a str, group_id: &'a str) -> Self {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        let bytes = uuid::Uuid::new_v4().into_bytes();
-        let id: String = bytes[..9]
-            .iter()
-            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-            .collect();
         Deployment {
-            id: format!("d-{id}"),
+            id: crate::actions::deploy::deployment_id(),
             application,
             group,
             group_id,

@@ -115,6 +115,7 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
                 "Deployed {} to {app}/{group}: deployment {} succeeded in instance {}",
                 input.name, deployment.id, instance.name
             ),
+            external_id: Some(deployment.id.clone()),
             ..Done::default()
         }),
         Err(failure) => {

@@ -62,10 +62,7 @@ pub(super) async fn deploy(
     task::published(&td, &service)?;
     let revision = blue.map_or(1, |b| b.revision + 1);
     let deployment = Deployment {
-        id: format!(
-            "d-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..9].to_ascii_uppercase()
-        ),
+        id: crate::actions::deploy::deployment_id(),
         application,
         group,
     };
@@ -136,6 +133,7 @@ pub(super) async fn deploy(
         deployment.id,
         service.target()
     );
+    done.external_id = Some(deployment.id.clone());
     Ok(done)
 }
 
