@@ -612,6 +612,67 @@ fn stopping_the_run_ends_the_running_hook_and_abandons_the_action() {
     assert!(!g.exec("ls -a /tmp").contains(".pipelocal-exec-"), "{}", g.exec("ls -a /tmp"));
 }
 
+/// A deployment group takes one deployment at a time, across runs: a second
+/// run's deployment to it fails as CodeDeploy's CreateDeployment does while
+/// the first is active, and the first goes on untouched.
+#[test]
+fn a_second_deployment_to_a_group_with_one_active_is_refused() {
+    if !docker_available() {
+        return;
+    }
+    use std::io::BufRead;
+    let g = Group::new("busy", false);
+    // PARALLEL: otherwise the second execution waits at the Deploy stage's
+    // boundary and never reaches the deployment group.
+    let template = g.dir.path().join("pipeline.yaml");
+    let text = std::fs::read_to_string(&template).unwrap().replace(
+        "Name: codedeploy-test\n",
+        "Name: codedeploy-test\n      PipelineType: V2\n      ExecutionMode: PARALLEL\n",
+    );
+    std::fs::write(&template, text).unwrap();
+    let spec = appspec("hooks:\n  ApplicationStart:\n    - location: wait.sh\n");
+    let files = [
+        ("appspec.yml", spec.as_str()),
+        (
+            "wait.sh",
+            "echo waiting\nwhile [ ! -e /tmp/go ]; do sleep 0.2; done\necho went on\n",
+        ),
+    ];
+    let (mut run, _src) = g.command(&files, &["--deploy", "local"]);
+    let mut first = run
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(first.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in out.by_ref().map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+        if line == "[Deploy/Instance] [stdout]waiting" {
+            break;
+        }
+    }
+    let second = g.deploy(&files, &["--deploy", "local"]);
+    // Let the first go on before asserting, so a failure never leaves it waiting.
+    g.exec("touch /tmp/go");
+    assert_ne!(second.code, 0, "{}", second.log);
+    assert!(
+        second.log.contains(&format!(
+            "DeploymentLimitExceeded: The Deployment Group '{}' already has an active Deployment (of execution ",
+            g.group
+        )),
+        "{}",
+        second.log
+    );
+    for line in out.map_while(Result::ok) {
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    assert_eq!(first.wait().unwrap().code(), Some(0), "{seen}");
+    assert!(seen.contains("[Deploy/Instance] [stdout]went on"), "{seen}");
+}
+
 /// The README's example with its CodeDeploy stage deploys from its folder.
 #[test]
 fn the_example_pipeline_deploys_to_its_instance() {
