@@ -317,7 +317,7 @@ fn broken_deploy_inputs_fail_the_way_aws_would() {
     );
     assert_eq!(
         failed("Hosts"),
-        "appspec.yml: the AfterInstall hook script scripts/restart.sh is not in the bundle"
+        "appspec.yml:8: the AfterInstall hook script scripts/restart.sh is not in the bundle"
     );
     // Siblings finish; the next run-order group never starts.
     assert_eq!(r.action("Site")["status"], "Succeeded");

@@ -316,6 +316,15 @@ async fn perform(
     let stop = shared.stop.clone();
     let config = &action.configuration;
     let configuration = serde_json::to_string(config).expect("strings serialize");
+    // What a deploy emulation (checked or local) reads.
+    let deploy_context = || Context {
+        action,
+        config,
+        inputs: &unpacked,
+        input_zips: &zips,
+        state_dir: &settings.state_dir,
+        out_dir: &out_dir,
+    };
     let result = match Handler::of(stage, action, &opts.local) {
         Handler::Source => return source_action(shared, action, work, sink).await,
         Handler::Approval => return approval_action(shared, stage, action).await,
@@ -357,25 +366,10 @@ async fn perform(
         Handler::Commands => run_commands(settings, action, &unpacked, &out_dir, sink, stop).await,
         Handler::UnmappedFunction => return unmapped_function(action),
         Handler::Emulated(emulation) => {
-            let cx = Context {
-                action,
-                config,
-                inputs: &unpacked,
-                input_zips: &zips,
-                state_dir: &settings.state_dir,
-                out_dir: &out_dir,
-            };
-            return emulate(emulation, &cx, sink).await;
+            return emulate(emulation, &deploy_context(), sink).await;
         }
         Handler::DeployedLocally(kind) => {
-            let cx = Context {
-                action,
-                config,
-                inputs: &unpacked,
-                input_zips: &zips,
-                state_dir: &settings.state_dir,
-                out_dir: &out_dir,
-            };
+            let cx = deploy_context();
             let execution_id = shared.execution_id();
             let local = Local {
                 settings: &opts.config,
