@@ -774,7 +774,7 @@ fn blue_green_to_the_templates_service_gives_its_published_port_back_to_blue_whe
     assert_ne!(second.code, 0, "{text}");
     assert!(text.contains("failed at AfterAllowTraffic"), "{text}");
     assert!(text.contains("the running task (revision 1) stops before the new one starts"), "{text}");
-    assert!(text.contains("started the original task (revision 1) again"), "{text}");
+    assert!(text.contains("starting the previous task (revision 1) again"), "{text}");
     let left = task_containers(&target);
     assert!(left.len() == 1 && left[0].1 == "1" && left[0].2, "blue alone: {left:?}");
     assert_eq!(fetch(port), "blue\n");

@@ -567,6 +567,8 @@ pub async fn exec_until(
     };
     // A read error is the exec's error, whether or not a timeout is armed.
     let cut_short = tokio::select! {
+        // Output that ends as the deadline comes is the script's own end.
+        biased;
         read = reading => {
             read?;
             None
@@ -590,6 +592,10 @@ pub async fn exec_until(
 /// [`KILL_GRACE`] later, the marker removed. The exec `exec_id` may not
 /// have written the marker yet: it is waited for while the exec has not
 /// ended (one that ended has nothing left to end).
+/// Refuses a marker that does not hold a process id above 1: `kill -TERM
+/// -1` would signal every process of the instance.
+const ONLY_A_PID: &str = "case $p in ''|*[!0-9]*|0|1) exit 0;; esac;";
+
 async fn end_group(
     docker: &Docker,
     container: &str,
@@ -598,7 +604,7 @@ async fn end_group(
 ) -> Result<(), ExecError> {
     // Exit 3: no marker yet.
     let term = format!(
-        "[ -s {marker} ] || exit 3; p=$(cat {marker}); kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null; true"
+        "[ -s {marker} ] || exit 3; p=$(cat {marker}); {ONLY_A_PID} kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null; true"
     );
     // Bounded: an exec the engine says neither runs nor ended would
     // otherwise be waited for without end.
@@ -627,7 +633,7 @@ async fn end_group(
     }
     tokio::time::sleep(KILL_GRACE).await;
     let kill = format!(
-        "p=$(cat {marker} 2>/dev/null) && {{ kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null; }}; rm -f {marker}; true"
+        "p=$(cat {marker} 2>/dev/null) && {{ {ONLY_A_PID} kill -KILL -$p 2>/dev/null || kill -KILL $p 2>/dev/null; }}; rm -f {marker}; true"
     );
     run_root(docker, container, &kill).await.map(drop)
 }

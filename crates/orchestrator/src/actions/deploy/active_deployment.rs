@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use pipelocal_model::file_name::path_component;
 use pipelocal_runner::build::StopSignal;
+use pipelocal_runner::executor::deploy_containers::{stable_hash, HASH_SEED};
 
 /// A target held by this deployment until dropped.
 pub struct ActiveDeployment {
@@ -26,8 +27,11 @@ pub struct ActiveDeployment {
 fn lock_file(state_dir: &Path, kind: &str, target: &[&str]) -> Result<(File, PathBuf), String> {
     let dir = state_dir.join("deployments").join(kind);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Readable names, and a hash of them as given: `web api` and `web_api`
+    // read alike once made fit for a file name, but are two targets.
     let name: Vec<String> = target.iter().map(|p| path_component(p)).collect();
-    let path = dir.join(format!("{}.lock", name.join("--")));
+    let hash = stable_hash(HASH_SEED, &target.join("\0"));
+    let path = dir.join(format!("{}-{:08x}.lock", name.join("--"), hash as u32));
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -39,16 +43,18 @@ fn lock_file(state_dir: &Path, kind: &str, target: &[&str]) -> Result<(File, Pat
 }
 
 fn hold(mut file: File, who: &str) -> ActiveDeployment {
-    // Who holds it, for the message of the deployment it turns away.
-    let _ = file.set_len(0);
+    // Who holds it, for the message of the deployment it turns away: written
+    // over the old name before cutting it to length, so a reader never finds
+    // it empty.
     let _ = file.rewind();
     let _ = file.write_all(who.as_bytes());
+    let _ = file.set_len(who.len() as u64);
     let _ = file.flush();
     ActiveDeployment { _file: file }
 }
 
 /// CodeDeploy: takes deployment group `group` of `application` for `who`
-/// (the action, as `execution Stage/Action`), or fails as CodeDeploy does
+/// (which execution and action deploys), or fails as CodeDeploy does
 /// while another deployment to it is active.
 pub fn begin_codedeploy(
     state_dir: &Path,

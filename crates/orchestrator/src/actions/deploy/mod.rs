@@ -166,45 +166,55 @@ impl Local<'_> {
     }
 }
 
+/// Who deploys, as a held target names it to a deployment it turns away.
+fn deployer(cx: &Context<'_>, local: &Local<'_>) -> String {
+    format!(
+        "of execution {} of pipeline {}, action {}",
+        local.execution_id, local.pipeline, cx.action.name
+    )
+}
+
+/// Holds ECS `service` of `cluster` for this deploy (standard or
+/// blue/green), waiting while another deploy replaces its task, as the log says.
+pub(super) async fn hold_service(
+    cx: &Context<'_>,
+    local: &Local<'_>,
+    cluster: &str,
+    service: &str,
+) -> Result<active_deployment::ActiveDeployment, String> {
+    let waiting = |holder: &str| {
+        local.say(format!(
+            "waiting for the deploy {holder} to end: a service's task is replaced by one deploy at a time"
+        ))
+    };
+    let who = deployer(cx, local);
+    let stop = local.stop.clone();
+    active_deployment::begin_ecs(cx.state_dir, cluster, service, &who, stop, waiting)
+        .await?
+        .ok_or_else(|| "the run was stopped while the deploy waited for another".to_string())
+}
+
 /// Runs a local deploy: its work is done (or failed) when this returns.
-/// One deployment at a time per deployment group or service
-/// (`active_deployment.rs`), across the runs of this state folder.
+/// One deployment at a time per deployment group and per service
+/// (`active_deployment.rs`), across the runs of this state folder; a
+/// blue/green deployment holds its group here and its service once known.
 pub async fn deploy_locally(
     kind: LocalDeploy,
     cx: &Context<'_>,
     local: &Local<'_>,
 ) -> Result<Done, String> {
-    let who = format!(
-        "of execution {} of pipeline {}, action {}",
-        local.execution_id, local.pipeline, cx.action.name
-    );
     let _active = match kind {
         LocalDeploy::CodeDeploy | LocalDeploy::CodeDeployToEcs => {
             active_deployment::begin_codedeploy(
                 cx.state_dir,
                 cx.required("ApplicationName")?,
                 cx.required("DeploymentGroupName")?,
-                &who,
+                &deployer(cx, local),
             )?
         }
         LocalDeploy::Ecs => {
-            let waiting = |holder: &str| {
-                local.say(format!(
-                    "waiting for the deploy {holder} to end: a service's task is replaced by one deploy at a time"
-                ))
-            };
             let cluster = cx.required("ClusterName")?;
-            let service = cx.required("ServiceName")?;
-            let begun = active_deployment::begin_ecs(
-                cx.state_dir,
-                cluster,
-                service,
-                &who,
-                local.stop.clone(),
-                waiting,
-            )
-            .await?;
-            begun.ok_or("the run was stopped while the deploy waited for another")?
+            hold_service(cx, local, cluster, cx.required("ServiceName")?).await?
         }
     };
     match kind {

@@ -49,6 +49,8 @@ pub(super) async fn deploy(
     let (cluster, name) = deployment_group::find(local.deployment_groups, application, group)
         .and_then(|g| g.ecs_service.clone())
         .unwrap_or_else(|| (application.to_string(), group.to_string()));
+    // A standard deploy of the same service must not replace its task meanwhile.
+    let _held = crate::actions::deploy::hold_service(cx, local, &cluster, &name).await?;
     let service = Service {
         ports: local.settings.service(&cluster, &name).ports,
         cluster,
@@ -112,11 +114,14 @@ pub(super) async fn deploy(
             Ok(()) => local.say(format!("{}: Succeeded", event.name())),
             Err(e) => {
                 local.say(format!("{}: Failed", event.name()));
-                roll_back(&docker, local, green.as_ref(), &existing).await?;
-                return Err(format!(
-                    "deployment {} failed at {}: {e}",
-                    deployment.id,
-                    event.name()
+                let rolled_back = roll_back(&docker, local, green.as_ref(), &existing).await;
+                return Err(task::and_restart(
+                    format!(
+                        "deployment {} failed at {}: {e}",
+                        deployment.id,
+                        event.name()
+                    ),
+                    rolled_back,
                 ));
             }
         }
@@ -229,15 +234,8 @@ async fn roll_back(
         "removed the replacement task (revision {})",
         green.task.revision
     ));
-    for blue in existing
+    let stopped = existing
         .iter()
-        .filter(|t| green.stopped.contains(&t.revision))
-    {
-        task::restart(docker, blue).await?;
-        local.say(format!(
-            "started the original task (revision {}) again",
-            blue.revision
-        ));
-    }
-    Ok(())
+        .filter(|t| green.stopped.contains(&t.revision));
+    task::restart_all(docker, local, stopped).await
 }

@@ -356,6 +356,41 @@ pub(super) async fn restart(docker: &Docker, task: &Task) -> Result<(), String> 
     Ok(())
 }
 
+/// Starts `tasks` again, each said in the log: every one is tried, so one
+/// that cannot start never keeps the others down. The error lists those
+/// that could not start.
+pub(super) async fn restart_all<'t>(
+    docker: &Docker,
+    local: &Local<'_>,
+    tasks: impl IntoIterator<Item = &'t Task>,
+) -> Result<(), String> {
+    let mut failed = Vec::new();
+    for task in tasks {
+        local.say(format!(
+            "starting the previous task (revision {}) again",
+            task.revision
+        ));
+        if let Err(e) = restart(docker, task).await {
+            failed.push(format!("revision {}: {e}", task.revision));
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the previous task could not be started again ({})",
+            failed.join("; ")
+        )),
+    }
+}
+
+/// `failure`, and after it what [`restart_all`] could not do.
+pub(super) fn and_restart(failure: String, restarted: Result<(), String>) -> String {
+    match restarted {
+        Ok(()) => failure,
+        Err(e) => format!("{failure}; and {e}"),
+    }
+}
+
 /// Removes the task's containers and network; what cannot be removed stays
 /// for `pipelocal clean` (a failed removal must not hide the deploy's result).
 pub(super) async fn remove(docker: &Docker, task: &Task) {
@@ -411,8 +446,12 @@ pub(super) async fn start_replacement(
             },
             if stop_first.len() == 1 { "starts" } else { "start" }
         ));
-        for task in &stop_first {
-            self::stop(docker, task).await?;
+        for (n, task) in stop_first.iter().enumerate() {
+            if let Err(e) = self::stop(docker, task).await {
+                // Those already stopped must not stay down for it.
+                let restarted = restart_all(docker, local, stop_first[..n].iter().copied()).await;
+                return Err(and_restart(e, restarted));
+            }
         }
     }
     let outcome = match start(docker, local, service, td, revision).await {
@@ -435,16 +474,7 @@ pub(super) async fn start_replacement(
                 stopped: stop_first.iter().map(|t| t.revision).collect(),
             })
         }
-        Err(e) => {
-            for old in stop_first {
-                local.say(format!(
-                    "starting the previous task (revision {}) again",
-                    old.revision
-                ));
-                restart(docker, old).await?;
-            }
-            Err(e)
-        }
+        Err(e) => Err(and_restart(e, restart_all(docker, local, stop_first).await)),
     }
 }
 
