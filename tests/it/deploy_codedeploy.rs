@@ -444,7 +444,10 @@ fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     );
     let files = [
         ("appspec.yml", spec.as_str()),
-        ("slow.sh", "echo started\nsleep 300\necho never\n"),
+        (
+            "slow.sh",
+            "trap 'echo ended by TERM; exit 143' TERM\necho started\nsleep 300 &\nwait\necho never\n",
+        ),
         ("never.sh", "echo never\n"),
     ];
     let r = g.deploy(&files, &["--deploy", "local"]);
@@ -457,6 +460,8 @@ fn a_hook_past_its_timeout_is_ended_and_a_missing_script_is_named() {
     assert!(r.log.contains("(Error code: HEALTH_CONSTRAINTS)"), "{}", r.log);
     let said = lines(&r.log);
     assert!(said.contains(&"[stdout]started"), "{}", r.log);
+    // What it prints once signalled is still its output.
+    assert!(said.contains(&"[stdout]ended by TERM"), "{}", r.log);
     assert!(!r.log.contains("never"), "{}", r.log);
     // The script's process group was ended with it, and its marker removed.
     assert!(!g.exec("ps").contains("sleep 300"), "{}", g.exec("ps"));

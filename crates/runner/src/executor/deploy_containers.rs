@@ -542,43 +542,59 @@ pub async fn exec_until(
         ));
     };
     let mut lines = LineSplitter::default();
-    let reading = async {
-        while let Some(item) = output.next().await {
-            match item.map_err(docker_error("reading a script's output"))? {
-                bollard::container::LogOutput::StdErr { message } => {
-                    lines.push(Stream::Stderr, &message, &mut on_line)
+    let cut_short = {
+        let reading = async {
+            while let Some(item) = output.next().await {
+                match item.map_err(docker_error("reading a script's output"))? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        lines.push(Stream::Stderr, &message, &mut on_line)
+                    }
+                    other => lines.push(Stream::Stdout, &other.into_bytes(), &mut on_line),
                 }
-                other => lines.push(Stream::Stdout, &other.into_bytes(), &mut on_line),
             }
+            Ok::<(), ExecError>(())
+        };
+        tokio::pin!(reading);
+        let deadline = async {
+            match plan.timeout {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        let stopped = async {
+            match stop {
+                Some(stop) => stop.await,
+                None => std::future::pending().await,
+            }
+        };
+        // A read error is the exec's error, whether or not a timeout is armed.
+        let cut_short = tokio::select! {
+            // Output that ends as the deadline comes is the script's own end.
+            biased;
+            read = &mut reading => {
+                read?;
+                None
+            }
+            () = deadline => Some(ExecEnd::TimedOut),
+            () = stopped => Some(ExecEnd::Stopped),
+        };
+        match cut_short {
+            // What the script prints once signalled (a TERM trap's words)
+            // is still its output: read on while its group is ended.
+            Some(end) => {
+                let drain = async {
+                    let _ = tokio::time::timeout(KILL_GRACE * 3, &mut reading).await;
+                };
+                let (ended, ()) =
+                    tokio::join!(end_group(docker, container, &created.id, &marker), drain);
+                Some((end, ended))
+            }
+            None => None,
         }
-        Ok::<(), ExecError>(())
-    };
-    let deadline = async {
-        match plan.timeout {
-            Some(limit) => tokio::time::sleep(limit).await,
-            None => std::future::pending().await,
-        }
-    };
-    let stopped = async {
-        match stop {
-            Some(stop) => stop.await,
-            None => std::future::pending().await,
-        }
-    };
-    // A read error is the exec's error, whether or not a timeout is armed.
-    let cut_short = tokio::select! {
-        // Output that ends as the deadline comes is the script's own end.
-        biased;
-        read = reading => {
-            read?;
-            None
-        }
-        () = deadline => Some(ExecEnd::TimedOut),
-        () = stopped => Some(ExecEnd::Stopped),
     };
     lines.finish(&mut on_line);
-    if let Some(end) = cut_short {
-        end_group(docker, container, &created.id, &marker).await?;
+    if let Some((end, ended)) = cut_short {
+        ended?;
         return Ok(end);
     }
     let inspect = docker
