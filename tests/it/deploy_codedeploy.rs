@@ -541,6 +541,18 @@ fn a_failing_validate_service_rolls_back_to_the_last_good_revision() {
     assert_eq!(validated[1], good_key, "{}", r.log);
     assert!(said.iter().any(|l| l.starts_with("Automatic rollback of d-")), "{}", r.log);
     assert_eq!(g.exec(&format!("cat {dest}/version.txt")), "good\n");
+    // The failed action's externalExecutionId is the failed deployment's id.
+    let record = crate::common::newest_record(&g.state());
+    let failed = crate::common::action(&record, "Instance");
+    let id = failed["output"]["executionResult"]["externalExecutionId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        id.starts_with("d-") && id != first_id && r.log.contains(&format!("Deployment {id} failed at ValidateService")),
+        "{id}: {}",
+        r.log
+    );
 }
 
 #[test]

@@ -384,11 +384,12 @@ async fn perform(
             };
             let result = deploy_locally(kind, &cx, &local).await;
             // A deploy the run's stop ended is abandoned, as a stopped build is.
-            if let (true, Err(message)) = (local.stop.is_stopped(), &result) {
-                note(sink, message.clone());
+            if let (true, Err(failed)) = (local.stop.is_stopped(), &result) {
+                note(sink, failed.message.clone());
                 return Finished {
                     status: Some(ActionStatus::Abandoned),
-                    summary: Some(message.clone()),
+                    summary: Some(failed.message.clone()),
+                    external_id: failed.external_id.clone(),
                     ..Finished::default()
                 };
             }
@@ -477,22 +478,26 @@ async fn emulate(emulation: Emulation, cx: &Context<'_>, sink: &EventSink) -> Fi
         Ok(done) => check_images(&done.images, sink).await.map(|()| done),
         Err(message) => Err(message),
     };
-    finish_emulated(cx, result, sink)
+    finish_emulated(cx, result.map_err(DeployFailed::from), sink)
 }
 
 /// An emulated or local deploy's end: every declared output made (a
 /// consumer cannot run without it), its lines and summary in the log.
-fn finish_emulated(cx: &Context<'_>, result: Result<Done, String>, sink: &EventSink) -> Finished {
+fn finish_emulated(
+    cx: &Context<'_>,
+    result: Result<Done, DeployFailed>,
+    sink: &EventSink,
+) -> Finished {
     let t = &cx.action.action_type_id;
     if let Err(e) = std::fs::create_dir_all(cx.out_dir) {
         return Finished::failed("JobFailed", e.to_string());
     }
     let result = result.and_then(|done| {
         match cx.action.outputs().find(|o| !done.outputs.iter().any(|(n, _)| n == o)) {
-            Some(missing) => Err(format!(
+            Some(missing) => Err(DeployFailed::from(format!(
                 "output artifact {missing} is not made by {t} locally{}: map the action to a local command that writes outputs/{missing}/",
                 unmade_output_hint(cx.action)
-            )),
+            ))),
             None => Ok(done),
         }
     });
@@ -513,9 +518,12 @@ fn finish_emulated(cx: &Context<'_>, result: Result<Done, String>, sink: &EventS
                 ..Finished::succeeded(Some(done.summary))
             }
         }
-        Err(message) => {
-            note(sink, message.clone());
-            Finished::failed("JobFailed", message)
+        Err(failed) => {
+            note(sink, failed.message.clone());
+            Finished {
+                external_id: failed.external_id,
+                ..Finished::failed("JobFailed", failed.message)
+            }
         }
     }
 }

@@ -22,7 +22,9 @@ use crate::actions::build::{
     missing_project, run_codebuild, run_commands, unobtainable_project_image, BuildSettings,
     InputArtifact,
 };
-use crate::actions::deploy::{deploy_locally, unmade_output_hint, Context, Done, Emulation, Local};
+use crate::actions::deploy::{
+    deploy_locally, unmade_output_hint, Context, DeployFailed, Done, Emulation, Local,
+};
 use crate::actions::handler::Handler;
 pub use crate::actions::handler::LocalCommands;
 use crate::actions::mapped::{lambda_event, run_mapped, Invocation};

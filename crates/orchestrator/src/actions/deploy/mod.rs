@@ -51,6 +51,30 @@ pub struct Done {
     pub external_id: Option<String>,
 }
 
+/// Why a local deploy failed, with the id of the deployment that failed
+/// when one was made: the action execution's `externalExecutionId`, which
+/// AWS sets on a failed action too.
+#[derive(Debug)]
+pub struct DeployFailed {
+    pub message: String,
+    pub external_id: Option<String>,
+}
+
+impl From<String> for DeployFailed {
+    fn from(message: String) -> Self {
+        DeployFailed {
+            message,
+            external_id: None,
+        }
+    }
+}
+
+impl From<&str> for DeployFailed {
+    fn from(message: &str) -> Self {
+        message.to_string().into()
+    }
+}
+
 /// A new CodeDeploy deployment id: `d-` and nine upper-case letters and
 /// digits, as CodeDeploy's look.
 pub(crate) fn deployment_id() -> String {
@@ -202,7 +226,7 @@ pub async fn deploy_locally(
     kind: LocalDeploy,
     cx: &Context<'_>,
     local: &Local<'_>,
-) -> Result<Done, String> {
+) -> Result<Done, DeployFailed> {
     let _active = match kind {
         LocalDeploy::CodeDeploy | LocalDeploy::CodeDeployToEcs => {
             active_deployment::begin_codedeploy(
@@ -219,7 +243,7 @@ pub async fn deploy_locally(
     };
     match kind {
         LocalDeploy::CodeDeploy => codedeploy::deploy_locally(cx, local).await,
-        LocalDeploy::Ecs => ecs::deploy_locally(cx, local).await,
+        LocalDeploy::Ecs => Ok(ecs::deploy_locally(cx, local).await?),
         LocalDeploy::CodeDeployToEcs => ecs::blue_green_locally(cx, local).await,
     }
 }

@@ -82,7 +82,10 @@ pub(super) fn codedeploy(cx: &Context) -> Result<Done, String> {
 /// `--deploy local`: the appspec's lifecycle in the deployment group's
 /// instance container, and on failure the automatic rollback the template's
 /// deployment group asks for.
-pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Result<Done, String> {
+pub(super) async fn deploy_locally(
+    cx: &Context<'_>,
+    local: &Local<'_>,
+) -> Result<Done, DeployFailed> {
     let app = cx.required("ApplicationName")?;
     let group = cx.required("DeploymentGroupName")?;
     let input = cx.sole_input()?;
@@ -94,7 +97,8 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
         return Err(format!(
             "{}: os: windows: Windows instances are not deployed locally (only linux)",
             loaded.appspec.os_place
-        ));
+        )
+        .into());
     }
     let auto_rollback =
         pipelocal_model::codedeploy::deployment_group::find(local.deployment_groups, app, group)
@@ -121,7 +125,10 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
         Err(failure) => {
             let rollback =
                 rollback::after_failure(&instance, &deployment, &auto_rollback, local).await?;
-            Err(failed(&deployment, &failure, &rollback))
+            Err(DeployFailed {
+                message: failed(&deployment, &failure, &rollback),
+                external_id: Some(deployment.id.clone()),
+            })
         }
     }
 }

@@ -24,7 +24,7 @@ pub(super) async fn deploy(
     cx: &Context<'_>,
     local: &Local<'_>,
     td: TaskDefinition,
-) -> Result<Done, String> {
+) -> Result<Done, DeployFailed> {
     let application = cx.required("ApplicationName")?;
     let group = cx.required("DeploymentGroupName")?;
     let appspec = appspec(cx)?;
@@ -40,7 +40,8 @@ pub(super) async fn deploy(
             {
                 return Err(format!(
                     "the AppSpec's LoadBalancerInfo names port {port} of container {name}, which has no such containerPort in its portMappings"
-                ));
+                )
+                .into());
             }
         }
     }
@@ -115,14 +116,17 @@ pub(super) async fn deploy(
             Err(e) => {
                 local.say(format!("{}: Failed", event.name()));
                 let rolled_back = roll_back(&docker, local, green.as_ref(), &existing).await;
-                return Err(task::and_restart(
-                    format!(
-                        "deployment {} failed at {}: {e}",
-                        deployment.id,
-                        event.name()
+                return Err(DeployFailed {
+                    message: task::and_restart(
+                        format!(
+                            "deployment {} failed at {}: {e}",
+                            deployment.id,
+                            event.name()
+                        ),
+                        rolled_back,
                     ),
-                    rolled_back,
-                ));
+                    external_id: Some(deployment.id.clone()),
+                });
             }
         }
     }

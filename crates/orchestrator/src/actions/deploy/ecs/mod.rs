@@ -164,7 +164,7 @@ pub(super) async fn deploy_locally(cx: &Context<'_>, local: &Local<'_>) -> Resul
 pub(super) async fn blue_green_locally(
     cx: &Context<'_>,
     local: &Local<'_>,
-) -> Result<Done, String> {
+) -> Result<Done, DeployFailed> {
     let (_, td) = check_blue_green(cx)?;
     blue_green::deploy(cx, local, td).await
 }
