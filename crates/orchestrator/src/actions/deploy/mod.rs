@@ -281,8 +281,14 @@ pub(super) fn read_in(artifact: &InputArtifact, path: &str) -> Result<String, St
     {
         return Err(format!("{path}: a path inside the artifact is needed"));
     }
-    std::fs::read_to_string(artifact.dir.join(rel))
-        .map_err(|_| format!("{path} does not exist in input artifact {}", artifact.name))
+    // A file that is there but unreadable (not UTF-8, no permission) is
+    // that error, not a missing file.
+    std::fs::read_to_string(artifact.dir.join(rel)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("{path} does not exist in input artifact {}", artifact.name)
+        }
+        _ => format!("{path} in input artifact {}: {e}", artifact.name),
+    })
 }
 
 #[cfg(test)]

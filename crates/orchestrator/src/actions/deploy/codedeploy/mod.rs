@@ -40,8 +40,7 @@ fn read_appspec(input: &InputArtifact) -> Result<LoadedAppSpec, String> {
                 input.name
             )
         })?;
-    let text = std::fs::read_to_string(input.dir.join(name))
-        .map_err(|e| format!("{name} in input artifact {}: {e}", input.name))?;
+    let text = read_in(input, name)?;
     parse_appspec(Path::new(name), text).map_err(|e| e.summary())
 }
 
